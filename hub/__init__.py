@@ -1,0 +1,56 @@
+"""Hiroba's hub: the Flask application and the domain (models, services, web pages)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from hub import config, db
+
+ROOT = Path(__file__).resolve().parent
+# templates/ sits beside hub/ in a checkout and in site-packages when installed from a wheel.
+TEMPLATES = ROOT.parent / "templates"
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then HIROBA_* environment variables (or the test dict)."""
+    app = Flask(__name__, template_folder=str(TEMPLATES), static_folder="static")
+    app.config.from_object(config.Defaults)
+    if test_config is None:
+        app.config.from_prefixed_env("HIROBA")
+    else:
+        app.config.update(test_config)
+    _derive_settings(app)
+    db.init_app(app)
+    # Imported here: the web layer needs the configured app, and models must not import Flask.
+    from hub import web
+
+    web.init_app(app)
+    return app
+
+
+def _derive_settings(app: Flask) -> None:
+    """Fill settings that follow from others (secure cookies from the scheme, ints from env)."""
+    cfg = app.config
+    for key in ("WEB_PORT", "SMTP_PORT", "SMTP_MAX_SIZE", "SMTP_MAX_RECIPIENTS", "WEB_THREADS",
+                "MAX_ATTACHMENT_BYTES", "BOUNCE_THRESHOLD", "FLAG_HIDE_THRESHOLD",
+                "IMAP_FIRST_SYNC_DAYS", "MAGIC_LINK_MINUTES", "SCHEDULER_INTERVAL_SECONDS"):
+        cfg[key] = int(cfg[key])
+    base = str(cfg["BASE_URL"]).rstrip("/")
+    cfg["BASE_URL"] = base
+    https = base.startswith("https://")
+    for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        if cfg.get(key) is None:
+            cfg[key] = https
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base)
+    if not cfg.get("SERVER_NAME"):
+        cfg["SERVER_NAME"] = parts.netloc
+    cfg["PREFERRED_URL_SCHEME"] = parts.scheme or "http"
+    cfg["APPLICATION_ROOT"] = parts.path or "/"
+    cfg["MAIL_DOMAIN"] = str(cfg["MAIL_DOMAIN"]).lower()
+    cfg["MAX_CONTENT_LENGTH"] = cfg["MAX_ATTACHMENT_BYTES"] + 1024 * 1024

@@ -1,0 +1,170 @@
+"""Admin commands of the hub: init, members, channels (assembled into `hiroba` by mailbridge.cli)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+from sqlalchemy.orm import Session
+
+from hub import db, migrate
+from hub.errors import HubError
+from hub.services import accounts, channels
+
+
+@contextmanager
+def cli_transaction() -> Iterator[Session]:
+    """One transaction for a command; a domain refusal becomes a clear message and exit 1."""
+    try:
+        with db.transaction(current_app._get_current_object()) as session:  # type: ignore[attr-defined]
+            yield session
+    except HubError as exc:
+        raise click.ClickException(_explain(exc)) from None
+
+
+def _explain(exc: HubError) -> str:
+    return exc.reason.value.replace("_", " ") + (f": {exc.detail}" if exc.detail else "")
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=None, default=str))
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create or upgrade the database schema (Alembic migrations to head)."""
+    migrate.upgrade(db.engine_of(current_app._get_current_object()))  # type: ignore[attr-defined]
+    click.echo("database is at the newest schema")
+
+
+user_group = AppGroup("user", help="Members: add, list, import, deactivate, set-role.")
+
+
+@user_group.command("add")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--email-only", is_flag=True, help="Takes part by mail only; needs no password.")
+@click.option("--admin", is_flag=True)
+@click.option("--locale", type=click.Choice(["ja", "en"]), default="ja")
+@click.option("--timezone", default=None, help="e.g. Asia/Tokyo")
+@click.option("--working-days", default=None, help="e.g. mon-fri or mon,wed,fri")
+@click.option("--working-hours", default=None, help="e.g. 09:00-18:00")
+@click.option("--password", default=None, help="Prefer the sign-in link; for scripts only.")
+def user_add(**kw: Any) -> None:
+    """Add a member."""
+    with cli_transaction() as session:
+        user = accounts.create_user(session, **kw)
+        click.echo(f"added member {user.id} {user.email}")
+
+
+@user_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def user_list(as_json: bool) -> None:
+    """List members."""
+    with cli_transaction() as session:
+        rows = [accounts.user_as_dict(u) for u in accounts.list_users(session)]
+    if as_json:
+        echo_json(rows)
+        return
+    for r in rows:
+        flags = " ".join(
+            f for f, on in (("admin", r["role"] == "admin"), ("email-only", r["email_only"]),
+                            ("inactive", not r["active"])) if on
+        )
+        click.echo(f"{r['id']:>4}  {r['email']:<32} {r['name']}  {flags}")
+
+
+@user_group.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check every row and add nothing.")
+@click.option("--json", "as_json", is_flag=True)
+def user_import(csv_file: Path, dry_run: bool, as_json: bool) -> None:
+    """Add members from a CSV file with columns email,name[,email_only,locale,role]."""
+    with cli_transaction() as session:
+        rows = accounts.import_csv(session, csv_file.read_text("utf-8"), dry_run=dry_run)
+    if as_json:
+        echo_json([r.__dict__ for r in rows])
+    else:
+        for r in rows:
+            state = "; ".join(r.errors) if r.errors else ("ok" if dry_run else "added")
+            click.echo(f"line {r.line}: {r.email}: {state}")
+    if any(r.errors for r in rows):
+        sys.exit(1)
+
+
+def _member_command(name: str, action: Callable[[Session, Any], Any], done: str) -> None:
+    @user_group.command(name)
+    @click.argument("email")
+    def command(email: str) -> None:
+        with cli_transaction() as session:
+            user = accounts.find_user_by_email(session, email)
+            if user is None:
+                raise click.ClickException(f"no member with the address {email}")
+            action(session, user)
+            click.echo(f"{user.email}: {done}")
+
+    command.__doc__ = f"{done.capitalize()} a member."
+
+
+_member_command("deactivate", accounts.deactivate, "deactivated")
+_member_command("reactivate", accounts.reactivate, "reactivated")
+
+
+@user_group.command("set-role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(["member", "admin"]))
+def user_set_role(email: str, role: str) -> None:
+    """Make a member an admin, or an admin a member."""
+    with cli_transaction() as session:
+        user = accounts.find_user_by_email(session, email)
+        if user is None:
+            raise click.ClickException(f"no member with the address {email}")
+        accounts.set_role(session, user, role)
+        click.echo(f"{user.email}: {role}")
+
+
+channel_group = AppGroup("channel", help="Channels: add, list.")
+
+
+@channel_group.command("add")
+@click.argument("slug")
+@click.option("--name", required=True)
+@click.option("--purpose", required=True, help="What the channel is for, what belongs here.")
+@click.option("--private", is_flag=True)
+@click.option("--reason", default=None, help="Why it must be private (required with --private).")
+@click.option("--social", is_flag=True, help="A home for chit-chat.")
+def channel_add(slug: str, name: str, purpose: str, private: bool, reason: str | None,
+                social: bool) -> None:
+    """Add a channel (open unless --private with a --reason)."""
+    with cli_transaction() as session:
+        channel = channels.create_channel(
+            session, slug=slug, name=name, purpose=purpose, private=private, reason=reason,
+            kind="social" if social else "work",
+        )
+        domain = current_app.config["MAIL_DOMAIN"]
+        click.echo(f"added channel {channel.slug}: {channel.slug}@{domain}")
+
+
+@channel_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def channel_list(as_json: bool) -> None:
+    """List channels."""
+    with cli_transaction() as session:
+        rows = [channels.channel_as_dict(session, c) for c in channels.list_channels(session)]
+    if as_json:
+        echo_json(rows)
+        return
+    for r in rows:
+        tag = " (private)" if r["private"] else (" (social)" if r["kind"] == "social" else "")
+        click.echo(f"{r['slug']:<20} {r['name']}{tag} — {r['purpose']}")
+
+
+COMMANDS: tuple[click.Command, ...] = (init_command, user_group, channel_group)

@@ -1,0 +1,68 @@
+"""Every setting Hiroba reads, with its default. Environment variables are HIROBA_<NAME>."""
+
+from __future__ import annotations
+
+
+class Defaults:
+    """Defaults for every setting; ``create_app`` overrides them from HIROBA_* variables."""
+
+    # Where the SQLite database, uploads and caught mail live in the embedded default.
+    INSTANCE_DIR = "instance"
+    # Empty means SQLite at INSTANCE_DIR/hiroba.db.
+    DATABASE_URL = ""
+    SECRET_KEY = "dev-not-secret-change-me"
+    # Older keys still accepted for signed tokens and links (comma-separated), newest first.
+    OLD_SECRET_KEYS = ""
+    MAIL_DOMAIN = "hub.localhost"
+    BASE_URL = "http://127.0.0.1:8000"
+    WEB_HOST = "127.0.0.1"
+    WEB_PORT = 8000
+    WEB_THREADS = 8
+    SMTP_HOST = "127.0.0.1"
+    SMTP_PORT = 2525
+    # Largest message the SMTP intake accepts, in bytes (advertised with SIZE).
+    SMTP_MAX_SIZE = 25 * 1024 * 1024
+    SMTP_MAX_RECIPIENTS = 20
+    # smtp://host:25, smtps://user:pass@host:465, smtp+starttls://...; empty = built-in catcher.
+    RELAY_URL = ""
+    # IMAP mode: imap://user:pass@host:143/INBOX or imaps://... ; empty = off.
+    IMAP_URL = ""
+    IMAP_DONE_FOLDER = "Hiroba/Done"
+    IMAP_REJECTED_FOLDER = "Hiroba/Rejected"
+    # On the first sync, skip mail older than this many days.
+    IMAP_FIRST_SYNC_DAYS = 3
+    # Sender authentication policy: off, monitor or enforce.
+    SENDER_AUTH = "off"
+    # The authserv-id whose Authentication-Results headers we trust (IMAP mode).
+    TRUSTED_AUTHSERV_ID = ""
+    # Upload and mail attachment limits.
+    MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+    ALLOWED_ATTACHMENT_TYPES = (
+        "image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain,text/csv,"
+        "application/zip,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,"
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document,"
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation,"
+        "application/msword,application/vnd.ms-excel,application/vnd.ms-powerpoint"
+    )
+    MAGIC_LINK_MINUTES = 15
+    LOGIN_RATE_LIMIT = "10 per minute"
+    RATELIMIT_STORAGE_URI = "memory://"
+    # Secure cookies follow BASE_URL: on whenever the hub is served over https.
+    SESSION_COOKIE_SECURE = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = None
+    REMEMBER_COOKIE_HTTPONLY = True
+    BABEL_DEFAULT_LOCALE = "ja"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Tokyo"
+    DEFAULT_TIMEZONE = "Asia/Tokyo"
+    # Bounces from one address before it stops receiving mail.
+    BOUNCE_THRESHOLD = 3
+    # Posts flagged by this many members are hidden until reviewed.
+    FLAG_HIDE_THRESHOLD = 3
+    # Show the mail catcher page (the embedded default has no relay).
+    MAIL_CATCHER = True
+    # Run the scheduler (event fan-out, outbox, digests) inside `hiroba serve`.
+    SCHEDULER_INTERVAL_SECONDS = 5
+    # Private channels: anyone, approval (admins approve requests), admins (only admins create).
+    PRIVATE_CHANNEL_POLICY = "approval"

@@ -1,0 +1,1 @@
+"""Domain services: the one implementation every door (web, mail, CLI, jobs) calls."""

@@ -1,0 +1,361 @@
+"""Members: create, find, import, change role, deactivate, preferences, passwords, sign-in links."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hub.db import utcnow
+from hub.errors import Forbidden, Invalid, NotFound, Reason
+from hub.models import ALL_DAYS, Delivery, EmailAlias, LoginLink, Role, User
+from hub.services import events
+
+EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+DAYS = ALL_DAYS.split(",")
+LOCALES = ("ja", "en")
+_hasher = PasswordHasher()
+
+
+def normalize_email(address: str) -> str:
+    """Return ``address`` stripped and lower-cased, or raise Invalid."""
+    email = address.strip().lower()
+    if not EMAIL.match(email):
+        raise Invalid(Reason.INVALID_EMAIL, address)
+    return email
+
+
+def parse_working_days(text: str) -> str:
+    """Turn "mon-fri", "mon,wed,fri" or "月-金" style input into "mon,tue,..." (canonical order).
+
+    >>> parse_working_days("mon-fri")
+    'mon,tue,wed,thu,fri'
+    >>> parse_working_days("sat, mon")
+    'mon,sat'
+    >>> parse_working_days("mon-sun")
+    'mon,tue,wed,thu,fri,sat,sun'
+    """
+    ja = dict(zip("月火水木金土日", DAYS, strict=True))
+    chosen: set[str] = set()
+    for part in re.split(r"[,\s、]+", text.strip().lower()):
+        if not part:
+            continue
+        part = "".join(ja.get(ch, ch) for ch in part)
+        ends = part.split("-")
+        try:
+            if len(ends) == 1:
+                chosen.add(DAYS[DAYS.index(ends[0][:3])])
+            elif len(ends) == 2:
+                a, b = DAYS.index(ends[0][:3]), DAYS.index(ends[1][:3])
+                span = range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)]
+                chosen.update(DAYS[i] for i in span)
+            else:
+                raise ValueError(part)
+        except ValueError:
+            raise Invalid(Reason.INVALID_VALUE, f"working days: {text}") from None
+    if not chosen:
+        raise Invalid(Reason.INVALID_VALUE, f"working days: {text}")
+    return ",".join(d for d in DAYS if d in chosen)
+
+
+def parse_working_hours(text: str) -> tuple[int, int]:
+    """Turn "09:00-18:00" into minutes after midnight (24:00 allowed as the end).
+
+    >>> parse_working_hours("09:00-18:00")
+    (540, 1080)
+    >>> parse_working_hours("00:00-24:00")
+    (0, 1440)
+    """
+    m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", text)
+    if not m:
+        raise Invalid(Reason.INVALID_VALUE, f"working hours: {text}")
+    h1, m1, h2, m2 = (int(x) for x in m.groups())
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if not (0 <= start < end <= 1440) or m1 > 59 or m2 > 59:
+        raise Invalid(Reason.INVALID_VALUE, f"working hours: {text}")
+    return start, end
+
+
+def check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Invalid(Reason.INVALID_VALUE, f"time zone: {name}") from None
+    return name
+
+
+def find_user_by_email(session: Session, address: str) -> User | None:
+    """Return the member whose address or verified alias is ``address`` (any case), else None."""
+    email = address.strip().lower()
+    user = session.scalar(select(User).where(User.email == email))
+    if user is None:
+        user = session.scalar(
+            select(User)
+            .join(EmailAlias)
+            .where(EmailAlias.email == email, EmailAlias.verified.is_(True))
+        )
+    return user
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(Reason.NOT_FOUND, f"member {user_id}")
+    return user
+
+
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    email_only: bool = False,
+    admin: bool = False,
+    locale: str = "ja",
+    timezone: str | None = None,
+    working_days: str | None = None,
+    working_hours: str | None = None,
+    password: str | None = None,
+    actor: User | None = None,
+) -> User:
+    """Add a member; addresses are unique whatever their case."""
+    address = normalize_email(email)
+    if find_user_by_email(session, address) is not None:
+        raise Invalid(Reason.DUPLICATE_EMAIL, address)
+    if not name.strip():
+        raise Invalid(Reason.INVALID_VALUE, "name")
+    if locale not in LOCALES:
+        raise Invalid(Reason.INVALID_VALUE, f"locale: {locale}")
+    user = User(
+        email=address,
+        name=name.strip(),
+        email_only=email_only,
+        role=Role.ADMIN if admin else Role.MEMBER,
+        locale=locale,
+    )
+    if timezone:
+        user.timezone = check_timezone(timezone)
+    if working_days:
+        user.working_days = parse_working_days(working_days)
+    if working_hours:
+        user.work_start, user.work_end = parse_working_hours(working_hours)
+    if password:
+        user.password_hash = _hasher.hash(password)
+    session.add(user)
+    session.flush()
+    events.emit(session, "member_added", actor_id=actor.id if actor else None, subject_id=user.id)
+    return user
+
+
+def list_users(session: Session, *, include_inactive: bool = True) -> list[User]:
+    stmt = select(User).order_by(User.id)
+    if not include_inactive:
+        stmt = stmt.where(User.active.is_(True))
+    return list(session.scalars(stmt))
+
+
+def user_as_dict(user: User) -> dict[str, Any]:
+    """The member as the CLI's --json shows it."""
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "role": str(user.role),
+        "email_only": user.email_only,
+        "locale": user.locale,
+        "timezone": user.timezone,
+        "working_days": user.working_days,
+        "working_hours": f"{user.work_start // 60:02d}:{user.work_start % 60:02d}-"
+        f"{user.work_end // 60:02d}:{user.work_end % 60:02d}",
+        "delivery": str(effective_delivery(user)),
+        "active": user.active,
+        "bouncing": user.bouncing,
+    }
+
+
+def effective_delivery(user: User) -> Delivery:
+    """The member's own delivery mode, or the default for their kind of member."""
+    if user.delivery:
+        return Delivery(user.delivery)
+    return Delivery.DAILY if user.email_only else Delivery.MENTIONS
+
+
+def require_admin(actor: User | None) -> None:
+    if actor is not None and not (actor.active and actor.is_admin):
+        raise Forbidden(Reason.ADMIN_ONLY)
+
+
+def set_role(session: Session, user: User, role: str, *, actor: User | None = None) -> User:
+    require_admin(actor)
+    if role not in (Role.MEMBER, Role.ADMIN):
+        raise Invalid(Reason.INVALID_VALUE, f"role: {role}")
+    user.role = Role(role)
+    return user
+
+
+def deactivate(session: Session, user: User, *, actor: User | None = None) -> User:
+    """Stop a member: no sign-in, no posting, no mail, by any door."""
+    require_admin(actor)
+    user.active = False
+    session.execute(
+        LoginLink.__table__.delete().where(
+            LoginLink.user_id == user.id, LoginLink.used_at.is_(None)
+        )
+    )
+    events.emit(session, "member_deactivated", actor_id=actor.id if actor else None,
+                subject_id=user.id)
+    return user
+
+
+def reactivate(session: Session, user: User, *, actor: User | None = None) -> User:
+    require_admin(actor)
+    user.active = True
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    if len(password) < 8:
+        raise Invalid(Reason.INVALID_VALUE, "password: at least 8 characters")
+    user.password_hash = _hasher.hash(password)
+
+
+def check_password(user: User, password: str) -> bool:
+    """Verify ``password``; upgrade the stored hash when the parameters have changed."""
+    if not user.active or not user.password_hash:
+        return False
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return True
+
+
+def update_preferences(session: Session, user: User, **changes: Any) -> User:
+    """Change a member's mail and time preferences (web form, mail command or signed link)."""
+    if "delivery" in changes:
+        value = changes["delivery"]
+        user.delivery = Delivery(value) if value else None
+    if "locale" in changes:
+        if changes["locale"] not in LOCALES:
+            raise Invalid(Reason.INVALID_VALUE, "locale")
+        user.locale = changes["locale"]
+    if "timezone" in changes:
+        user.timezone = check_timezone(changes["timezone"])
+    if "working_days" in changes:
+        user.working_days = parse_working_days(changes["working_days"])
+    if "working_hours" in changes:
+        user.work_start, user.work_end = parse_working_hours(changes["working_hours"])
+    if "digest_hour" in changes:
+        hour = int(changes["digest_hour"])
+        if not 0 <= hour <= 23:
+            raise Invalid(Reason.INVALID_VALUE, "digest hour")
+        user.digest_hour = hour
+    if "echo_own_posts" in changes:
+        user.echo_own_posts = bool(changes["echo_own_posts"])
+    if "name" in changes and str(changes["name"]).strip():
+        user.name = str(changes["name"]).strip()
+    return user
+
+
+# --- CSV import -----------------------------------------------------------------------------
+
+
+@dataclass
+class ImportRow:
+    line: int
+    email: str
+    name: str
+    errors: list[str] = field(default_factory=list)
+    user_id: int | None = None
+
+
+def import_csv(
+    session: Session, data: str, *, dry_run: bool = False, actor: User | None = None
+) -> list[ImportRow]:
+    """Add members from CSV (email,name[,email_only][,locale][,role]); report per-row errors.
+
+    With ``dry_run`` nothing is written. Rows with errors are skipped, the others added.
+    """
+    require_admin(actor)
+    rows: list[ImportRow] = []
+    reader = csv.DictReader(io.StringIO(data.lstrip("\ufeff")))
+    seen: set[str] = set()
+    for n, rec in enumerate(reader, start=2):
+        rec = {(k or "").strip().lower(): (v or "").strip() for k, v in rec.items()}
+        row = ImportRow(line=n, email=rec.get("email", ""), name=rec.get("name", ""))
+        rows.append(row)
+        flag = rec.get("email_only", "").lower() in ("1", "true", "yes", "y", "はい")
+        locale = rec.get("locale") or "ja"
+        try:
+            email = normalize_email(row.email)
+            if email in seen or find_user_by_email(session, email) is not None:
+                raise Invalid(Reason.DUPLICATE_EMAIL, email)
+            seen.add(email)
+            if not row.name:
+                raise Invalid(Reason.INVALID_VALUE, "name is empty")
+            if locale not in LOCALES:
+                raise Invalid(Reason.INVALID_VALUE, f"locale: {locale}")
+        except Invalid as exc:
+            row.errors.append(exc.reason.value + (f": {exc.detail}" if exc.detail else ""))
+            continue
+        if not dry_run:
+            user = create_user(
+                session, email=email, name=row.name, email_only=flag, locale=locale,
+                admin=rec.get("role", "").lower() == "admin", actor=actor,
+            )
+            row.user_id = user.id
+    return rows
+
+
+# --- magic sign-in links --------------------------------------------------------------------
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_login_link(session: Session, user: User, *, minutes: int = 15) -> str:
+    """Make a single-use sign-in token for ``user``; only its hash is stored."""
+    if not user.active:
+        raise Forbidden(Reason.INACTIVE_MEMBER)
+    token = secrets.token_urlsafe(32)
+    session.add(
+        LoginLink(
+            user_id=user.id,
+            token_hash=_hash_token(token),
+            expires_at=utcnow() + timedelta(minutes=minutes),
+        )
+    )
+    session.flush()
+    return token
+
+
+def use_login_link(session: Session, token: str) -> User:
+    """Spend a sign-in token and return its member; expired, used or unknown tokens fail."""
+    link = session.scalar(select(LoginLink).where(LoginLink.token_hash == _hash_token(token)))
+    now = utcnow()
+    if link is None or link.used_at is not None or link.expires_at < now:
+        raise Invalid(Reason.BAD_TOKEN)
+    if not link.user.active:
+        raise Forbidden(Reason.INACTIVE_MEMBER)
+    link.used_at = now
+    return link.user
+
+
+def count_admins(session: Session) -> int:
+    return session.scalar(
+        select(func.count()).select_from(User).where(User.role == Role.ADMIN, User.active)
+    ) or 0

@@ -1,0 +1,67 @@
+"""The web pages: extensions (login, CSRF, i18n, rate limits, htmx) and blueprints."""
+
+from __future__ import annotations
+
+from flask import Flask, g, request, session
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+from htmx_flask import Htmx
+
+from hub.db import get_session
+from hub.models import User
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+htmx = Htmx()
+limiter = Limiter(key_func=get_remote_address)
+
+
+def select_locale() -> str:
+    """The member's locale, else the browser's Accept-Language, else the default."""
+    if current_user and getattr(current_user, "is_authenticated", False):
+        return str(current_user.locale)
+    chosen = session.get("locale")
+    if chosen in ("ja", "en"):
+        return str(chosen)
+    return request.accept_languages.best_match(["ja", "en"]) or "ja"
+
+
+def select_timezone() -> str | None:
+    if current_user and getattr(current_user, "is_authenticated", False):
+        return str(current_user.timezone)
+    return None
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    user = get_session().get(User, int(user_id))
+    return user if user is not None and user.active else None
+
+
+def init_app(app: Flask) -> None:
+    """Set up the extensions and register every blueprint."""
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        timezone_selector=select_timezone,
+        default_translation_directories=str(app.root_path + "/translations"),
+    )
+    htmx.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    limiter.init_app(app)
+
+    from hub.web import blueprints
+
+    blueprints.register(app)
+
+    @app.before_request
+    def _user_to_g() -> None:
+        g.user = current_user if current_user.is_authenticated else None

@@ -1,0 +1,1 @@
+"""Hiroba's mail bridge: mail in (SMTP intake, IMAP poller, pipeline) and mail out (outbox)."""

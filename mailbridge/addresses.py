@@ -1,0 +1,81 @@
+"""Encode and decode our addresses: channels, reply tokens and command addresses (pure functions).
+
+>>> keys = ["k"]
+>>> decode("General@Hub.Test", "hub.test", keys)
+Destination(kind='channel', slug='general', token=None)
+>>> decode("help@hub.test", "hub.test", keys).kind
+'help'
+>>> a = encode("reply", 3, 9, "hub.test", keys)
+>>> a.startswith("reply+") and decode(a.upper(), "hub.test", keys).token.target_id
+9
+>>> decode("reply+forged@hub.test", "hub.test", keys) is None
+True
+>>> decode("someone@elsewhere.test", "hub.test", keys) is None
+True
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from hub import tokens
+
+# Local-part prefix of each token-carrying address, and the token kind it must hold.
+TOKEN_PREFIXES = {
+    "reply": "reply",
+    "digest": "digest",
+    "ack": "ack",
+    "bounce": "bounce",
+    "which": "which",
+    "welcome": "welcome",
+}
+# Fixed addresses that are not channels.
+FIXED = {"help": "help", "thanks": "thanks", "postmaster": "help", "digest": "help"}
+SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where a recipient address leads: kind is channel, reply, digest, ack, bounce, which,
+    welcome, help or thanks."""
+
+    kind: str
+    slug: str | None = None
+    token: tokens.Token | None = None
+
+
+def split(address: str) -> tuple[str, str]:
+    """Split an address into (local part, domain), lower-cased, without angle brackets."""
+    addr = address.strip().strip("<>").lower()
+    local, _, domain = addr.rpartition("@")
+    return local, domain
+
+
+def decode(address: str, domain: str, keys: Sequence[str]) -> Destination | None:
+    """Return where ``address`` leads, or None if it is not one of ours or its token is forged."""
+    local, dom = split(address)
+    if dom != domain.lower() or not local:
+        return None
+    prefix, plus, rest = local.partition("+")
+    if plus:
+        kind = TOKEN_PREFIXES.get(prefix)
+        token = tokens.read(rest, keys) if kind else None
+        if token is None or token.kind != kind:
+            return None
+        return Destination(kind, token=token)
+    if local in FIXED:
+        return Destination(FIXED[local])
+    if SLUG.match(local):
+        return Destination("channel", slug=local)
+    return None
+
+
+def encode(kind: str, user_id: int, target_id: int, domain: str, keys: Sequence[str]) -> str:
+    """Return the address ``<kind>+<token>@domain`` for a member and a target."""
+    return f"{kind}+{tokens.make(kind, user_id, target_id, keys)}@{domain}"
+
+
+def channel_address(slug: str, domain: str) -> str:
+    return f"{slug}@{domain}"

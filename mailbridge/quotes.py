@@ -1,0 +1,399 @@
+"""Strip quoted history and signatures from replies (en/ja and more), keeping inline answers."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+__all__ = ["Stripped", "inline_answers", "is_reaction", "strip_reply"]
+
+# Lines longer than this are never markers: keeps every regex below bounded (linear time).
+_PROBE = 600
+# Signature delimiters are only looked for in the last lines (talon's brute-force idea).
+_SIG_WINDOW = 15
+# A quoted block kept above an inline answer shows at most this many lines.
+_QUOTE_CONTEXT = 10
+
+REPLY_MARKER = re.compile(r"##-\s*(?:この行より上に返信してください|Please reply above this line)")
+_QUOTE = re.compile(r"[ \t]*(?:>|[A-Z]{1,3}>)")
+_FENCE = re.compile(r"[ \t]*(?:```|~~~)")
+
+_ON = r"(?:On|At|Op|Le|Am|Il|Dnia|Dňa|Em|El|Den|søn\.|W dniu)"
+_VERB = (
+    r"(?:wrote|writes|says|said|het volgende geschreven|schreef|a\s+écrit|nous a dit|schrieb"
+    r"|geschrieben|schrieben Sie|ha scritto|napisał(?:\(a\))?|escreveu|escribió|skrev)"
+)
+# Attribution lines, after the per-language tables of email_reply_trimmer and mail-parser-reply.
+_ATTRIBUTION = re.compile(
+    "|".join(
+        (
+            rf"[ \t>-]*{_ON}\s(?=[^\n]*\d).{{1,300}}?\b{_VERB}(?:[ \t.:>-]*|\s.{{1,200}}[:：])",
+            r".{0,40}\d{4}.{1,160}?(?:пользователь.{0,120}?)?(?:написал[аи]?|napisał(?:\(a\))?|пише)"
+            r"\s*[:：]",
+            r".{1,200}\b(?:wrote|schrieb)\s+(?:on|am)\b.{1,200}[:：]",
+            r"[ \t>]*20\d\d-\d\d-\d\d \d\d?:\d\d GMT[+-]\d\d:\d\d .{1,200}",
+            r".{0,30}\d{4}\D.{0,160}<[^@<>\s]+@[^@<>\s]+\.[^@<>\s]+>[:：]?",
+            r".{1,150} via .{1,150} (?:wrote|schrieb):?\s*",
+            r".{0,150}\b[\w.+-]+@[\w.-]+\.\w{2,}\b.{0,100}\bwrote:?",
+            r"[ \t>]*Posted by .{1,100} on \d\d/\d\d/\d{4}",
+            # Gmail ja: 2026年11月27日(金) 10:00 山田太郎 <taro@example.jp>:
+            r"\d{4}年\d{1,2}月\d{1,2}日\s*[(（][^)）]{1,3}[)）]\s*\d{1,2}:\d{2}.{0,200}[:：]",
+            # Apple Mail ja: 2026/11/27 10:00、山田太郎 <taro@example.jp>のメール:
+            r".{0,40}\d{4}/\d{1,2}/\d{1,2}.{0,160}(?:のメール|のメッセージ)\s*[:：]",
+            # Thunderbird ja: 2026/11/27 10:00 に 山田太郎 さんは書きました:
+            r".{0,200}(?:さんは|が)書きました\s*[:：]",
+        )
+    )
+    + r"\s*",
+    re.I,
+)
+# Shapes that count only when a quoted block follows ("Taro wrote:").
+_WEAK_ATTRIBUTION = re.compile(r".{1,120}(?:\bwrote|\bschrieb|a écrit|書きました)\s*[:：]\s*")
+# Every attribution ends like one of these: a cheap string test before the regex alternation.
+_TAIL_WORDS = (
+    "wrote", "writes", "says", "said", "geschreven", "schreef", "écrit", "dit", "schrieb",
+    "sie", "scritto", "napisał", "(a)", "escreveu", "escribió", "skrev",
+)  # fmt: skip
+
+
+def _tail_ok(line: str) -> bool:
+    """Tell whether ``line`` ends the way some attribution ends."""
+    raw = line[-80:].rstrip().lower()
+    s = raw.rstrip(" \t.>-")
+    return (
+        s.endswith((":", "：", *_TAIL_WORDS))
+        or ("gmt" in s and s[:4].isdigit())
+        or (raw.endswith(">") and "@" in s)
+        or (s[-4:].isdigit() and s[-5:-4] == "/")
+    )
+
+
+
+
+def _sentence_end(part: str) -> bool:
+    """Tell whether a line ends a sentence, so an attribution cannot continue after it."""
+    return part.endswith(("。", "！", "？", "!", "?")) or (
+        part.endswith(".") and part[-5:-1].isalpha()
+    )
+
+
+_STRONG_START = re.compile(rf"[ \t>-]*{_ON}\s.{{0,80}}\d")
+_ATTRIBUTION_START = re.compile(rf"[ \t>-]*(?:{_ON}\s|.{{0,40}}\d|.*(?:<|@| via |wrote|schrieb))")
+
+_FROM = r"From|Von|De|Da|Van|Fra|Från|Od|От|Від|差出人|送信者|送信元|发件人|寄件者"
+_HDR = (
+    _FROM + r"|Sent|Date|To|Cc|Bcc|Subject|Reply-To|Gesendet|An|Betreff|Datum|Envoyé|Objet|À"
+    r"|Para|Asunto|Enviado|Fecha|Assunto|Enviada em|Data|A|Oggetto|Risposta|Aan|Onderwerp"
+    r"|Verzonden|Sendt|Til|Emne|Skickat|Till|Ämne|送信日時|送信日|日時|宛先|件名|CC|收件人|主题|发送时间"
+)
+_FROM_LINE = re.compile(rf"[ \t*]*(?:{_FROM})[ \t*]*[:：]", re.I)
+_HDR_LINE = re.compile(rf"[ \t*]*(?:{_HDR})[ \t*]*[:：]", re.I)
+_SEPARATOR = re.compile(
+    r"[ \t*]*(?:_{10,}|-{2,}[ \t]*(?:(?:Original|Forwarded|Reply)[ \t]+Message|Ursprüngliche"
+    r" Nachricht|Mensaje original|Message transféré|原始邮件|元のメッセージ|転送メッセージ"
+    r"|転送されたメッセージ|Forwarded message)[ \t]*-*|Begin forwarded message:|Début du message"
+    r" transféré ?:|Anfang der weitergeleiteten Nachricht:|転送されたメッセージ:)[ \t*]*",
+    re.I,
+)
+_SIG_DELIM = re.compile(r"[ \t]*(?:--|-{3,}|—|_{3,}|={3,}|━{3,}|─{3,}|ᐧ|\*{3,}|~{3,}|\+{3,})[ \t]*")
+_MOBILE = re.compile(
+    r"[ \t]*(?:[(<]*Sent (?:from|via|by) .{1,70}|Sent with (?:Airmail|Spark|Proton.{0,20}"
+    r"|BlackBerry.{0,20}|.{0,20}\bMail\b.{0,20})|\w+ from mobile|From my (?:iphone|ipad|android"
+    r"|mobile|phone|samsung|galaxy|blackberry).{0,20}|Get Outlook for .{1,60}|Envoyé depuis .{1,40}"
+    r"|Von meinem .{1,60} gesendet\.?|Diese Nachricht wurde von .{1,120} gesendet\.?"
+    r"|Inviato da .{1,40}|Sendt fra min .{1,40}|Enviado do meu .{1,40}|Enviado desde mi .{1,40}"
+    r"|Verzonden met .{1,40}|Verstuurd vanaf mijn .{1,40}|Skickat från min .{1,40}|從我的 iPhone 傳送"
+    r"|(?:私の)?\s*(?:iPhone|iPad|Android|Galaxy|Xperia|AQUOS|arrows|スマートフォン|携帯)\s*から送信"
+    r"|Outlook for (?:iOS|Android) ?を入手)[)>.]*[ \t]*",
+    re.I,
+)
+_MD_LINK = re.compile(r"\[([^\]\n]{1,200})\]\([^)\n]{1,500}\)")
+
+
+@dataclass(frozen=True, slots=True)
+class Stripped:
+    """The new text of a reply, what was cut from it, and whether nothing could be cut safely."""
+
+    text: str
+    trimmed: str
+    kept_whole: bool
+
+
+@dataclass(slots=True)
+class _Segment:
+    kind: str  # "text" or "quote"
+    lines: list[str]
+    attributed: bool = False
+
+
+def _kinds(lines: list[str]) -> list[str]:
+    """Classify each line: e(mpty) q(uote) s(mobile signature) d(elimiter) h(eader) t(ext)."""
+    kinds: list[str] = []
+    fenced = False
+    for line in lines:
+        probe = line[:_PROBE]
+        if _FENCE.match(probe):
+            fenced = not fenced
+            kinds.append("t")
+        elif fenced:
+            kinds.append("t")
+        elif not line.strip():
+            kinds.append("e")
+        elif _QUOTE.match(probe):
+            kinds.append("q")
+        elif len(line) > _PROBE:
+            kinds.append("t")
+        elif _SEPARATOR.fullmatch(line):
+            kinds.append("h")
+        elif _SIG_DELIM.fullmatch(line):
+            kinds.append("d")
+        elif _MOBILE.fullmatch(_MD_LINK.sub(r"\1", line)):
+            kinds.append("s")
+        else:
+            kinds.append("t")
+    return kinds
+
+
+def _attribution_span(lines: list[str], kinds: list[str], nxt: list[str], i: int) -> int:
+    """Return how many lines an attribution starting at ``i`` spans (0 if none).
+
+    Clients wrap long attributions (Gmail breaks before "<addr> wrote:"), so up to six lines
+    are joined; blank lines are crossed only after a strong "On <date>" start.
+    """
+    first = lines[i][:_PROBE]
+    if kinds[i] != "t" or not _ATTRIBUTION_START.match(first):
+        return 0
+    strong = _STRONG_START.match(first) is not None
+    chunk = ""
+    best = 0
+    for j in range(i, min(len(lines), i + 6)):
+        if kinds[j] == "e" and not strong:
+            return best
+        part = lines[j].strip()
+        part = part.lstrip(">").strip() if j > i else part
+        chunk = f"{chunk} {part}".strip() if part else chunk
+        if len(chunk) > _PROBE:
+            return best
+        if part and _tail_ok(part) and (
+            _ATTRIBUTION.fullmatch(chunk)
+            or (_WEAK_ATTRIBUTION.fullmatch(chunk) and nxt[j + 1] == "q")
+        ):
+            best = j - i + 1  # Keep extending: "<addr>" may still be followed by "> wrote:".
+        elif best or (kinds[j] == "t" and _sentence_end(part)):
+            return best
+    return best
+
+
+def _header_block(lines: list[str], kinds: list[str], i: int) -> int:
+    """Return the length of an Outlook-style header block at ``i`` (0 if none)."""
+    if kinds[i] != "t" or not _FROM_LINE.match(lines[i][:_PROBE]):
+        return 0
+    hits, j = 1, i + 1
+    while j < len(lines) and j < i + 8 and kinds[j] == "t" and _HDR_LINE.match(lines[j][:_PROBE]):
+        hits += 1
+        j += 1
+    return j - i if hits >= 3 or (hits == 2 and j - i == 2) else 0
+
+
+def _next_kinds(kinds: list[str]) -> list[str]:
+    """For each index, the kind of the first non-empty line at or after it ("" at the end)."""
+    nxt = [""] * (len(kinds) + 1)
+    for j in range(len(kinds) - 1, -1, -1):
+        nxt[j] = nxt[j + 1] if kinds[j] == "e" else kinds[j]
+    return nxt
+
+
+def _segments(lines: list[str], kinds: list[str]) -> tuple[list[_Segment], int]:
+    """Split lines into text and quote segments; return them and the hard-cut line index."""
+    segs: list[_Segment] = [_Segment("text", [])]
+    nxt = _next_kinds(kinds)
+    seen_text = False
+    attributed = False
+    i = 0
+    while i < len(lines):
+        kind = kinds[i]
+        span = _attribution_span(lines, kinds, nxt, i) if kind == "t" else 0
+        block = _header_block(lines, kinds, i) if kind == "t" and not span else 0
+        if span:
+            if seen_text and nxt[i + span] != "q":
+                return segs, i
+            attributed = True
+            i += span
+            continue
+        if kind == "h" or block:
+            if seen_text:
+                return segs, i
+            # Nothing written above: a forwarded message. Keep its body, drop its headers.
+            i += 1 if kind == "h" else block
+            if i < len(lines) and kinds[i] == "t" and _HDR_LINE.match(lines[i][:_PROBE]) or block:
+                while i < len(lines) and kinds[i] == "t":
+                    i += 1
+            continue
+        if kind == "q":
+            start = i
+            while i < len(lines) and (kinds[i] == "q" or (kinds[i] == "e" and nxt[i] == "q")):
+                i += 1
+            segs.append(_Segment("quote", lines[start:i], attributed))
+            segs.append(_Segment("text", []))
+            attributed = False
+            continue
+        if kind != "s":
+            segs[-1].lines.append(lines[i])
+        seen_text = seen_text or kind == "t"
+        i += 1
+    return segs, len(lines)
+
+
+def _has_text(seg: _Segment) -> bool:
+    return seg.kind == "text" and any(line.strip() for line in seg.lines)
+
+
+def _drop_signature(segs: list[_Segment], *, allow_first: bool = False) -> list[str]:
+    """Cut a trailing signature ("-- ", ━━━ box, ...) found in the last lines; return it.
+
+    Only the last lines are searched (talon's brute-force idea), never the first line, and never
+    quoted lines, so a "-item" list or an underlined heading in the body stays.
+    """
+    where = [(k, n) for k, seg in enumerate(segs) for n in range(len(seg.lines))]
+    while where and not segs[where[-1][0]].lines[where[-1][1]].strip():
+        where.pop()
+    first = None if allow_first else next((p for p in where if segs[p[0]].lines[p[1]].strip()), None)
+    for k, n in where[-_SIG_WINDOW:]:
+        line = segs[k].lines[n]
+        if (k, n) != first and segs[k].kind == "text" and _SIG_DELIM.fullmatch(line[:_PROBE]):
+            cut = segs[k].lines[n:] + [x for seg in segs[k + 1 :] for x in seg.lines]
+            segs[k].lines = segs[k].lines[:n]
+            del segs[k + 1 :]
+            return cut
+    return []
+
+
+def _context(quote: list[str]) -> list[str]:
+    """Trim a kept quoted block to its last few lines, which are what the answer replies to."""
+    if len(quote) <= _QUOTE_CONTEXT:
+        return quote
+    return ["> …", *quote[-(_QUOTE_CONTEXT - 1) :]]
+
+
+def _prepare(text: str) -> tuple[list[str], list[str], list[str]]:
+    """Normalise newlines, cut at our reply marker; return (lines, kinds, cut-off lines)."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    kinds = _kinds(lines)
+    for i, line in enumerate(lines):
+        if "##-" in line[:_PROBE] and REPLY_MARKER.search(line[:_PROBE]):
+            # A quoted marker with answers below it is an inline reply: drop only that line.
+            if kinds[i] != "q" or "t" not in kinds[i + 1 :]:
+                return lines[:i], kinds[:i], lines[i:]
+            del lines[i], kinds[i]
+            break
+    return lines, kinds, []
+
+
+def strip_reply(text: str) -> Stripped:
+    """Return the new text of a reply, with quoted history and signatures cut off.
+
+    Inline answers keep the end of the quoted block each one answers. If nothing would remain,
+    the whole text is kept and ``kept_whole`` is true.
+    """
+    if not text.strip():
+        return Stripped(text=text, trimmed="", kept_whole=True)
+    lines, kinds, tail = _prepare(text)
+    segs, cut = _segments(lines, kinds)
+    removed = lines[cut:] + tail
+    if len(segs) > 1 and segs[-1].kind == "text":
+        # A signature under the last quote is not an answer to it.
+        removed[:0] = _drop_signature(segs[-1:], allow_first=True)
+    has_text = [_has_text(s) for s in segs]
+    answers = sum(has_text)
+    later = [False] * (len(segs) + 1)
+    for k in range(len(segs) - 1, -1, -1):
+        later[k] = later[k + 1] or has_text[k]
+    kept: list[_Segment] = []
+    for k, seg in enumerate(segs):
+        answered = later[k + 1]
+        if seg.kind == "text" or (answered and (answers >= 2 or not seg.attributed)):
+            kept.append(seg)
+        else:
+            removed[:0] = seg.lines
+    removed[:0] = _drop_signature(kept)
+    out: list[str] = []
+    for seg in kept:
+        out.extend(seg.lines if seg.kind == "text" else _context(seg.lines))
+    body = "\n".join(out).strip("\n").rstrip()
+    if not body.strip():
+        return Stripped(text=text.strip("\r\n").rstrip(), trimmed="", kept_whole=True)
+    return Stripped(text=body, trimmed="\n".join(removed).strip("\n"), kept_whole=False)
+
+
+def _unquote(lines: list[str]) -> str:
+    """Remove one level of '>' quoting from each line."""
+    out = []
+    for line in lines:
+        m = _QUOTE.match(line)
+        rest = line[m.end() :] if m else line
+        out.append(rest[1:] if rest.startswith(" ") else rest)
+    return "\n".join(out).strip("\n")
+
+
+def inline_answers(text: str) -> list[tuple[str, str]]:
+    """Return (quoted block just above, answer) pairs of a reply written under quoted text.
+
+    A top-posted answer above all quotes comes with an empty quoted block; attribution lines are
+    not answers, and the signature of the last answer is dropped.
+    """
+    lines, kinds, _ = _prepare(text)
+    segs, _ = _segments(lines, kinds)
+    _drop_signature(segs)
+    pairs: list[tuple[str, str]] = []
+    for k, seg in enumerate(segs):
+        if not _has_text(seg):
+            continue
+        answer = "\n".join(seg.lines).strip()
+        if not answer:
+            continue
+        before = segs[k - 1] if k and segs[k - 1].kind == "quote" else None
+        pairs.append((_unquote(before.lines) if before else "", answer))
+    return pairs
+
+
+_REACTION_WORDS = {
+    "+1": "👍",
+    "-1": "👎",
+    "like": "👍",
+    "いいね": "👍",
+    "いいね!": "👍",
+    "good": "👍",
+    "了解": "👍",
+    "thanks": "🙏",
+    "ありがとう": "🙏",
+    "<3": "❤️",
+}
+_SKIN_TONES = re.compile("[\U0001f3fb-\U0001f3ff]")
+
+
+def is_reaction(text: str) -> str | None:
+    """Return the emoji a one-word reply like "+1", "👍🏻" or "いいね" stands for, else None.
+
+    Skin-tone modifiers are removed so reactions to one post can be counted together.
+    """
+    body = strip_reply(text).text.strip() if text.strip() else ""
+    word = unicodedata.normalize("NFKC", body).strip().rstrip("!.。 ").lower()
+    if not word or len(word) > 12:
+        return None
+    if word in _REACTION_WORDS:
+        return _REACTION_WORDS[word]
+    emoji = _SKIN_TONES.sub("", body.strip())
+    if emoji and all(_is_emoji_char(ch) for ch in emoji) and any(ord(c) > 0x2000 for c in emoji):
+        return emoji
+    return None
+
+
+def _is_emoji_char(ch: str) -> bool:
+    o = ord(ch)
+    return (
+        0x1F000 <= o <= 0x1FAFF
+        or 0x2600 <= o <= 0x27BF
+        or o in (0x200D, 0xFE0F, 0x2764, 0x2B50, 0x2B55)
+        or 0x2190 <= o <= 0x21FF
+    )

@@ -1,0 +1,147 @@
+"""Shared fixtures: the app on a fresh database (SQLite, or PostgreSQL when asked), clients, auth.
+
+The whole suite runs on SQLite; run it with HIROBA_TEST_DB=postgres (and HIROBA_TEST_POSTGRES_URL)
+to run it again on PostgreSQL, as `make test` does when the URL is set.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, create_engine, text
+
+from hub import create_app, db, search
+from hub.db import Base
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+TEST_DB = os.environ.get("HIROBA_TEST_DB", "sqlite")
+PG_URL = os.environ.get("HIROBA_TEST_POSTGRES_URL", "")
+
+
+def need_tool(name: str, path: str | None = None) -> str:
+    """Return the path of an external tool; a missing tool fails in CI and skips elsewhere."""
+    found = path if path and os.path.exists(path) else shutil.which(name)
+    if not found:
+        if IN_CI:
+            pytest.fail(f"{name} is not installed (CI=true: .ci/run must install it)")
+        pytest.skip(f"{name} is not installed")
+    return found
+
+
+@pytest.fixture(scope="session")
+def pg_engine() -> Iterator[Engine | None]:
+    """One PostgreSQL engine for the session, with the schema created once (None on SQLite)."""
+    if TEST_DB != "postgres":
+        yield None
+        return
+    if not PG_URL:
+        pytest.fail("HIROBA_TEST_DB=postgres needs HIROBA_TEST_POSTGRES_URL")
+    engine = db.make_engine(PG_URL)
+    with engine.begin() as conn:
+        Base.metadata.drop_all(conn)
+        search.drop(conn)
+        Base.metadata.create_all(conn)
+        search.install(conn)
+    yield engine
+    engine.dispose()
+
+
+def _truncate_all(engine: Engine) -> None:
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, pg_engine: Engine | None) -> str:
+    """A fresh, empty database with the schema, for one test."""
+    if pg_engine is not None:
+        _truncate_all(pg_engine)
+        return PG_URL
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        Base.metadata.create_all(conn)
+        search.install(conn)
+    engine.dispose()
+    return url
+
+
+def test_settings(database_url: str, tmp_path: Path, **overrides: Any) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key",
+        "MAIL_DOMAIN": "hub.test",
+        "BASE_URL": "http://hub.test",
+        "INSTANCE_DIR": str(tmp_path / "instance"),
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "RELAY_URL": "",
+        **overrides,
+    }
+
+
+test_settings.__test__ = False  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """The app on a fresh database; CSRF and rate limits off (tests of those turn them on)."""
+    application = create_app(test_settings(database_url, tmp_path))
+    yield application
+    db.engine_of(application).dispose()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Any]:
+    """A session for arranging and checking rows; commit what a request must see."""
+    with app.app_context():
+        s = app.extensions["hiroba.sessionmaker"]()
+        try:
+            yield s
+        finally:
+            s.close()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+class AuthActions:
+    """Sign in and out through the real sign-in form (password)."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self._client = client
+
+    def login(self, email: str, password: str = "correct horse battery") -> Any:
+        return self._client.post("/login", data={"email": email, "password": password})
+
+    def logout(self) -> Any:
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> AuthActions:
+    return AuthActions(client)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing() -> Iterator[None]:
+    """Argon2 at its cheapest in tests (production keeps the RFC 9106 defaults)."""
+    from argon2 import PasswordHasher
+
+    from hub.services import accounts
+
+    saved = accounts._hasher
+    accounts._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    yield
+    accounts._hasher = saved

@@ -1,0 +1,50 @@
+"""Plain factory functions with keyword overrides (they flush, the test commits)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from hub.models import Channel, Post, User, Via
+from hub.services import accounts, channels, threads
+
+PASSWORD = "correct horse battery"
+_n = itertools.count(1)
+
+
+def make_user(session: Session, **overrides: Any) -> User:
+    n = next(_n)
+    kw: dict[str, Any] = {
+        "email": f"member{n}@corp.example",
+        "name": f"Member {n}",
+        "password": PASSWORD,
+        "working_days": "mon-sun",
+        "working_hours": "00:00-24:00",
+    }
+    kw.update(overrides)
+    if kw.get("email_only"):
+        kw.setdefault("password", None)
+    return accounts.create_user(session, **kw)
+
+
+def make_channel(session: Session, **overrides: Any) -> Channel:
+    n = next(_n)
+    kw: dict[str, Any] = {
+        "slug": f"channel{n}",
+        "name": f"Channel {n}",
+        "purpose": "Where the team talks about its work.",
+    }
+    kw.update(overrides)
+    return channels.create_channel(session, **kw)
+
+
+def make_thread(
+    session: Session, *, channel: Channel, author: User, title: str = "A thread",
+    body: str = "The first post.", via: Via = Via.WEB, **kw: Any,
+) -> Post:
+    """Start a thread; returns its first post."""
+    return threads.start_thread(
+        session, author=author, channel=channel, title=title, body=body, via=via, **kw
+    )
