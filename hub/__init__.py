@@ -35,9 +35,19 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 def _derive_settings(app: Flask) -> None:
     """Fill settings that follow from others (secure cookies from the scheme, ints from env)."""
     cfg = app.config
-    for key in ("WEB_PORT", "SMTP_PORT", "SMTP_MAX_SIZE", "SMTP_MAX_RECIPIENTS", "WEB_THREADS",
-                "MAX_ATTACHMENT_BYTES", "BOUNCE_THRESHOLD", "FLAG_HIDE_THRESHOLD",
-                "IMAP_FIRST_SYNC_DAYS", "MAGIC_LINK_MINUTES", "SCHEDULER_INTERVAL_SECONDS"):
+    for key in (
+        "WEB_PORT",
+        "SMTP_PORT",
+        "SMTP_MAX_SIZE",
+        "SMTP_MAX_RECIPIENTS",
+        "WEB_THREADS",
+        "MAX_ATTACHMENT_BYTES",
+        "BOUNCE_THRESHOLD",
+        "FLAG_HIDE_THRESHOLD",
+        "IMAP_FIRST_SYNC_DAYS",
+        "MAGIC_LINK_MINUTES",
+        "SCHEDULER_INTERVAL_SECONDS",
+    ):
         cfg[key] = int(cfg[key])
     base = str(cfg["BASE_URL"]).rstrip("/")
     cfg["BASE_URL"] = base

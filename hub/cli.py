@@ -1,4 +1,4 @@
-"""Admin commands of the hub: init, members, channels (assembled into `hiroba` by mailbridge.cli)."""
+"""Admin commands of the hub: init, members, channels (mailbridge.cli assembles `hiroba`)."""
 
 from __future__ import annotations
 
@@ -76,8 +76,13 @@ def user_list(as_json: bool) -> None:
         return
     for r in rows:
         flags = " ".join(
-            f for f, on in (("admin", r["role"] == "admin"), ("email-only", r["email_only"]),
-                            ("inactive", not r["active"])) if on
+            f
+            for f, on in (
+                ("admin", r["role"] == "admin"),
+                ("email-only", r["email_only"]),
+                ("inactive", not r["active"]),
+            )
+            if on
         )
         click.echo(f"{r['id']:>4}  {r['email']:<32} {r['name']}  {flags}")
 
@@ -141,12 +146,18 @@ channel_group = AppGroup("channel", help="Channels: add, list.")
 @click.option("--private", is_flag=True)
 @click.option("--reason", default=None, help="Why it must be private (required with --private).")
 @click.option("--social", is_flag=True, help="A home for chit-chat.")
-def channel_add(slug: str, name: str, purpose: str, private: bool, reason: str | None,
-                social: bool) -> None:
+def channel_add(
+    slug: str, name: str, purpose: str, private: bool, reason: str | None, social: bool
+) -> None:
     """Add a channel (open unless --private with a --reason)."""
     with cli_transaction() as session:
         channel = channels.create_channel(
-            session, slug=slug, name=name, purpose=purpose, private=private, reason=reason,
+            session,
+            slug=slug,
+            name=name,
+            purpose=purpose,
+            private=private,
+            reason=reason,
             kind="social" if social else "work",
         )
         domain = current_app.config["MAIL_DOMAIN"]

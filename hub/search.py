@@ -38,9 +38,16 @@ POSTGRES_DROP = (
     "DROP INDEX IF EXISTS ix_thread_title_trgm",
 )
 # Objects that live outside the models; the migration comparison ignores them.
-INDEX_OBJECTS = {"post_fts", "post_fts_data", "post_fts_idx", "post_fts_content",
-                 "post_fts_docsize", "post_fts_config", "ix_post_body_trgm",
-                 "ix_thread_title_trgm"}
+INDEX_OBJECTS = {
+    "post_fts",
+    "post_fts_data",
+    "post_fts_idx",
+    "post_fts_content",
+    "post_fts_docsize",
+    "post_fts_config",
+    "ix_post_body_trgm",
+    "ix_thread_title_trgm",
+}
 
 
 def install(conn: Connection) -> None:

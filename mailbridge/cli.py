@@ -13,8 +13,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
-from hub import create_app, culture_cli
 from hub import cli as hub_cli
+from hub import create_app, culture_cli
 from mailbridge import inbound_cli, outbound_cli
 
 mail_group = AppGroup("mail", help="Mail in and out: ingest, address, log, digest, outbox, flush.")
@@ -26,8 +26,13 @@ def _app() -> Flask:
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_app, add_default_commands=False,
-             load_dotenv=False, set_debug_flag=False)
+@click.group(
+    cls=FlaskGroup,
+    create_app=_app,
+    add_default_commands=False,
+    load_dotenv=False,
+    set_debug_flag=False,
+)
 def main() -> None:
     """Hiroba (広場): an internal social hub that email-only members take part in fully."""
 
@@ -68,8 +73,13 @@ def _wait_for_signal() -> None:
 def _serve_web(app: Flask) -> None:
     import waitress
 
-    waitress.serve(app, host=app.config["WEB_HOST"], port=app.config["WEB_PORT"],
-                   threads=app.config["WEB_THREADS"], ident="hiroba")
+    waitress.serve(
+        app,
+        host=app.config["WEB_HOST"],
+        port=app.config["WEB_PORT"],
+        threads=app.config["WEB_THREADS"],
+        ident="hiroba",
+    )
 
 
 @main.command("serve")

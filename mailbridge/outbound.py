@@ -174,8 +174,15 @@ def send_raw(app: Flask, session: Session, row: OutboxMessage) -> None:
     """Hand one message to the relay, or to the catcher when no relay is configured."""
     url = str(app.config.get("RELAY_URL") or "")
     if not url:
-        session.add(CaughtMail(outbox_id=row.id, mail_from=row.mail_from, to_addr=row.to_addr,
-                               subject=row.subject, raw=row.raw))
+        session.add(
+            CaughtMail(
+                outbox_id=row.id,
+                mail_from=row.mail_from,
+                to_addr=row.to_addr,
+                subject=row.subject,
+                raw=row.raw,
+            )
+        )
         return
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port
@@ -214,8 +221,9 @@ def drain_outbox(app: Flask, *, limit: int = 200, now: datetime | None = None) -
         with transaction(app) as session:
             stmt = (
                 select(OutboxMessage)
-                .where(OutboxMessage.status == "pending",
-                       OutboxMessage.not_before <= (now or utcnow()))
+                .where(
+                    OutboxMessage.status == "pending", OutboxMessage.not_before <= (now or utcnow())
+                )
                 .order_by(OutboxMessage.not_before, OutboxMessage.id)
                 .limit(1)
             )

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 
 from hub import create_app, db, search
 from hub.db import Base
@@ -145,3 +145,127 @@ def _fast_password_hashing() -> Iterator[None]:
     accounts._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     yield
     accounts._hasher = saved
+
+
+# --- real servers shared by several test modules -------------------------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    """The app served over real HTTP (werkzeug, threaded) on a free loopback port."""
+
+    def __init__(self, app: Flask, port: int) -> None:
+        import threading
+
+        from werkzeug.serving import make_server
+
+        self.app = app
+        self._server = make_server("127.0.0.1", port, app, threaded=True)
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+
+
+@pytest.fixture
+def live_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """An app whose BASE_URL is its own live address (CSRF on, as for real users)."""
+    port = free_port()
+    application = create_app(
+        test_settings(
+            database_url,
+            tmp_path,
+            BASE_URL=f"http://127.0.0.1:{port}",
+            WTF_CSRF_ENABLED=True,
+            LIVE_PORT=port,
+        )
+    )
+    yield application
+    db.engine_of(application).dispose()
+
+
+@pytest.fixture
+def live_server(live_app: Flask) -> Iterator[LiveServer]:
+    """Serve ``live_app`` on the port its BASE_URL names."""
+    server = LiveServer(live_app, live_app.config["LIVE_PORT"])
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """Playwright drives Debian's Chromium (no `playwright install`; see RECIPES.md §3)."""
+    chromium = need_tool("chromium", os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium")
+    return {
+        **browser_type_launch_args,
+        "executable_path": chromium,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+class StoringHandler:
+    """An aiosmtpd handler that keeps every message it gets (a real SMTP sink)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.messages: list[dict[str, Any]] = []
+        self.cond = threading.Condition()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        import email
+        import email.policy
+
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.cond:
+            self.messages.append(
+                {
+                    "mail_from": envelope.mail_from,
+                    "rcpt_tos": list(envelope.rcpt_tos),
+                    "raw": envelope.content,
+                    "msg": msg,
+                }
+            )
+            self.cond.notify_all()
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, n: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        with self.cond:
+            ok = self.cond.wait_for(lambda: len(self.messages) >= n, timeout)
+        assert ok, f"expected {n} messages at the sink, got {len(self.messages)}"
+        return self.messages
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[Any]:
+    """A real SMTP server on loopback that stores what it receives; ``.url`` is a RELAY_URL."""
+    from aiosmtpd.controller import Controller
+
+    handler = StoringHandler()
+    controller = Controller(
+        handler, hostname="127.0.0.1", port=free_port(), server_hostname="localhost"
+    )
+    controller.start()
+    handler.url = f"smtp://127.0.0.1:{controller.port}"  # type: ignore[attr-defined]
+    try:
+        yield handler
+    finally:
+        controller.stop()

@@ -41,8 +41,14 @@ def make_channel(session: Session, **overrides: Any) -> Channel:
 
 
 def make_thread(
-    session: Session, *, channel: Channel, author: User, title: str = "A thread",
-    body: str = "The first post.", via: Via = Via.WEB, **kw: Any,
+    session: Session,
+    *,
+    channel: Channel,
+    author: User,
+    title: str = "A thread",
+    body: str = "The first post.",
+    via: Via = Via.WEB,
+    **kw: Any,
 ) -> Post:
     """Start a thread; returns its first post."""
     return threads.start_thread(

@@ -94,7 +94,7 @@ class CaughtMail(Base):
 
 
 class DigestRun(Base):
-    """A digest built for one member and one period: at most one per period, however many workers."""
+    """A digest built for one member and period: one per period, however many workers run."""
 
     __tablename__ = "digest_run"
     __table_args__ = (UniqueConstraint("user_id", "period"),)

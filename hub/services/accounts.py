@@ -213,8 +213,9 @@ def deactivate(session: Session, user: User, *, actor: User | None = None) -> Us
             LoginLink.user_id == user.id, LoginLink.used_at.is_(None)
         )
     )
-    events.emit(session, "member_deactivated", actor_id=actor.id if actor else None,
-                subject_id=user.id)
+    events.emit(
+        session, "member_deactivated", actor_id=actor.id if actor else None, subject_id=user.id
+    )
     return user
 
 
@@ -313,8 +314,13 @@ def import_csv(
             continue
         if not dry_run:
             user = create_user(
-                session, email=email, name=row.name, email_only=flag, locale=locale,
-                admin=rec.get("role", "").lower() == "admin", actor=actor,
+                session,
+                email=email,
+                name=row.name,
+                email_only=flag,
+                locale=locale,
+                admin=rec.get("role", "").lower() == "admin",
+                actor=actor,
             )
             row.user_id = user.id
     return rows
@@ -356,6 +362,9 @@ def use_login_link(session: Session, token: str) -> User:
 
 
 def count_admins(session: Session) -> int:
-    return session.scalar(
-        select(func.count()).select_from(User).where(User.role == Role.ADMIN, User.active)
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count()).select_from(User).where(User.role == Role.ADMIN, User.active)
+        )
+        or 0
+    )

@@ -157,8 +157,10 @@ def join(session: Session, *, user: User, channel: Channel) -> Membership:
 
 def add_member(session: Session, *, user: User, channel: Channel, actor: User | None) -> Membership:
     """Add ``user`` to ``channel``; for a private channel the actor must be a member or admin."""
-    if actor is not None and channel.private and not (
-        permissions.is_admin(actor) or permissions.is_member(session, actor, channel)
+    if (
+        actor is not None
+        and channel.private
+        and not (permissions.is_admin(actor) or permissions.is_member(session, actor, channel))
     ):
         raise Forbidden(Reason.PRIVATE_CHANNEL)
     return _add_member(session, user=user, channel=channel, actor=actor)
@@ -175,8 +177,13 @@ def _add_member(
     m = Membership(user_id=user.id, channel_id=channel.id)
     session.add(m)
     session.flush()
-    events.emit(session, "member_joined", actor_id=actor.id if actor else None,
-                channel_id=channel.id, subject_id=user.id)
+    events.emit(
+        session,
+        "member_joined",
+        actor_id=actor.id if actor else None,
+        channel_id=channel.id,
+        subject_id=user.id,
+    )
     return m
 
 
@@ -184,15 +191,14 @@ def leave(session: Session, *, user: User, channel: Channel) -> None:
     found = membership(session, user, channel)
     if found is not None:
         session.delete(found)
-        events.emit(session, "member_left", actor_id=user.id, channel_id=channel.id,
-                    subject_id=user.id)
+        events.emit(
+            session, "member_left", actor_id=user.id, channel_id=channel.id, subject_id=user.id
+        )
 
 
 def membership(session: Session, user: User, channel: Channel) -> Membership | None:
     return session.scalar(
-        select(Membership).where(
-            Membership.user_id == user.id, Membership.channel_id == channel.id
-        )
+        select(Membership).where(Membership.user_id == user.id, Membership.channel_id == channel.id)
     )
 
 

@@ -90,8 +90,14 @@ def start_thread(
     )
     session.add(thread)
     post = _add_post(session, thread, author, text, via, message_id, trimmed, attachments)
-    events.emit(session, "thread_created", actor_id=author.id, channel_id=channel.id,
-                thread_id=thread.id, post_id=post.id)
+    events.emit(
+        session,
+        "thread_created",
+        actor_id=author.id,
+        channel_id=channel.id,
+        thread_id=thread.id,
+        post_id=post.id,
+    )
     return post
 
 
@@ -111,8 +117,14 @@ def reply(
     text = _check_body(body)
     post = _add_post(session, thread, author, text, via, message_id, trimmed, attachments)
     thread.last_post_at = post.created_at
-    events.emit(session, "post_created", actor_id=author.id, channel_id=thread.channel_id,
-                thread_id=thread.id, post_id=post.id)
+    events.emit(
+        session,
+        "post_created",
+        actor_id=author.id,
+        channel_id=thread.channel_id,
+        thread_id=thread.id,
+        post_id=post.id,
+    )
     return post
 
 
@@ -130,8 +142,13 @@ def _add_post(
     if not thread.channel.private:
         channel_service.add_member(session, user=author, channel=thread.channel, actor=None)
     post = Post(
-        thread=thread, author=author, body=text, via=via, message_id=message_id,
-        trimmed=trimmed or None, created_at=utcnow(),
+        thread=thread,
+        author=author,
+        body=text,
+        via=via,
+        message_id=message_id,
+        trimmed=trimmed or None,
+        created_at=utcnow(),
     )
     session.add(post)
     for a in attachments or []:
@@ -153,9 +170,15 @@ def _record_mentions(session: Session, post: Post) -> list[User]:
             continue
         session.add(Mention(post_id=post.id, user_id=user.id))
         found.append(user)
-        events.emit(session, "member_mentioned", actor_id=post.author_id,
-                    channel_id=post.thread.channel_id, thread_id=post.thread_id,
-                    post_id=post.id, subject_id=user.id)
+        events.emit(
+            session,
+            "member_mentioned",
+            actor_id=post.author_id,
+            channel_id=post.thread.channel_id,
+            thread_id=post.thread_id,
+            post_id=post.id,
+            subject_id=user.id,
+        )
     return found
 
 
@@ -181,8 +204,14 @@ def edit_post(session: Session, *, editor: User, post: Post, body: str) -> Post:
     session.add(PostRevision(post=post, body=post.body, edited_by_id=editor.id))
     post.body = text
     post.edited_at = utcnow()
-    events.emit(session, "post_edited", actor_id=editor.id, channel_id=post.thread.channel_id,
-                thread_id=post.thread_id, post_id=post.id)
+    events.emit(
+        session,
+        "post_edited",
+        actor_id=editor.id,
+        channel_id=post.thread.channel_id,
+        thread_id=post.thread_id,
+        post_id=post.id,
+    )
     return post
 
 
@@ -193,8 +222,9 @@ def delete_post(session: Session, *, actor: User, post: Post) -> Post:
     if post.deleted_at is None:
         session.add(PostRevision(post=post, body=post.body, edited_by_id=actor.id))
         post.deleted_at = utcnow()
-        events.emit(session, "post_deleted", actor_id=actor.id, thread_id=post.thread_id,
-                    post_id=post.id)
+        events.emit(
+            session, "post_deleted", actor_id=actor.id, thread_id=post.thread_id, post_id=post.id
+        )
     return post
 
 
@@ -236,13 +266,22 @@ def react(session: Session, *, user: User, post: Post, emoji: str, via: Via) -> 
     reaction = Reaction(post_id=post.id, user_id=user.id, emoji=emoji, via=via)
     session.add(reaction)
     session.flush()
-    events.emit(session, "reaction_added", actor_id=user.id, thread_id=post.thread_id,
-                post_id=post.id, emoji=emoji)
+    events.emit(
+        session,
+        "reaction_added",
+        actor_id=user.id,
+        thread_id=post.thread_id,
+        post_id=post.id,
+        emoji=emoji,
+    )
     return reaction
 
 
 def list_threads(
-    session: Session, channel: Channel, *, before: tuple[str, int] | None = None,
+    session: Session,
+    channel: Channel,
+    *,
+    before: tuple[str, int] | None = None,
     limit: int = PAGE_SIZE,
 ) -> list[Thread]:
     """Threads of a channel, newest activity first; keyset pagination on (last_post_at, id)."""
@@ -259,8 +298,12 @@ def list_threads(
 
 
 def list_posts(
-    session: Session, thread: Thread, *, before_id: int | None = None,
-    after_id: int | None = None, limit: int = PAGE_SIZE,
+    session: Session,
+    thread: Thread,
+    *,
+    before_id: int | None = None,
+    after_id: int | None = None,
+    limit: int = PAGE_SIZE,
 ) -> list[Post]:
     """Posts of a thread in order. ``before_id`` pages back (keyset); ``after_id`` polls forward.
 
@@ -269,8 +312,9 @@ def list_posts(
     stmt = (
         select(Post)
         .where(Post.thread_id == thread.id)
-        .options(selectinload(Post.reactions), selectinload(Post.author),
-                 selectinload(Post.attachments))
+        .options(
+            selectinload(Post.reactions), selectinload(Post.author), selectinload(Post.attachments)
+        )
     )
     if after_id is not None:
         stmt = stmt.where(Post.id > after_id).order_by(Post.id).limit(limit)
@@ -283,6 +327,9 @@ def list_posts(
 
 def latest_post_id(session: Session, thread: Thread) -> int:
     """The id of the thread's newest post: polling compares it and answers 'nothing new' cheaply."""
-    return session.scalar(
-        select(Post.id).where(Post.thread_id == thread.id).order_by(Post.id.desc()).limit(1)
-    ) or 0
+    return (
+        session.scalar(
+            select(Post.id).where(Post.thread_id == thread.id).order_by(Post.id.desc()).limit(1)
+        )
+        or 0
+    )
