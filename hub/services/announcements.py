@@ -1,0 +1,335 @@
+"""Purpose announcements: publish to everyone or chosen channels, acknowledge, remind, edit."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub import permissions
+from hub.db import utcnow
+from hub.errors import Forbidden, Invalid, NotFound, Reason
+from hub.models import (
+    Acknowledgement,
+    Announcement,
+    Channel,
+    ChannelStatus,
+    Membership,
+    Post,
+    Thread,
+    User,
+    Via,
+)
+from hub.services import events
+
+ANNOUNCE_SLUG = "announcements"
+MAX_TITLE = 300
+
+
+def door_word(via: str) -> str:
+    """The word shown for how an acknowledgement came in: web, mail or link."""
+    return "mail" if via == Via.EMAIL else str(via)
+
+
+def get(session: Session, announcement_id: int) -> Announcement:
+    """Return the announcement or raise NotFound."""
+    found = session.get(Announcement, announcement_id)
+    if found is None:
+        raise NotFound(Reason.NOT_FOUND, f"announcement {announcement_id}")
+    return found
+
+
+def channel_ids(announcement: Announcement) -> list[int]:
+    """The audience channel ids (empty means everyone)."""
+    return [int(x) for x in announcement.audience.split(",") if x.strip()]
+
+
+def _check_admin(actor: User | None) -> None:
+    if actor is not None and not permissions.is_admin(actor):
+        raise Forbidden(Reason.ADMIN_ONLY)
+
+
+def announcement_channel(session: Session) -> Channel:
+    """The open channel that holds announcement threads, created on first use."""
+    channel = session.scalar(select(Channel).where(Channel.slug == ANNOUNCE_SLUG))
+    if channel is None:
+        channel = Channel(
+            slug=ANNOUNCE_SLUG,
+            name="Announcements",
+            purpose="Purpose announcements from the admins, and questions about them.",
+        )
+        session.add(channel)
+        session.flush()
+    return channel
+
+
+def publish(
+    session: Session,
+    *,
+    author: User | None,
+    title: str,
+    body: str,
+    ack_required: bool,
+    urgent: bool,
+    channel_ids: list[int] | None = None,
+    remind_every_days: int = 0,
+    now: datetime | None = None,
+) -> Announcement:
+    """Publish an announcement (admins only; ``author=None`` is the admin CLI)."""
+    _check_admin(author)
+    heading = " ".join(title.split())
+    text = body.replace("\r\n", "\n").strip()
+    if not heading:
+        raise Invalid(Reason.EMPTY_TITLE)
+    if not text:
+        raise Invalid(Reason.EMPTY_BODY)
+    if remind_every_days < 0:
+        raise Invalid(Reason.INVALID_VALUE, "remind_every_days")
+    ids = sorted(set(channel_ids or []))
+    for cid in ids:
+        if session.get(Channel, cid) is None:
+            raise NotFound(Reason.NOT_FOUND, f"channel {cid}")
+    when = now or utcnow()
+    channel = announcement_channel(session)
+    thread = Thread(
+        channel=channel, title=heading[:MAX_TITLE], author=author, created_at=when,
+        last_post_at=when,
+    )  # fmt: skip
+    session.add(thread)
+    session.flush()
+    session.add(Post(thread=thread, author=author, body=text, via=Via.WEB, created_at=when))
+    announcement = Announcement(
+        title=heading[:MAX_TITLE],
+        body=text,
+        author=author,
+        ack_required=ack_required,
+        urgent=urgent,
+        audience=",".join(str(i) for i in ids),
+        remind_every_days=remind_every_days,
+        published_at=when,
+        thread_id=thread.id,
+    )
+    session.add(announcement)
+    session.flush()
+    events.emit(
+        session,
+        "announcement_published",
+        actor_id=author.id if author else None,
+        thread_id=thread.id,
+        subject_id=announcement.id,
+        version=announcement.version,
+        urgent=urgent,
+    )
+    return announcement
+
+
+def audience(session: Session, announcement: Announcement) -> list[User]:
+    """Every active member the announcement is for, ordered by id."""
+    stmt = select(User).where(User.active.is_(True)).order_by(User.id)
+    ids = channel_ids(announcement)
+    if ids:
+        joined = select(Membership.user_id).where(Membership.channel_id.in_(ids))
+        stmt = stmt.where(User.id.in_(joined))
+    return list(session.scalars(stmt))
+
+
+def find_ack(session: Session, user: User, announcement: Announcement) -> Acknowledgement | None:
+    """The member's acknowledgement of the current version, if any."""
+    return session.scalar(
+        select(Acknowledgement).where(
+            Acknowledgement.announcement_id == announcement.id,
+            Acknowledgement.user_id == user.id,
+            Acknowledgement.version == announcement.version,
+        )
+    )
+
+
+def acknowledge(
+    session: Session,
+    *,
+    user: User,
+    announcement: Announcement,
+    via: Via,
+    words: str | None = None,
+    now: datetime | None = None,
+) -> Acknowledgement:
+    """Record that ``user`` acknowledged the current version; a second time changes nothing."""
+    if not user.active:
+        raise Forbidden(Reason.INACTIVE_MEMBER)
+    if user.id not in {u.id for u in audience(session, announcement)}:
+        raise Forbidden(Reason.FORBIDDEN)
+    existing = find_ack(session, user, announcement)
+    if existing is not None:
+        return existing
+    ack = Acknowledgement(
+        announcement_id=announcement.id,
+        user=user,
+        version=announcement.version,
+        via=Via(via),
+        words=(words or "").strip()[:500] or None,
+        created_at=now or utcnow(),
+    )
+    session.add(ack)
+    session.flush()
+    return ack
+
+
+def pending_for(session: Session, user: User) -> list[Announcement]:
+    """Announcements that ask ``user`` to acknowledge and are not yet acknowledged (banners)."""
+    rows = session.scalars(
+        select(Announcement)
+        .where(Announcement.ack_required.is_(True))
+        .order_by(Announcement.id.desc())
+    )
+    out = []
+    for a in rows:
+        if find_ack(session, user, a) is None and user in audience(session, a):
+            out.append(a)
+    return out
+
+
+def not_acknowledged(session: Session, announcement: Announcement) -> list[User]:
+    """Members of the audience who have not acknowledged the current version."""
+    done = set(
+        session.scalars(
+            select(Acknowledgement.user_id).where(
+                Acknowledgement.announcement_id == announcement.id,
+                Acknowledgement.version == announcement.version,
+            )
+        )
+    )
+    return [u for u in audience(session, announcement) if u.id not in done]
+
+
+def status(session: Session, announcement: Announcement) -> dict[str, Any]:
+    """Who has acknowledged the current version (how and when, with their words) and who not."""
+    acks = list(
+        session.scalars(
+            select(Acknowledgement)
+            .where(
+                Acknowledgement.announcement_id == announcement.id,
+                Acknowledgement.version == announcement.version,
+            )
+            .order_by(Acknowledgement.created_at, Acknowledgement.id)
+        )
+    )
+    members = audience(session, announcement)
+    acked_ids = {a.user_id for a in acks}
+    acknowledged = [
+        {
+            "email": a.user.email,
+            "name": a.user.name,
+            "via": door_word(a.via),
+            "when": a.created_at.isoformat(),
+            "words": a.words,
+        }
+        for a in acks
+    ]
+    pending = [{"email": u.email, "name": u.name} for u in members if u.id not in acked_ids]
+    total = len(acknowledged) + len(pending)
+    return {
+        "id": announcement.id,
+        "title": announcement.title,
+        "version": announcement.version,
+        "ack_required": announcement.ack_required,
+        "urgent": announcement.urgent,
+        "published_at": announcement.published_at.isoformat(),
+        "acknowledged": acknowledged,
+        "not_acknowledged": pending,
+        "rate": round(len(acknowledged) / total, 4) if total else 0.0,
+    }
+
+
+def remind(
+    session: Session,
+    *,
+    announcement: Announcement,
+    actor: User | None,
+    now: datetime | None = None,
+) -> list[User]:
+    """Ask those who have not acknowledged again (event ``announcement_reminder``)."""
+    _check_admin(actor)
+    pending = not_acknowledged(session, announcement)
+    announcement.last_reminded_at = now or utcnow()
+    if pending:
+        events.emit(
+            session,
+            "announcement_reminder",
+            actor_id=actor.id if actor else None,
+            thread_id=announcement.thread_id,
+            subject_id=announcement.id,
+            version=announcement.version,
+            user_ids=[u.id for u in pending],
+            at=announcement.last_reminded_at.isoformat(),
+        )
+    return pending
+
+
+def send_due_reminders(session: Session, now: datetime) -> int:
+    """The automatic schedule: remind where ``remind_every_days`` have passed since the last
+    reminder (or publication) and someone has still not acknowledged. Returns reminders sent."""
+    sent = 0
+    rows = session.scalars(
+        select(Announcement).where(
+            Announcement.ack_required.is_(True), Announcement.remind_every_days > 0
+        )
+    )
+    for a in list(rows):
+        last = a.last_reminded_at or a.published_at
+        if now - last >= timedelta(days=a.remind_every_days):
+            if remind(session, announcement=a, actor=None, now=now):
+                sent += 1
+    return sent
+
+
+def edit(
+    session: Session,
+    *,
+    announcement: Announcement,
+    actor: User | None,
+    title: str | None = None,
+    body: str | None = None,
+    require_again: bool = False,
+    remind_every_days: int | None = None,
+) -> Announcement:
+    """Change an announcement; ``require_again`` asks everyone to acknowledge the new version."""
+    _check_admin(actor)
+    if title is not None and " ".join(title.split()):
+        announcement.title = " ".join(title.split())[:MAX_TITLE]
+    if body is not None:
+        text = body.replace("\r\n", "\n").strip()
+        if not text:
+            raise Invalid(Reason.EMPTY_BODY)
+        announcement.body = text
+        thread = session.get(Thread, announcement.thread_id) if announcement.thread_id else None
+        if thread is not None and thread.posts:
+            thread.posts[0].body = text
+    if remind_every_days is not None:
+        announcement.remind_every_days = max(0, remind_every_days)
+    if require_again:
+        announcement.version += 1
+        announcement.ack_required = True
+        announcement.last_reminded_at = None
+        session.flush()
+        events.emit(
+            session,
+            "announcement_published",
+            actor_id=actor.id if actor else None,
+            thread_id=announcement.thread_id,
+            subject_id=announcement.id,
+            version=announcement.version,
+            urgent=announcement.urgent,
+            again=True,
+        )
+    return announcement
+
+
+def list_announcements(session: Session) -> list[Announcement]:
+    """Every announcement, newest first."""
+    return list(session.scalars(select(Announcement).order_by(Announcement.id.desc())))
+
+
+def visible_channel(channel: Channel) -> bool:
+    return channel.status == ChannelStatus.ACTIVE

@@ -1,0 +1,140 @@
+"""Culture by mail: acknowledging announcements, thanks cards, accepting the rules (mail in).
+
+The mail-in pipeline's act stage calls ``act_ack`` / ``act_thanks`` / ``act_welcome`` for
+``ack+<token>@``, ``thanks@`` and ``welcome+<token>@``; the fan-out handlers that mail our
+events out live in ``mailbridge.culture_fanout``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from hub.errors import HubError, Reason
+from hub.models import Announcement, Thread, User, Via
+from hub.services import accounts, announcements, rules, threads
+from hub.services import thanks as thanks_service
+from mailbridge.addresses import split
+from mailbridge.context import InboundContext, Outcome
+from mailbridge.quotes import strip_reply
+
+# A short acknowledgement: these words (and punctuation, honorific endings) and nothing more.
+_ACK_WORDS = re.compile(
+    r"^(?:了解|了解です|了解しました|承知|承知しました|承知いたしました|確認|確認しました|確認いたしました"
+    r"|拝承|拝見しました|わかりました|分かりました|ok|okay|okです|thanks|thank you|thx|noted|got it"
+    r"|ack|acknowledged|ありがとう|ありがとうございます|ありがとうございました|よろしくお願いします"
+    r"|よろしくお願いいたします|宜しくお願いします|👍)$",
+    re.I,
+)
+_SPLIT = re.compile(r"[\s、。,.!！~〜ー・]+")
+SHORT_ACK = 40
+
+
+def _new_text(ctx: InboundContext) -> tuple[str, str]:
+    """The reply's new text and what was trimmed from it."""
+    stripped = strip_reply(ctx.incoming.text or "")
+    return stripped.text.strip(), stripped.trimmed
+
+
+def is_question(text: str) -> bool:
+    """Tell whether a reply is more than a short acknowledgement (a question or remark)."""
+    if not text:
+        return False
+    if "?" in text or "？" in text:
+        return True
+    parts = [p for p in _SPLIT.split(text.lower()) if p]
+    if all(_ACK_WORDS.match(p) for p in parts):
+        return False
+    return len(text) > SHORT_ACK
+
+
+def ack_words(text: str) -> str:
+    """The words recorded with an acknowledgement: the first line, kept short."""
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return first[:200]
+
+
+def _sender(ctx: InboundContext) -> User | None:
+    if ctx.sender is not None:
+        return ctx.sender
+    return accounts.find_user_by_email(ctx.session, ctx.incoming.sender or "")
+
+
+def act_ack(ctx: InboundContext) -> Outcome:
+    """A reply to an announcement's ``ack+<token>@`` address acknowledges it (any words)."""
+    session = ctx.session
+    token = ctx.destination.token if ctx.destination else None
+    user = _sender(ctx)
+    announcement = session.get(Announcement, token.target_id) if token else None
+    if user is None or announcement is None or (token and token.user_id != user.id):
+        return Outcome("rejected", reason=Reason.BAD_TOKEN.value)
+    text, trimmed = _new_text(ctx)
+    try:
+        announcements.acknowledge(
+            session, user=user, announcement=announcement, via=Via.EMAIL, words=ack_words(text)
+        )
+    except HubError as exc:
+        return Outcome("rejected", reason=exc.reason.value, author=user.email, text=text)
+    thread_id = announcement.thread_id
+    post_id = None
+    if is_question(text) and thread_id is not None:
+        thread = session.get(Thread, thread_id)
+        if thread is not None:
+            try:
+                post = threads.reply(
+                    session, author=user, thread=thread, body=text, via=Via.EMAIL,
+                    message_id=ctx.incoming.message_id, trimmed=trimmed or None,
+                )  # fmt: skip
+                session.flush()
+                post_id = post.id
+            except HubError:
+                post_id = None
+    return Outcome(
+        "acknowledged", thread_id=thread_id, post_id=post_id, author=user.email, text=text,
+        trimmed=trimmed or None,
+    )  # fmt: skip
+
+
+def _colleagues(ctx: InboundContext, sender: User) -> list[User]:
+    domain = str(ctx.app.config["MAIL_DOMAIN"]).lower()
+    found: dict[int, User] = {}
+    for address in (*ctx.incoming.to, *ctx.incoming.cc):
+        if split(address)[1] == domain:
+            continue
+        user = accounts.find_user_by_email(ctx.session, address)
+        if user is not None and user.active and user.id != sender.id:
+            found[user.id] = user
+    return list(found.values())
+
+
+def act_thanks(ctx: InboundContext) -> Outcome:
+    """A mail to ``thanks@`` with colleagues in To/Cc makes a thanks card for them."""
+    session = ctx.session
+    user = _sender(ctx)
+    if user is None:
+        return Outcome("rejected", reason=Reason.UNKNOWN_SENDER.value)
+    text, trimmed = _new_text(ctx)
+    receivers = _colleagues(ctx, user)
+    if not receivers:
+        return Outcome("rejected", reason=Reason.NO_RECIPIENTS.value, author=user.email, text=text)
+    subject = (ctx.incoming.clean_subject or "").strip()
+    message = text or subject
+    value = thanks_service.value_in_text(session, f"{subject}\n{text}")
+    try:
+        thanks_service.send(
+            session, sender=user, recipients=receivers, message=message, value=value,
+            via=Via.EMAIL,
+        )  # fmt: skip
+    except HubError as exc:
+        return Outcome("rejected", reason=exc.reason.value, author=user.email, text=text)
+    return Outcome("thanked", author=user.email, text=message, trimmed=trimmed or None)
+
+
+def act_welcome(ctx: InboundContext) -> Outcome:
+    """A reply to the welcome mail accepts the usage rules."""
+    token = ctx.destination.token if ctx.destination else None
+    user = _sender(ctx)
+    if user is None or token is None or token.user_id != user.id:
+        return Outcome("rejected", reason=Reason.BAD_TOKEN.value)
+    text, trimmed = _new_text(ctx)
+    rules.accept_rules(ctx.session, user, Via.EMAIL)
+    return Outcome("acknowledged", author=user.email, text=text, trimmed=trimmed or None)
