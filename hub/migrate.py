@@ -10,6 +10,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine
 
+from hub import search
 from hub.db import Base
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -33,5 +34,12 @@ def upgrade(engine: Engine) -> None:
 def differences(engine: Engine) -> list[object]:
     """What differs between the migrated database and the models (empty when they agree)."""
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        ctx = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_name": _not_search_index}
+        )
         return list(compare_metadata(ctx, Base.metadata))
+
+
+def _not_search_index(name: str | None, type_: str, parent_names: object) -> bool:
+    """The search index (FTS5 tables, trigram indexes) lives outside the models."""
+    return name not in search.INDEX_OBJECTS and name != "alembic_version"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import pool
 
 import hub.models  # noqa: F401  (registers every table on Base.metadata)
 from hub.db import Base, make_engine
@@ -28,7 +27,6 @@ def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
         engine = make_engine(str(config.get_main_option("sqlalchemy.url")))
-        engine.pool = pool.NullPool(engine.pool._creator)  # type: ignore[attr-defined]
         with engine.connect() as conn:
             _run(conn)
         engine.dispose()
