@@ -223,3 +223,8 @@ def members_of(session: Session, channel: Channel) -> list[User]:
         .order_by(User.name)
     )
     return list(session.scalars(stmt))
+
+
+def joined_channel_ids(session: Session, user: User) -> list[int]:
+    """The ids of the channels ``user`` has joined."""
+    return list(session.scalars(select(Membership.channel_id).where(Membership.user_id == user.id)))

@@ -333,3 +333,17 @@ def latest_post_id(session: Session, thread: Thread) -> int:
         )
         or 0
     )
+
+
+def post_counts(session: Session, thread_ids: list[int]) -> dict[int, int]:
+    """Visible posts per thread, for thread lists (one grouped query)."""
+    if not thread_ids:
+        return {}
+    from sqlalchemy import func
+
+    rows = session.execute(
+        select(Post.thread_id, func.count())
+        .where(Post.thread_id.in_(thread_ids), Post.deleted_at.is_(None), Post.hidden.is_(False))
+        .group_by(Post.thread_id)
+    )
+    return {tid: n for tid, n in rows}
