@@ -6,109 +6,31 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from mailbridge.quote_patterns import (
+    ATTRIBUTION,
+    ATTRIBUTION_START,
+    FENCE,
+    FROM_LINE,
+    HDR_LINE,
+    MD_LINK,
+    MOBILE,
+    PROBE,
+    QUOTE,
+    REPLY_MARKER,
+    SEPARATOR,
+    SIG_DELIM,
+    STRONG_START,
+    WEAK_ATTRIBUTION,
+    sentence_end,
+    tail_ok,
+)
+
 __all__ = ["Stripped", "inline_answers", "is_reaction", "strip_reply"]
 
-# Lines longer than this are never markers: keeps every regex below bounded (linear time).
-_PROBE = 600
 # Signature delimiters are only looked for in the last lines (talon's brute-force idea).
 _SIG_WINDOW = 15
 # A quoted block kept above an inline answer shows at most this many lines.
 _QUOTE_CONTEXT = 10
-
-REPLY_MARKER = re.compile(r"##-\s*(?:この行より上に返信してください|Please reply above this line)")
-_QUOTE = re.compile(r"[ \t]*(?:>|[A-Z]{1,3}>)")
-_FENCE = re.compile(r"[ \t]*(?:```|~~~)")
-
-_ON = r"(?:On|At|Op|Le|Am|Il|Dnia|Dňa|Em|El|Den|søn\.|W dniu)"
-_VERB = (
-    r"(?:wrote|writes|says|said|het volgende geschreven|schreef|a\s+écrit|nous a dit|schrieb"
-    r"|geschrieben|schrieben Sie|ha scritto|napisał(?:\(a\))?|escreveu|escribió|skrev)"
-)
-# Attribution lines, after the per-language tables of email_reply_trimmer and mail-parser-reply.
-_ATTRIBUTION = re.compile(
-    "|".join(
-        (
-            rf"[ \t>-]*{_ON}\s(?=[^\n]*\d).{{1,300}}?\b{_VERB}(?:[ \t.:>-]*|\s.{{1,200}}[:：])",
-            r".{0,40}\d{4}.{1,160}?(?:пользователь.{0,120}?)?(?:написал[аи]?|napisał(?:\(a\))?|пише)"
-            r"\s*[:：]",
-            r".{1,200}\b(?:wrote|schrieb)\s+(?:on|am)\b.{1,200}[:：]",
-            r"[ \t>]*20\d\d-\d\d-\d\d \d\d?:\d\d GMT[+-]\d\d:\d\d .{1,200}",
-            r".{0,30}\d{4}\D.{0,160}<[^@<>\s]+@[^@<>\s]+\.[^@<>\s]+>[:：]?",
-            r".{1,150} via .{1,150} (?:wrote|schrieb):?\s*",
-            r".{0,150}\b[\w.+-]+@[\w.-]+\.\w{2,}\b.{0,100}\bwrote:?",
-            r"[ \t>]*Posted by .{1,100} on \d\d/\d\d/\d{4}",
-            # Gmail ja: 2026年11月27日(金) 10:00 山田太郎 <taro@example.jp>:
-            r"\d{4}年\d{1,2}月\d{1,2}日\s*[(（][^)）]{1,3}[)）]\s*\d{1,2}:\d{2}.{0,200}[:：]",
-            # Apple Mail ja: 2026/11/27 10:00、山田太郎 <taro@example.jp>のメール:
-            r".{0,40}\d{4}/\d{1,2}/\d{1,2}.{0,160}(?:のメール|のメッセージ)\s*[:：]",
-            # Thunderbird ja: 2026/11/27 10:00 に 山田太郎 さんは書きました:
-            r".{0,200}(?:さんは|が)書きました\s*[:：]",
-        )
-    )
-    + r"\s*",
-    re.I,
-)
-# Shapes that count only when a quoted block follows ("Taro wrote:").
-_WEAK_ATTRIBUTION = re.compile(r".{1,120}(?:\bwrote|\bschrieb|a écrit|書きました)\s*[:：]\s*")
-# Every attribution ends like one of these: a cheap string test before the regex alternation.
-_TAIL_WORDS = (
-    "wrote", "writes", "says", "said", "geschreven", "schreef", "écrit", "dit", "schrieb",
-    "sie", "scritto", "napisał", "(a)", "escreveu", "escribió", "skrev",
-)  # fmt: skip
-
-
-def _tail_ok(line: str) -> bool:
-    """Tell whether ``line`` ends the way some attribution ends."""
-    raw = line[-80:].rstrip().lower()
-    s = raw.rstrip(" \t.>-")
-    return (
-        s.endswith((":", "：", *_TAIL_WORDS))
-        or ("gmt" in s and s[:4].isdigit())
-        or (raw.endswith(">") and "@" in s)
-        or (s[-4:].isdigit() and s[-5:-4] == "/")
-    )
-
-
-
-
-def _sentence_end(part: str) -> bool:
-    """Tell whether a line ends a sentence, so an attribution cannot continue after it."""
-    return part.endswith(("。", "！", "？", "!", "?")) or (
-        part.endswith(".") and part[-5:-1].isalpha()
-    )
-
-
-_STRONG_START = re.compile(rf"[ \t>-]*{_ON}\s.{{0,80}}\d")
-_ATTRIBUTION_START = re.compile(rf"[ \t>-]*(?:{_ON}\s|.{{0,40}}\d|.*(?:<|@| via |wrote|schrieb))")
-
-_FROM = r"From|Von|De|Da|Van|Fra|Från|Od|От|Від|差出人|送信者|送信元|发件人|寄件者"
-_HDR = (
-    _FROM + r"|Sent|Date|To|Cc|Bcc|Subject|Reply-To|Gesendet|An|Betreff|Datum|Envoyé|Objet|À"
-    r"|Para|Asunto|Enviado|Fecha|Assunto|Enviada em|Data|A|Oggetto|Risposta|Aan|Onderwerp"
-    r"|Verzonden|Sendt|Til|Emne|Skickat|Till|Ämne|送信日時|送信日|日時|宛先|件名|CC|收件人|主题|发送时间"
-)
-_FROM_LINE = re.compile(rf"[ \t*]*(?:{_FROM})[ \t*]*[:：]", re.I)
-_HDR_LINE = re.compile(rf"[ \t*]*(?:{_HDR})[ \t*]*[:：]", re.I)
-_SEPARATOR = re.compile(
-    r"[ \t*]*(?:_{10,}|-{2,}[ \t]*(?:(?:Original|Forwarded|Reply)[ \t]+Message|Ursprüngliche"
-    r" Nachricht|Mensaje original|Message transféré|原始邮件|元のメッセージ|転送メッセージ"
-    r"|転送されたメッセージ|Forwarded message)[ \t]*-*|Begin forwarded message:|Début du message"
-    r" transféré ?:|Anfang der weitergeleiteten Nachricht:|転送されたメッセージ:)[ \t*]*",
-    re.I,
-)
-_SIG_DELIM = re.compile(r"[ \t]*(?:--|-{3,}|—|_{3,}|={3,}|━{3,}|─{3,}|ᐧ|\*{3,}|~{3,}|\+{3,})[ \t]*")
-_MOBILE = re.compile(
-    r"[ \t]*(?:[(<]*Sent (?:from|via|by) .{1,70}|Sent with (?:Airmail|Spark|Proton.{0,20}"
-    r"|BlackBerry.{0,20}|.{0,20}\bMail\b.{0,20})|\w+ from mobile|From my (?:iphone|ipad|android"
-    r"|mobile|phone|samsung|galaxy|blackberry).{0,20}|Get Outlook for .{1,60}|Envoyé depuis .{1,40}"
-    r"|Von meinem .{1,60} gesendet\.?|Diese Nachricht wurde von .{1,120} gesendet\.?"
-    r"|Inviato da .{1,40}|Sendt fra min .{1,40}|Enviado do meu .{1,40}|Enviado desde mi .{1,40}"
-    r"|Verzonden met .{1,40}|Verstuurd vanaf mijn .{1,40}|Skickat från min .{1,40}|從我的 iPhone 傳送"
-    r"|(?:私の)?\s*(?:iPhone|iPad|Android|Galaxy|Xperia|AQUOS|arrows|スマートフォン|携帯)\s*から送信"
-    r"|Outlook for (?:iOS|Android) ?を入手)[)>.]*[ \t]*",
-    re.I,
-)
-_MD_LINK = re.compile(r"\[([^\]\n]{1,200})\]\([^)\n]{1,500}\)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,23 +54,24 @@ def _kinds(lines: list[str]) -> list[str]:
     kinds: list[str] = []
     fenced = False
     for line in lines:
-        probe = line[:_PROBE]
-        if _FENCE.match(probe):
+        if not line or line.isspace():
+            kinds.append("e")
+            continue
+        probe = line[:PROBE]
+        if FENCE.match(probe):
             fenced = not fenced
             kinds.append("t")
         elif fenced:
             kinds.append("t")
-        elif not line.strip():
-            kinds.append("e")
-        elif _QUOTE.match(probe):
+        elif QUOTE.match(probe):
             kinds.append("q")
-        elif len(line) > _PROBE:
+        elif len(line) > PROBE:
             kinds.append("t")
-        elif _SEPARATOR.fullmatch(line):
+        elif SEPARATOR.fullmatch(line):
             kinds.append("h")
-        elif _SIG_DELIM.fullmatch(line):
+        elif SIG_DELIM.fullmatch(line):
             kinds.append("d")
-        elif _MOBILE.fullmatch(_MD_LINK.sub(r"\1", line)):
+        elif MOBILE.fullmatch(MD_LINK.sub(r"\1", line)):
             kinds.append("s")
         else:
             kinds.append("t")
@@ -161,10 +84,10 @@ def _attribution_span(lines: list[str], kinds: list[str], nxt: list[str], i: int
     Clients wrap long attributions (Gmail breaks before "<addr> wrote:"), so up to six lines
     are joined; blank lines are crossed only after a strong "On <date>" start.
     """
-    first = lines[i][:_PROBE]
-    if kinds[i] != "t" or not _ATTRIBUTION_START.match(first):
+    first = lines[i][:PROBE]
+    if kinds[i] != "t" or not ATTRIBUTION_START.match(first):
         return 0
-    strong = _STRONG_START.match(first) is not None
+    strong = STRONG_START.match(first) is not None
     chunk = ""
     best = 0
     for j in range(i, min(len(lines), i + 6)):
@@ -173,24 +96,28 @@ def _attribution_span(lines: list[str], kinds: list[str], nxt: list[str], i: int
         part = lines[j].strip()
         part = part.lstrip(">").strip() if j > i else part
         chunk = f"{chunk} {part}".strip() if part else chunk
-        if len(chunk) > _PROBE:
+        if len(chunk) > PROBE:
             return best
-        if part and _tail_ok(part) and (
-            _ATTRIBUTION.fullmatch(chunk)
-            or (_WEAK_ATTRIBUTION.fullmatch(chunk) and nxt[j + 1] == "q")
+        if (
+            part
+            and tail_ok(part)
+            and (
+                ATTRIBUTION.fullmatch(chunk)
+                or (WEAK_ATTRIBUTION.fullmatch(chunk) and nxt[j + 1] == "q")
+            )
         ):
             best = j - i + 1  # Keep extending: "<addr>" may still be followed by "> wrote:".
-        elif best or (kinds[j] == "t" and _sentence_end(part)):
+        elif best or (kinds[j] == "t" and sentence_end(part)):
             return best
     return best
 
 
 def _header_block(lines: list[str], kinds: list[str], i: int) -> int:
     """Return the length of an Outlook-style header block at ``i`` (0 if none)."""
-    if kinds[i] != "t" or not _FROM_LINE.match(lines[i][:_PROBE]):
+    if kinds[i] != "t" or not FROM_LINE.match(lines[i][:PROBE]):
         return 0
     hits, j = 1, i + 1
-    while j < len(lines) and j < i + 8 and kinds[j] == "t" and _HDR_LINE.match(lines[j][:_PROBE]):
+    while j < len(lines) and j < i + 8 and kinds[j] == "t" and HDR_LINE.match(lines[j][:PROBE]):
         hits += 1
         j += 1
     return j - i if hits >= 3 or (hits == 2 and j - i == 2) else 0
@@ -226,7 +153,7 @@ def _segments(lines: list[str], kinds: list[str]) -> tuple[list[_Segment], int]:
                 return segs, i
             # Nothing written above: a forwarded message. Keep its body, drop its headers.
             i += 1 if kind == "h" else block
-            if i < len(lines) and kinds[i] == "t" and _HDR_LINE.match(lines[i][:_PROBE]) or block:
+            if i < len(lines) and kinds[i] == "t" and HDR_LINE.match(lines[i][:PROBE]) or block:
                 while i < len(lines) and kinds[i] == "t":
                     i += 1
             continue
@@ -258,10 +185,12 @@ def _drop_signature(segs: list[_Segment], *, allow_first: bool = False) -> list[
     where = [(k, n) for k, seg in enumerate(segs) for n in range(len(seg.lines))]
     while where and not segs[where[-1][0]].lines[where[-1][1]].strip():
         where.pop()
-    first = None if allow_first else next((p for p in where if segs[p[0]].lines[p[1]].strip()), None)
+    first = (
+        None if allow_first else next((p for p in where if segs[p[0]].lines[p[1]].strip()), None)
+    )
     for k, n in where[-_SIG_WINDOW:]:
         line = segs[k].lines[n]
-        if (k, n) != first and segs[k].kind == "text" and _SIG_DELIM.fullmatch(line[:_PROBE]):
+        if (k, n) != first and segs[k].kind == "text" and SIG_DELIM.fullmatch(line[:PROBE]):
             cut = segs[k].lines[n:] + [x for seg in segs[k + 1 :] for x in seg.lines]
             segs[k].lines = segs[k].lines[:n]
             del segs[k + 1 :]
@@ -281,7 +210,7 @@ def _prepare(text: str) -> tuple[list[str], list[str], list[str]]:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     kinds = _kinds(lines)
     for i, line in enumerate(lines):
-        if "##-" in line[:_PROBE] and REPLY_MARKER.search(line[:_PROBE]):
+        if "##-" in line[:PROBE] and REPLY_MARKER.search(line[:PROBE]):
             # A quoted marker with answers below it is an inline reply: drop only that line.
             if kinds[i] != "q" or "t" not in kinds[i + 1 :]:
                 return lines[:i], kinds[:i], lines[i:]
@@ -330,7 +259,7 @@ def _unquote(lines: list[str]) -> str:
     """Remove one level of '>' quoting from each line."""
     out = []
     for line in lines:
-        m = _QUOTE.match(line)
+        m = QUOTE.match(line)
         rest = line[m.end() :] if m else line
         out.append(rest[1:] if rest.startswith(" ") else rest)
     return "\n".join(out).strip("\n")
