@@ -368,3 +368,10 @@ def count_admins(session: Session) -> int:
         )
         or 0
     )
+
+
+def set_email_only(session: Session, user: User, email_only: bool, *, actor: User | None) -> User:
+    """Switch a member between taking part by mail only and using the web pages too."""
+    require_admin(actor)
+    user.email_only = email_only
+    return user
