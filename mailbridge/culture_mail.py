@@ -1,8 +1,8 @@
 """Culture by mail: acknowledging announcements, thanks cards, accepting the rules (mail in).
 
 The mail-in pipeline's act stage calls ``act_ack`` / ``act_thanks`` / ``act_welcome`` for
-``ack+<token>@``, ``thanks@`` and ``welcome+<token>@``; the fan-out handlers that mail our
-events out live in ``mailbridge.culture_fanout``.
+``ack+<token>@``, ``thanks@`` and ``welcome+<token>@``; the fan-out handlers that mail the
+culture events out are in ``mailbridge.culture_out`` (``HANDLERS``).
 """
 
 from __future__ import annotations

@@ -1,0 +1,261 @@
+"""Culture by mail, outgoing: the fan-out handlers that turn culture events into mail.
+
+Each handler takes ``(app, session, event)`` and queues outbox rows (``queue_mail``) with a
+dedupe key per event and recipient, so a re-run never mails anyone twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub import permissions, tokens
+from hub.db import utcnow
+from hub.models import (
+    Announcement,
+    Channel,
+    ChannelKind,
+    ChannelStatus,
+    Event,
+    Membership,
+    Post,
+    Role,
+    Thanks,
+    User,
+)
+from hub.services import announcements
+from hub.services import thanks as thanks_service
+from hub.text import render_markdown
+from mailbridge import addresses
+from mailbridge.outbound import queue_mail
+
+Handler = Callable[[Flask, Session, Event], None]
+
+
+def _keys(app: Flask) -> list[str]:
+    return tokens.keys_from_config(app.config)
+
+
+def _link(app: Flask, path: str) -> str:
+    return str(app.config["BASE_URL"]).rstrip("/") + path
+
+
+def _not_before(user: User, urgent: bool, now: datetime) -> datetime | None:
+    """When a non-urgent mail may reach ``user`` (quiet hours), if the mail-out side knows."""
+    if urgent:
+        return None
+    try:
+        from mailbridge import quiet
+    except ImportError:
+        return None
+    for name in ("next_allowed", "not_before", "next_working_time"):
+        fn = getattr(quiet, name, None)
+        if callable(fn):
+            try:
+                return fn(user, now)  # type: ignore[no-any-return]
+            except TypeError:
+                continue
+    return None
+
+
+def _announcement_mail(
+    app: Flask, session: Session, event: Event, users: list[User], *, template: str, key: str
+) -> None:
+    item = session.get(Announcement, event.subject_id or 0)
+    if item is None:
+        return
+    domain = app.config["MAIL_DOMAIN"]
+    now = event.created_at or utcnow()
+    for user in users:
+        if item.ack_required:
+            reply_to = addresses.encode("ack", user.id, item.id, domain, _keys(app))
+        elif item.thread_id:
+            reply_to = addresses.encode("reply", user.id, item.thread_id, domain, _keys(app))
+        else:
+            reply_to = f"help@{domain}"
+        ack_link = _link(app, "/a/" + tokens.make("ack_link", user.id, item.id, _keys(app)))
+        queue_mail(
+            app, session, kind=template, dedupe_key=f"{key}:{item.id}:v{item.version}", to=user,
+            template=template,
+            context={"announcement": item, "body_html": render_markdown(item.body),
+                     "ack_link": ack_link, "reply_to": reply_to},
+            headers={"Reply-To": reply_to}, urgent=item.urgent,
+            not_before=_not_before(user, item.urgent, now),
+        )  # fmt: skip
+
+
+def on_announcement_published(app: Flask, session: Session, event: Event) -> None:
+    """Mail every member of the audience, whatever their delivery mode."""
+    item = session.get(Announcement, event.subject_id or 0)
+    if item is None:
+        return
+    users = announcements.audience(session, item)
+    _announcement_mail(app, session, event, users, template="announcement", key="announcement")
+
+
+def on_announcement_reminder(app: Flask, session: Session, event: Event) -> None:
+    """Remind those named in the event who still have not acknowledged."""
+    item = session.get(Announcement, event.subject_id or 0)
+    if item is None:
+        return
+    wanted = set(event.data.get("user_ids") or [])
+    users = [u for u in announcements.not_acknowledged(session, item) if u.id in wanted]
+    _announcement_mail(
+        app, session, event, users, template="announcement_reminder",
+        key=f"announcement_reminder:{event.id}",
+    )  # fmt: skip
+
+
+def on_thanks_sent(app: Flask, session: Session, event: Event) -> None:
+    """Tell each receiver; ask a mail sender without a #value to choose one from a link."""
+    card = session.get(Thanks, event.subject_id or 0)
+    if card is None:
+        return
+    for rec in card.recipients:
+        queue_mail(
+            app, session, kind="thanks", dedupe_key=f"thanks:{card.id}", to=rec.user,
+            template="thanks_received", context={"card": card, "sender": card.sender},
+            from_name=f"{card.sender.name} via Hiroba",
+            not_before=_not_before(rec.user, False, event.created_at or utcnow()),
+        )  # fmt: skip
+    values = thanks_service.list_values(session)
+    if card.value_id is None and values and card.via == "email":
+        links = [
+            (v, _link(app, f"/thanks/{card.id}/value/{v.id}/"
+                      + tokens.make("thanks_value", card.sender_id, card.id, _keys(app))))
+            for v in values
+        ]  # fmt: skip
+        queue_mail(
+            app, session, kind="thanks_value", dedupe_key=f"thanks_value:{card.id}",
+            to=card.sender, template="thanks_value", context={"card": card, "links": links},
+        )  # fmt: skip
+
+
+def _open_channels(session: Session) -> list[Channel]:
+    stmt = select(Channel).where(Channel.private.is_(False), Channel.status == ChannelStatus.ACTIVE)
+    rows = list(session.scalars(stmt.order_by(Channel.name)))
+    return sorted(rows, key=lambda c: c.kind == ChannelKind.SOCIAL)
+
+
+def on_member_added(app: Flask, session: Session, event: Event) -> None:
+    """The welcome mail for an email-only member, in their language."""
+    user = session.get(User, event.subject_id or 0)
+    if user is None or not user.email_only or user.rules_accepted_at is not None:
+        return
+    domain = app.config["MAIL_DOMAIN"]
+    reply_to = addresses.encode("welcome", user.id, user.id, domain, _keys(app))
+    channels = [c for c in _open_channels(session) if permissions.can_post(session, user, c)]
+    queue_mail(
+        app, session, kind="welcome", dedupe_key=f"welcome:{user.id}", to=user,
+        template="welcome",
+        context={"user": user, "channels": channels, "reply_to": reply_to,
+                 "thanks_address": f"thanks@{domain}", "help_address": f"help@{domain}",
+                 "prefs_link": _link(app, "/prefs/"
+                                     + tokens.make("prefs", user.id, 0, _keys(app)))},
+        headers={"Reply-To": reply_to},
+    )  # fmt: skip
+
+
+def _admins(session: Session) -> list[User]:
+    stmt = select(User).where(User.role == Role.ADMIN, User.active.is_(True))
+    return list(session.scalars(stmt.order_by(User.id)))
+
+
+def on_channel_requested(app: Flask, session: Session, event: Event) -> None:
+    """Tell the admins a private channel waits for their decision."""
+    channel = session.get(Channel, event.channel_id or 0)
+    if channel is None:
+        return
+    for admin in _admins(session):
+        queue_mail(
+            app, session, kind="channel_request", dedupe_key=f"channel_request:{channel.id}",
+            to=admin, template="channel_request",
+            context={"channel": channel, "queue_link": _link(app, "/admin/channel-requests")},
+        )  # fmt: skip
+
+
+def on_channel_decided(app: Flask, session: Session, event: Event) -> None:
+    """Tell the requester whether the private channel was approved, and the admin's note."""
+    channel = session.get(Channel, event.channel_id or 0)
+    if channel is None or channel.created_by is None:
+        return
+    queue_mail(
+        app, session, kind="channel_decision", dedupe_key=f"channel_decision:{event.id}",
+        to=channel.created_by, template="channel_decision",
+        context={"channel": channel, "approved": event.kind == "channel_approved",
+                 "note": event.data.get("note") or ""},
+    )  # fmt: skip
+
+
+def on_channel_review(app: Flask, session: Session, event: Event) -> None:
+    """Suggest to the owners of an idle private channel to open or archive it."""
+    channel = session.get(Channel, event.channel_id or 0)
+    if channel is None:
+        return
+    owners = session.scalars(
+        select(User).join(Membership, Membership.user_id == User.id)
+        .where(Membership.channel_id == channel.id, Membership.role == "owner")
+    )  # fmt: skip
+    for owner in owners:
+        queue_mail(
+            app, session, kind="channel_review", dedupe_key=f"channel_review:{event.id}",
+            to=owner, template="channel_review",
+            context={"channel": channel, "idle_days": event.data.get("idle_days")},
+        )  # fmt: skip
+
+
+def on_post_hidden(app: Flask, session: Session, event: Event) -> None:
+    """Tell the author why their post was hidden."""
+    post = session.get(Post, event.post_id or 0)
+    if post is None or post.author is None:
+        return
+    queue_mail(
+        app, session, kind="post_hidden", dedupe_key=f"post_hidden:{event.id}", to=post.author,
+        template="post_hidden",
+        context={"post": post, "reasons": event.data.get("reasons") or [],
+                 "note": event.data.get("note") or "",
+                 "rules_link": _link(app, "/rules")},
+    )  # fmt: skip
+
+
+def on_member_nudged(app: Flask, session: Session, event: Event) -> None:
+    """A friendly nudge to a member who has not taken part for a while."""
+    user = session.get(User, event.subject_id or 0)
+    if user is None:
+        return
+    domain = app.config["MAIL_DOMAIN"]
+    channels = _open_channels(session)[:5]
+    queue_mail(
+        app, session, kind="nudge", dedupe_key=f"nudge:{event.id}", to=user, template="nudge",
+        context={"user": user, "channels": channels, "link": _link(app, "/"),
+                 "thanks_address": f"thanks@{domain}"},
+        not_before=_not_before(user, False, event.created_at or utcnow()),
+    )  # fmt: skip
+
+
+HANDLERS: dict[str, Handler] = {
+    "announcement_published": on_announcement_published,
+    "announcement_reminder": on_announcement_reminder,
+    "thanks_sent": on_thanks_sent,
+    "member_added": on_member_added,
+    "member_welcome": on_member_added,
+    "channel_requested": on_channel_requested,
+    "channel_approved": on_channel_decided,
+    "channel_declined": on_channel_decided,
+    "channel_review_suggested": on_channel_review,
+    "post_hidden": on_post_hidden,
+    "member_nudged": on_member_nudged,
+}
+
+
+def handle(app: Flask, session: Session, event: Event) -> bool:
+    """Run the culture handler for ``event``; False if it is not a culture event."""
+    fn = HANDLERS.get(event.kind)
+    if fn is None:
+        return False
+    fn(app, session, event)
+    return True
