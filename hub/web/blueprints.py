@@ -2,18 +2,48 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Blueprint, Flask, make_response, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from hub.errors import HubError
+from hub.web.htmx import is_htmx
 
 
 def register(app: Flask) -> None:
     """Register the blueprints (a literal list: no discovery) and the HubError handler."""
-    blueprints: list = []
+    from hub.web import admin_members, attachments, auth, channels, search, settings, threads
+    from hub.web import announcements
+
+    blueprints: list[Blueprint] = [
+        auth.bp,
+        channels.bp,
+        threads.bp,
+        search.bp,
+        attachments.bp,
+        settings.bp,
+        admin_members.bp,
+        announcements.bp,
+    ]
     for bp in blueprints:
         app.register_blueprint(bp)
 
     @app.errorhandler(HubError)
     def _hub_error(exc: HubError) -> tuple[str, int] | Response:
+        if is_htmx():
+            # htmx swaps only what it is given: show the refusal in the page's message area.
+            response = make_response(render_template("_error.html", error=exc), 200)
+            response.headers.update({"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"})
+            return response
         return render_template("error.html", error=exc), exc.status
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc: CSRFError) -> tuple[str, int]:
+        return render_template("error.html", error=exc, csrf=True), 400
+
+    for code in (400, 403, 404, 405, 413, 422, 429):
+
+        @app.errorhandler(code)
+        def _http_error(exc: HTTPException) -> tuple[str, int]:
+            return render_template("error.html", error=exc), exc.code or 500
