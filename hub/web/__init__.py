@@ -58,10 +58,12 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     limiter.init_app(app)
 
-    from hub.web import blueprints
+    from hub.web import blueprints, nav
 
     blueprints.register(app)
+    app.context_processor(nav.context)
 
     @app.before_request
     def _user_to_g() -> None:
-        g.user = current_user if current_user.is_authenticated else None
+        # The real User object (not the proxy): services hand it to SQLAlchemy relationships.
+        g.user = current_user._get_current_object() if current_user.is_authenticated else None

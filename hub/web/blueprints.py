@@ -13,8 +13,16 @@ from hub.web.htmx import is_htmx
 
 def register(app: Flask) -> None:
     """Register the blueprints (a literal list: no discovery) and the HubError handler."""
-    from hub.web import admin_members, attachments, auth, channels, search, settings, threads
-    from hub.web import announcements
+    from hub.web import (
+        admin_members,
+        announcements,
+        attachments,
+        auth,
+        channels,
+        search,
+        settings,
+        threads,
+    )
 
     blueprints: list[Blueprint] = [
         auth.bp,

@@ -1,0 +1,152 @@
+"""Search over what a reader may see: post bodies and thread titles, Japanese included.
+
+SQLite: the FTS5 trigram index (hub/search.py) answers terms of three or more characters;
+shorter terms (予算, 会議) use LIKE on the base table, never on the FTS table, whose LIKE is
+wrong for short non-ASCII patterns on SQLite 3.40 (LIBRARIES.md §9). PostgreSQL: ILIKE, which
+the pg_trgm GIN indexes serve for terms of three or more characters.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from markupsafe import Markup, escape
+from sqlalchemy import ColumnElement, Integer, and_, func, or_, select, text
+from sqlalchemy.orm import Session
+
+from hub import permissions
+from hub.db import is_postgres
+from hub.models import Channel, Post, Thread, User
+
+MAX_TERMS = 8
+SNIPPET_CHARS = 120
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One post found by a search, with a highlighted snippet (safe HTML)."""
+
+    post_id: int
+    thread_id: int
+    thread_title: str
+    channel_slug: str
+    channel_name: str
+    author_name: str
+    created_at: datetime
+    snippet: Markup
+    title_html: Markup
+
+
+def terms_of(query: str) -> list[str]:
+    """Split a query on white space (ASCII and ideographic), without repeats.
+
+    >>> terms_of("予算　会議  budget 予算")
+    ['予算', '会議', 'budget']
+    """
+    seen: dict[str, None] = {}
+    for word in query.split():
+        seen.setdefault(word[:100], None)
+    return list(seen)[:MAX_TERMS]
+
+
+def _fts_phrase(term: str) -> str:
+    # An FTS5 string: double quotes inside are doubled; the trigram tokenizer matches substrings.
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _body_matches(session: Session, term: str, n: int) -> ColumnElement[bool]:
+    if is_postgres(session):
+        return Post.body.icontains(term, autoescape=True)
+    if len(term) >= 3:
+        name = f"fts{n}"
+        rows = text(f"SELECT rowid FROM post_fts WHERE post_fts MATCH :{name}").bindparams(
+            **{name: _fts_phrase(term)}
+        )
+        return Post.id.in_(rows.columns(rowid=Integer))
+    return Post.body.contains(term, autoescape=True)
+
+
+def _title_matches(session: Session, term: str) -> ColumnElement[bool]:
+    if is_postgres(session):
+        return Thread.title.icontains(term, autoescape=True)
+    return Thread.title.contains(term, autoescape=True)
+
+
+def search(session: Session, viewer: User, query: str, limit: int = 30) -> list[Hit]:
+    """Posts ``viewer`` may read whose body (or thread title) holds every term, newest first.
+
+    Private channels count only for their members; deleted and hidden posts never appear.
+    A thread whose title matches is represented by its first post.
+    """
+    terms = terms_of(query)
+    readable = permissions.readable_channel_ids(session, viewer)
+    if not terms or not readable:
+        return []
+    visible = and_(
+        Thread.channel_id.in_(readable), Post.deleted_at.is_(None), Post.hidden.is_(False)
+    )
+    base = select(Post, Thread, Channel).join(Thread, Post.thread_id == Thread.id)
+    base = base.join(Channel, Thread.channel_id == Channel.id).where(visible)
+    by_body = base.where(
+        and_(
+            *(
+                or_(_body_matches(session, t, n), _title_matches(session, t))
+                for n, t in enumerate(terms)
+            )
+        )
+    )
+    first_ids = select(func.min(Post.id)).group_by(Post.thread_id).scalar_subquery()
+    by_title = base.where(
+        and_(*(_title_matches(session, t) for t in terms)), Post.id.in_(first_ids)
+    )
+    found: dict[int, tuple[Post, Thread, Channel]] = {}
+    for stmt in (by_title, by_body):
+        for post, thread, channel in session.execute(
+            stmt.order_by(Post.id.desc()).limit(limit)
+        ):
+            found.setdefault(post.id, (post, thread, channel))
+    rows = sorted(found.values(), key=lambda r: r[0].id, reverse=True)[:limit]
+    return [_hit(post, thread, channel, terms) for post, thread, channel in rows]
+
+
+def _hit(post: Post, thread: Thread, channel: Channel, terms: list[str]) -> Hit:
+    return Hit(
+        post_id=post.id,
+        thread_id=thread.id,
+        thread_title=thread.title,
+        channel_slug=channel.slug,
+        channel_name=channel.name,
+        author_name=post.author.name if post.author else "",
+        created_at=post.created_at,
+        snippet=highlight(post.body, terms),
+        title_html=highlight(thread.title, terms, width=len(thread.title)),
+    )
+
+
+def highlight(body: str, terms: list[str], width: int = SNIPPET_CHARS) -> Markup:
+    """Cut a window of ``body`` around the first term and wrap every term in <mark> (escaped).
+
+    >>> str(highlight("会議の<予算>について", ["予算"]))
+    '会議の&lt;<mark>予算</mark>&gt;について'
+    """
+    flat = " ".join(body.split())
+    if not terms:
+        return escape(flat[:width])
+    pattern = re.compile("|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)), re.I)
+    first = pattern.search(flat)
+    start = 0
+    if first is not None and len(flat) > width:
+        start = max(0, min(first.start() - width // 3, len(flat) - width))
+    window = flat[start : start + width]
+    pieces: list[str] = ["…" if start > 0 else ""]
+    last = 0
+    for m in pattern.finditer(window):
+        pieces.append(str(escape(window[last : m.start()])))
+        pieces.append(f"<mark>{escape(m.group(0))}</mark>")
+        last = m.end()
+    pieces.append(str(escape(window[last:])))
+    if start + width < len(flat):
+        pieces.append("…")
+    return Markup("".join(pieces))

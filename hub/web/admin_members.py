@@ -1,0 +1,124 @@
+"""Admin member pages: list, invite, CSV import (preview first), role, email-only, deactivate."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from hub import permissions
+from hub.db import get_session
+from hub.errors import Forbidden, Invalid, Reason
+from hub.models import User
+from hub.services import accounts, events
+
+bp = Blueprint("admin_members", __name__, url_prefix="/admin/members")
+
+
+@bp.before_request
+@login_required
+def _admins_only() -> None:
+    if not permissions.is_admin(g.user):
+        raise Forbidden(Reason.ADMIN_ONLY)
+
+
+def _list_page(status: int = 200, **extra: object) -> ResponseReturnValue:
+    users = accounts.list_users(get_session())
+    return render_template("admin/members.html", users=users, form={}, **extra), status
+
+
+@bp.get("")
+def index() -> ResponseReturnValue:
+    return _list_page()
+
+
+@bp.post("/invite")
+def invite() -> ResponseReturnValue:
+    """Add a member by address; the mail bridge sends the invitation (event member_invited)."""
+    form = request.form
+    db = get_session()
+    try:
+        user = accounts.create_user(
+            db,
+            email=form.get("email", ""),
+            name=form.get("name", ""),
+            email_only=bool(form.get("email_only")),
+            locale=form.get("locale", "ja"),
+            actor=g.user,
+        )
+    except Invalid as exc:
+        db.rollback()
+        return _list_page(422, invite_error=exc, form=form)
+    events.emit(db, "member_invited", actor_id=g.user.id, subject_id=user.id)
+    db.commit()
+    flash(_("%(name)s is invited.", name=user.name), "success")
+    return redirect(url_for("admin_members.index"), 303)
+
+
+def _member(user_id: int) -> User:
+    return accounts.get_user(get_session(), user_id)
+
+
+@bp.post("/<int:user_id>/role")
+def role(user_id: int) -> ResponseReturnValue:
+    db = get_session()
+    user = _member(user_id)
+    new_role = request.form.get("role", "")
+    if user.id == g.user.id and new_role != "admin":
+        raise Forbidden(Reason.FORBIDDEN, "an admin cannot step down themselves")
+    accounts.set_role(db, user, new_role, actor=g.user)
+    db.commit()
+    return redirect(url_for("admin_members.index") + f"#member-{user.id}", 303)
+
+
+@bp.post("/<int:user_id>/email-only")
+def email_only(user_id: int) -> ResponseReturnValue:
+    db = get_session()
+    user = _member(user_id)
+    accounts.set_email_only(db, user, request.form.get("email_only") == "1", actor=g.user)
+    db.commit()
+    return redirect(url_for("admin_members.index") + f"#member-{user.id}", 303)
+
+
+@bp.post("/<int:user_id>/active")
+def active(user_id: int) -> ResponseReturnValue:
+    """Deactivate (no sign-in, no posting, no mail by any door) or reactivate a member."""
+    db = get_session()
+    user = _member(user_id)
+    if request.form.get("active") == "1":
+        accounts.reactivate(db, user, actor=g.user)
+    else:
+        if user.id == g.user.id:
+            raise Forbidden(Reason.FORBIDDEN, "an admin cannot deactivate themselves")
+        accounts.deactivate(db, user, actor=g.user)
+    db.commit()
+    return redirect(url_for("admin_members.index") + f"#member-{user.id}", 303)
+
+
+@bp.get("/import")
+def import_form() -> ResponseReturnValue:
+    return render_template("admin/import.html", csv_text="", rows=None)
+
+
+@bp.post("/import")
+def import_csv() -> ResponseReturnValue:
+    """Preview (a dry run with per-row errors), then confirm to add the rows without errors."""
+    upload = request.files.get("file")
+    if upload and upload.filename:
+        csv_text = upload.read().decode("utf-8-sig", errors="replace")
+    else:
+        csv_text = request.form.get("csv", "")
+    db = get_session()
+    confirm = request.form.get("action") == "confirm"
+    rows = accounts.import_csv(db, csv_text, dry_run=not confirm, actor=g.user)
+    if not confirm:
+        db.rollback()
+        return render_template("admin/import.html", csv_text=csv_text, rows=rows)
+    for row in rows:
+        if row.user_id is not None:
+            events.emit(db, "member_invited", actor_id=g.user.id, subject_id=row.user_id)
+    db.commit()
+    added = sum(1 for r in rows if r.user_id is not None)
+    flash(_("%(n)d members added.", n=added), "success")
+    return render_template("admin/import.html", csv_text="", rows=rows, done=True)

@@ -1,0 +1,151 @@
+"""Channels: the list, one channel with its purpose and threads, create, join and leave."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, abort, current_app, g, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+
+from hub import permissions
+from hub.db import get_session
+from hub.errors import Forbidden, Invalid
+from hub.models import Channel, ChannelKind, Thread
+from hub.services import channels, threads
+from hub.web.htmx import htmx_redirect, is_htmx, page_or_partial
+
+bp = Blueprint("channels", __name__)
+
+THREADS_PER_PAGE = 20
+
+
+def mail_address(channel: Channel) -> str:
+    """The address that starts a thread in ``channel`` by mail."""
+    return f"{channel.slug}@{current_app.config['MAIL_DOMAIN']}"
+
+
+@bp.app_context_processor
+def _helpers() -> dict[str, object]:
+    return {"channel_address": mail_address}
+
+
+@bp.get("/")
+@login_required
+def index() -> ResponseReturnValue:
+    """Every channel the member may read: work first, social last, private ones with a lock."""
+    db = get_session()
+    rows = [channels.channel_as_dict(db, c) for c in channels.list_channels(db, viewer=g.user)]
+    joined = set(channels.joined_channel_ids(db, g.user))
+    return render_template("channels/index.html", rows=rows, joined=joined)
+
+
+def _parse_before(raw: str | None) -> tuple[str, int] | None:
+    if not raw or "," not in raw:
+        return None
+    at, _, ident = raw.rpartition(",")
+    try:
+        datetime.fromisoformat(at)
+        return at, int(ident)
+    except ValueError:
+        abort(400)
+
+
+def _thread_page(channel: Channel, before: tuple[str, int] | None) -> dict[str, object]:
+    db = get_session()
+    page = threads.list_threads(db, channel, before=before, limit=THREADS_PER_PAGE + 1)
+    more = len(page) > THREADS_PER_PAGE
+    page = page[:THREADS_PER_PAGE]
+    older = None
+    if more:
+        last: Thread = page[-1]
+        older = url_for(
+            "channels.show", slug=channel.slug, before=f"{last.last_post_at.isoformat()},{last.id}"
+        )
+    counts = threads.post_counts(db, [t.id for t in page])
+    return {"threads": page, "older": older, "counts": counts}
+
+
+@bp.get("/c/<slug>")
+@login_required
+def show(slug: str) -> ResponseReturnValue:
+    """A channel: its purpose first, its mail address, then threads newest first (keyset)."""
+    db = get_session()
+    channel = channels.get_visible_channel(db, slug, viewer=g.user)
+    page = _thread_page(channel, _parse_before(request.args.get("before")))
+    context = {
+        "channel": channel,
+        "info": channels.channel_as_dict(db, channel),
+        "is_member": permissions.is_member(db, g.user, channel),
+        "can_post": permissions.can_post(db, g.user, channel),
+        **page,
+    }
+    if request.args.get("before"):
+        return page_or_partial("channels/show.html", "channels/_thread_list.html", **context)
+    return render_template("channels/show.html", **context)
+
+
+@bp.get("/channels/new")
+@login_required
+def new() -> ResponseReturnValue:
+    return render_template("channels/new.html", form={"kind": "work"})
+
+
+@bp.post("/channels/new")
+@login_required
+def create() -> ResponseReturnValue:
+    """Create a channel; a refused form comes back with what was typed and why."""
+    form = request.form
+    db = get_session()
+    try:
+        channel = channels.create_channel(
+            db,
+            slug=form.get("slug", ""),
+            name=form.get("name", ""),
+            purpose=form.get("purpose", ""),
+            kind=ChannelKind.SOCIAL if form.get("kind") == "social" else ChannelKind.WORK,
+            private=bool(form.get("private")),
+            reason=form.get("reason", ""),
+            creator=g.user,
+        )
+    except (Invalid, Forbidden) as exc:
+        db.rollback()
+        return render_template("channels/new.html", form=form, error=exc), 422
+    db.commit()
+    return htmx_redirect(url_for("channels.show", slug=channel.slug))
+
+
+def _membership_answer(channel: Channel) -> ResponseReturnValue:
+    db = get_session()
+    if not permissions.can_read(db, g.user, channel):
+        # Leaving a private channel: its page is no longer there for this member.
+        return htmx_redirect(url_for("channels.index"))
+    if is_htmx():
+        return page_or_partial(
+            "channels/show.html",
+            "channels/_join_button.html",
+            channel=channel,
+            info=channels.channel_as_dict(db, channel),
+            is_member=permissions.is_member(db, g.user, channel),
+        )
+    return htmx_redirect(url_for("channels.show", slug=channel.slug))
+
+
+@bp.post("/c/<slug>/join")
+@login_required
+def join(slug: str) -> ResponseReturnValue:
+    db = get_session()
+    channel = channels.get_visible_channel(db, slug, viewer=g.user)
+    channels.join(db, user=g.user, channel=channel)
+    db.commit()
+    return _membership_answer(channel)
+
+
+@bp.post("/c/<slug>/leave")
+@login_required
+def leave(slug: str) -> ResponseReturnValue:
+    db = get_session()
+    channel = channels.get_visible_channel(db, slug, viewer=g.user)
+    channels.leave(db, user=g.user, channel=channel)
+    db.commit()
+    return _membership_answer(channel)

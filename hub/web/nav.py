@@ -1,0 +1,39 @@
+"""The navigation of every page: (endpoint, label) pairs, shown only when the endpoint exists.
+
+Other parts add their entries here (one line each); an entry whose blueprint is not
+registered is simply left out, so adding one early is safe.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, request
+from flask_babel import LazyString, get_locale
+from flask_babel import lazy_gettext as _l
+
+NAV: list[tuple[str, LazyString]] = [
+    ("channels.index", _l("Channels")),
+    ("search.index", _l("Search")),
+    ("settings.index", _l("Settings")),
+]
+
+ADMIN_NAV: list[tuple[str, LazyString]] = [
+    ("admin_members.index", _l("Members")),
+]
+
+
+def _present(entries: list[tuple[str, LazyString]]) -> list[tuple[str, LazyString, bool]]:
+    views = current_app.view_functions
+    here = request.endpoint or ""
+    blueprint = here.split(".", 1)[0]
+    return [
+        (endpoint, label, endpoint == here or endpoint.split(".", 1)[0] == blueprint)
+        for endpoint, label in entries
+        if endpoint in views
+    ]
+
+
+def context() -> dict[str, Any]:
+    """Template context: ``nav``/``admin_nav`` as (endpoint, label, is_current), get_locale."""
+    return {"nav": _present(NAV), "admin_nav": _present(ADMIN_NAV), "get_locale": get_locale}

@@ -1,0 +1,137 @@
+"""The member's own settings: profile, language, time and mail preferences, password."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from zoneinfo import available_timezones
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import login_required
+from sqlalchemy import select
+
+from hub.db import get_session
+from hub.errors import Invalid, Reason
+from hub.models import Channel, Delivery, Membership
+from hub.services import accounts, channels
+
+bp = Blueprint("settings", __name__)
+
+
+@lru_cache(maxsize=1)
+def _zones() -> list[str]:
+    return sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
+
+
+def _memberships() -> list[tuple[Membership, Channel]]:
+    stmt = (
+        select(Membership, Channel)
+        .join(Channel, Membership.channel_id == Channel.id)
+        .where(Membership.user_id == g.user.id)
+        .order_by(Channel.name)
+    )
+    return [(m, c) for m, c in get_session().execute(stmt)]
+
+
+def _page(status: int = 200, **extra: object) -> ResponseReturnValue:
+    user = g.user
+    return render_template(
+        "settings/index.html",
+        user=user,
+        zones=_zones(),
+        deliveries=list(Delivery),
+        effective=accounts.effective_delivery(user),
+        days=accounts.DAYS,
+        chosen_days=user.working_days.split(","),
+        memberships=_memberships(),
+        **extra,
+    ), status
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+@bp.get("/settings")
+@login_required
+def index() -> ResponseReturnValue:
+    return _page(work_start=_hhmm(g.user.work_start), work_end=_hhmm(g.user.work_end))
+
+
+@bp.post("/settings")
+@login_required
+def save() -> ResponseReturnValue:
+    """Save profile, language, time zone, working days and hours, digest hour, delivery."""
+    form = request.form
+    db = get_session()
+    start, end = form.get("work_start", ""), form.get("work_end", "")
+    try:
+        accounts.update_preferences(
+            db,
+            g.user,
+            name=form.get("name", ""),
+            locale=form.get("locale", g.user.locale),
+            timezone=form.get("timezone", g.user.timezone),
+            working_days=",".join(form.getlist("working_days")),
+            working_hours=f"{start}-{'24:00' if end == '00:00' else end}",
+            digest_hour=_digit(form.get("digest_hour", "8")),
+            delivery=form.get("delivery") or None,
+        )
+    except Invalid as exc:
+        db.rollback()
+        return _page(422, error=exc, work_start=start, work_end=end)
+    db.commit()
+    flash(_("Your settings are saved."), "success")
+    return redirect(url_for("settings.index"), 303)
+
+
+def _digit(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise Invalid(Reason.INVALID_VALUE, "digest hour") from None
+
+
+@bp.post("/settings/channels")
+@login_required
+def channel_delivery() -> ResponseReturnValue:
+    """Per-channel mail overrides: every post, digests, mentions only, off, or the default."""
+    db = get_session()
+    try:
+        for membership, channel in _memberships():
+            value = request.form.get(f"delivery-{channel.id}")
+            if value is None:
+                continue
+            if value and value not in set(Delivery):
+                raise Invalid(Reason.INVALID_VALUE, "delivery")
+            if (membership.delivery or "") != value:
+                channels.set_delivery(db, user=g.user, channel=channel, delivery=value or None)
+    except Invalid as exc:
+        db.rollback()
+        return _page(422, error=exc, work_start=_hhmm(g.user.work_start),
+                     work_end=_hhmm(g.user.work_end))  # fmt: skip
+    db.commit()
+    flash(_("Your channel mail settings are saved."), "success")
+    return redirect(url_for("settings.index") + "#channels", 303)
+
+
+@bp.post("/settings/password")
+@login_required
+def password() -> ResponseReturnValue:
+    """Set a first password, or change it (the current one is asked for)."""
+    form = request.form
+    db = get_session()
+    user = g.user
+    hours = {"work_start": _hhmm(user.work_start), "work_end": _hhmm(user.work_end)}
+    if user.password_hash and not accounts.check_password(user, form.get("current", "")):
+        return _page(422, password_error=_("The current password is not right."), **hours)
+    if form.get("new", "") != form.get("confirm", ""):
+        return _page(422, password_error=_("The two new passwords differ."), **hours)
+    try:
+        accounts.set_password(user, form.get("new", ""))
+    except Invalid:
+        return _page(422, password_error=_("Use at least 8 characters."), **hours)
+    db.commit()
+    flash(_("Your password is saved."), "success")
+    return redirect(url_for("settings.index") + "#password", 303)

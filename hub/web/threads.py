@@ -1,0 +1,234 @@
+"""Threads and posts: read, reply (htmx or plain form), start, edit, delete, react, live refresh."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, g, make_response, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_required
+from markupsafe import Markup
+from werkzeug.datastructures import FileStorage
+from werkzeug.wrappers import Response
+
+from hub import permissions
+from hub.db import get_session
+from hub.errors import Forbidden, Invalid, Reason
+from hub.models import Attachment, Post, Thread, Via
+from hub.services import attachments, channels, threads
+from hub.text import render_markdown
+from hub.web.htmx import htmx_redirect, is_htmx, page_or_partial
+
+bp = Blueprint("threads", __name__)
+
+EMOJI = ("👍", "🙏", "🎉", "😄", "✅")
+
+
+@bp.app_template_filter("markdown")
+def _markdown(text: str) -> Markup:
+    return Markup(render_markdown(text))
+
+
+@bp.app_context_processor
+def _helpers() -> dict[str, object]:
+    return {"EMOJI": EMOJI, "can_edit": permissions.can_edit, "can_delete": permissions.can_delete}
+
+
+def _visible_thread(thread_id: int) -> Thread:
+    return threads.get_visible_thread(get_session(), thread_id, viewer=g.user)
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name) or request.form.get(name)
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        abort(400)
+
+
+def _older_than(thread: Thread, posts: list[Post]) -> int | None:
+    """The id to page back from, when there are older posts than ``posts``."""
+    if posts and threads.list_posts(get_session(), thread, before_id=posts[0].id, limit=1):
+        return posts[0].id
+    return None
+
+
+def _thread_context(thread: Thread, **extra: object) -> dict[str, object]:
+    db = get_session()
+    posts = threads.list_posts(db, thread, before_id=_int_arg("before"))
+    return {
+        "thread": thread,
+        "channel": thread.channel,
+        "posts": posts,
+        "older": _older_than(thread, posts),
+        "last_id": threads.latest_post_id(db, thread),
+        "can_post": permissions.can_post(db, g.user, thread.channel),
+        **extra,
+    }
+
+
+@bp.get("/t/<int:thread_id>")
+@login_required
+def show(thread_id: int) -> ResponseReturnValue:
+    """A thread: its newest posts (older ones with ?before=), the reply form, live refresh."""
+    thread = _visible_thread(thread_id)
+    return render_template("threads/show.html", **_thread_context(thread))
+
+
+@bp.get("/t/<int:thread_id>/posts")
+@login_required
+def posts(thread_id: int) -> ResponseReturnValue:
+    """htmx fragments: ``after=`` polls for new posts (204 when none), ``before=`` pages back."""
+    thread = _visible_thread(thread_id)
+    db = get_session()
+    after, before = _int_arg("after"), _int_arg("before")
+    if after is not None:
+        # The cheap answer first: one indexed lookup, nothing rendered when nothing is new.
+        last = threads.latest_post_id(db, thread)
+        if last <= after:
+            return Response(status=204, headers={"Vary": "HX-Request"})
+        new = threads.list_posts(db, thread, after_id=after)
+        return page_or_partial(
+            "threads/show.html", "threads/_new_posts.html", **_thread_context(thread, new=new)
+        )
+    if not is_htmx():
+        return redirect(url_for("threads.show", thread_id=thread.id, before=before))
+    older = threads.list_posts(db, thread, before_id=before)
+    return page_or_partial(
+        "threads/show.html",
+        "threads/_older_posts.html",
+        thread=thread,
+        posts=older,
+        older=_older_than(thread, older),
+    )
+
+
+def _uploads(files: list[FileStorage]) -> list[Attachment]:
+    stored = []
+    for f in files:
+        if not f or not f.filename:
+            continue
+        stored.append(
+            attachments.store(
+                get_session(),
+                uploader=g.user,
+                filename=f.filename,
+                content_type=f.mimetype or "application/octet-stream",
+                data=f.read(),
+            )
+        )
+    return stored
+
+
+@bp.post("/t/<int:thread_id>/reply")
+@login_required
+def reply(thread_id: int) -> ResponseReturnValue:
+    """Add a reply: htmx gets the new posts appended; a plain form gets 303 to the thread."""
+    thread = _visible_thread(thread_id)
+    db = get_session()
+    body = request.form.get("body", "")
+    try:
+        files = _uploads(request.files.getlist("files"))
+        post = threads.reply(db, author=g.user, thread=thread, body=body, via=Via.WEB,
+                             attachments=files)  # fmt: skip
+    except (Invalid, Forbidden) as exc:
+        db.rollback()
+        return _reply_refused(thread, body, exc)
+    db.commit()
+    if not is_htmx():
+        return redirect(url_for("threads.show", thread_id=thread.id) + f"#post-{post.id}", 303)
+    after = _int_arg("after") or post.id - 1
+    new = threads.list_posts(db, thread, after_id=after)
+    context = _thread_context(thread, new=new, fresh_form=True)
+    return page_or_partial("threads/show.html", "threads/_new_posts.html", **context)
+
+
+def _reply_refused(thread: Thread, body: str, exc: Exception) -> ResponseReturnValue:
+    context = _thread_context(thread, body=body, error=exc)
+    if is_htmx():
+        response = make_response(render_template("threads/_reply_form.html", **context))
+        response.headers.update({"HX-Retarget": "#reply-form", "HX-Reswap": "outerHTML"})
+        response.headers["Vary"] = "HX-Request"
+        return response
+    return render_template("threads/show.html", **context), 422
+
+
+@bp.get("/c/<slug>/new")
+@login_required
+def new(slug: str) -> ResponseReturnValue:
+    channel = channels.get_visible_channel(get_session(), slug, viewer=g.user)
+    return render_template("threads/new.html", channel=channel, form={})
+
+
+@bp.post("/c/<slug>/new")
+@login_required
+def create(slug: str) -> ResponseReturnValue:
+    """Start a thread; a refused form keeps the title and text."""
+    db = get_session()
+    channel = channels.get_visible_channel(db, slug, viewer=g.user)
+    form = request.form
+    try:
+        files = _uploads(request.files.getlist("files"))
+        post = threads.start_thread(db, author=g.user, channel=channel, via=Via.WEB,
+                                    title=form.get("title", ""), body=form.get("body", ""),
+                                    attachments=files)  # fmt: skip
+    except (Invalid, Forbidden) as exc:
+        db.rollback()
+        return render_template("threads/new.html", channel=channel, form=form, error=exc), 422
+    db.commit()
+    return htmx_redirect(url_for("threads.show", thread_id=post.thread_id))
+
+
+@bp.get("/p/<int:post_id>")
+@login_required
+def permalink(post_id: int) -> ResponseReturnValue:
+    """A post's address: its thread, scrolled to it."""
+    post = threads.get_visible_post(get_session(), post_id, viewer=g.user)
+    return redirect(url_for("threads.show", thread_id=post.thread_id) + f"#post-{post.id}")
+
+
+@bp.route("/p/<int:post_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(post_id: int) -> ResponseReturnValue:
+    """Edit one's own post; the earlier text is kept as a revision."""
+    db = get_session()
+    post = threads.get_visible_post(db, post_id, viewer=g.user)
+    if not permissions.can_edit(g.user, post) or post.deleted_at is not None:
+        raise Forbidden(Reason.NOT_AUTHOR)
+    if request.method == "GET":
+        return render_template("threads/edit.html", post=post, body=post.body)
+    body = request.form.get("body", "")
+    try:
+        threads.edit_post(db, editor=g.user, post=post, body=body)
+    except Invalid as exc:
+        db.rollback()
+        return render_template("threads/edit.html", post=post, body=body, error=exc), 422
+    db.commit()
+    return htmx_redirect(url_for("threads.show", thread_id=post.thread_id) + f"#post-{post.id}")
+
+
+@bp.post("/p/<int:post_id>/delete")
+@login_required
+def delete(post_id: int) -> ResponseReturnValue:
+    """Soft-delete: the post becomes a tombstone in place."""
+    db = get_session()
+    post = threads.get_visible_post(db, post_id, viewer=g.user)
+    threads.delete_post(db, actor=g.user, post=post)
+    db.commit()
+    if is_htmx():
+        return page_or_partial("threads/show.html", "threads/_post.html", post=post)
+    return redirect(url_for("threads.show", thread_id=post.thread_id) + f"#post-{post.id}", 303)
+
+
+@bp.post("/p/<int:post_id>/react")
+@login_required
+def react(post_id: int) -> ResponseReturnValue:
+    """Toggle one emoji on a post; htmx swaps the reaction bar in place."""
+    db = get_session()
+    post = threads.get_visible_post(db, post_id, viewer=g.user)
+    threads.toggle_reaction(db, user=g.user, post=post, emoji=request.form.get("emoji", ""))
+    db.commit()
+    db.expire(post, ["reactions"])
+    if is_htmx():
+        return page_or_partial("threads/show.html", "threads/_reactions.html", post=post)
+    return redirect(url_for("threads.show", thread_id=post.thread_id) + f"#post-{post.id}", 303)
