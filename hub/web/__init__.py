@@ -16,7 +16,8 @@ from hub.models import User
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-htmx = Htmx()
+# Not named "htmx": that name is the hub.web.htmx module, which would shadow it.
+htmx_ext = Htmx()
 limiter = Limiter(key_func=get_remote_address)
 
 
@@ -54,7 +55,7 @@ def init_app(app: Flask) -> None:
         timezone_selector=select_timezone,
         default_translation_directories=str(app.root_path + "/translations"),
     )
-    htmx.init_app(app)
+    htmx_ext.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     limiter.init_app(app)
 
