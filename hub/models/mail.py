@@ -39,6 +39,8 @@ class InboundMessage(Base):
     trimmed: Mapped[str | None] = mapped_column(Text, default=None)
     # Extra outcomes, e.g. one entry per post for a digest reply answering several threads.
     results: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
+    # The sender authentication verdict under SENDER_AUTH monitor/enforce, e.g. "fail: dkim=fail".
+    auth_result: Mapped[str | None] = mapped_column(String(200), default=None)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(default=None)
 
@@ -77,6 +79,11 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     claimed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # What the mail is about: a reply to it without its token still finds the thread.
+    thread_id: Mapped[int | None] = mapped_column(default=None)
+    post_id: Mapped[int | None] = mapped_column(default=None)
+    # Set for content of a private channel: access is checked again just before sending.
+    private_channel_id: Mapped[int | None] = mapped_column(default=None)
 
 
 class CaughtMail(Base):

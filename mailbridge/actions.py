@@ -1,0 +1,186 @@
+"""Act on a routed, authorised message: call the same hub.services the web calls.
+
+Dispatch is by ``Destination.kind``. A HubError raised by a service becomes a rejected Outcome
+carrying its reason, so permission rules live only in the services; the savepoint around each
+action rolls back whatever the service had written before it refused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from sqlalchemy import select
+
+from hub.errors import HubError, Invalid, NotFound, Reason
+from hub.models import Attachment, OutboxMessage, Post, Thread, Via
+from hub.services import attachments as attachment_service
+from hub.services import channels, threads
+from mailbridge import commands, culture_mail, digest_replies, quotes
+from mailbridge.context import InboundContext, Outcome
+
+Handler = Callable[[InboundContext], Outcome]
+
+
+def act(ctx: InboundContext) -> Outcome:
+    """Carry out what the message asks; a service's refusal becomes a rejected Outcome."""
+    kind = ctx.destination.kind if ctx.destination else ""
+    handler = HANDLERS.get(kind)
+    author = ctx.sender.email if ctx.sender else None
+    if handler is None:
+        return Outcome("rejected", Reason.UNKNOWN_ADDRESS, author=author)
+    try:
+        with ctx.session.begin_nested():
+            return handler(ctx)
+    except HubError as err:
+        return Outcome(
+            "rejected", str(err.reason), author=author, text=ctx.row.text, trimmed=ctx.row.trimmed
+        )
+
+
+def _posted(status: str, ctx: InboundContext, post: Post) -> Outcome:
+    return Outcome(
+        status,
+        None,
+        thread_id=post.thread_id,
+        post_id=post.id,
+        author=ctx.sender.email if ctx.sender else None,
+        text=post.body,
+        trimmed=post.trimmed,
+    )
+
+
+def start_thread(ctx: InboundContext) -> Outcome:
+    """``<slug>@``: a new thread, the subject as its title."""
+    assert ctx.destination is not None and ctx.sender is not None
+    channel = channels.find_channel(ctx.session, ctx.destination.slug or "")
+    if channel is None:
+        raise NotFound(Reason.UNKNOWN_ADDRESS, ctx.destination.slug or "")
+    files = store_attachments(ctx)
+    post = threads.start_thread(
+        ctx.session,
+        author=ctx.sender,
+        channel=channel,
+        title=ctx.incoming.clean_subject,
+        body=with_inline_images(ctx.row.text or "", files),
+        via=Via.EMAIL,
+        message_id=ctx.incoming.message_id,
+        trimmed=ctx.row.trimmed,
+        attachments=files,
+    )
+    return _posted("posted", ctx, post)
+
+
+def reply(ctx: InboundContext) -> Outcome:
+    """``reply+<token>@``: a reply in the token's thread, or a reaction for a lone "+1"."""
+    assert ctx.destination is not None and ctx.destination.token is not None
+    assert ctx.sender is not None
+    thread = threads.get_visible_thread(
+        ctx.session, ctx.destination.token.target_id, viewer=ctx.sender
+    )
+    emoji = quotes.is_reaction(ctx.incoming.text or "")
+    if emoji and not ctx.incoming.attachments:
+        post = replied_post(ctx, thread)
+        threads.react(ctx.session, user=ctx.sender, post=post, emoji=emoji, via=Via.EMAIL)
+        return Outcome(
+            "reacted",
+            None,
+            thread_id=thread.id,
+            post_id=post.id,
+            author=ctx.sender.email,
+            text=emoji,
+            trimmed=ctx.row.trimmed,
+        )
+    files = store_attachments(ctx)
+    post = threads.reply(
+        ctx.session,
+        author=ctx.sender,
+        thread=thread,
+        body=with_inline_images(ctx.row.text or "", files),
+        via=Via.EMAIL,
+        message_id=ctx.incoming.message_id,
+        trimmed=ctx.row.trimmed,
+        attachments=files,
+    )
+    return _posted("replied", ctx, post)
+
+
+_POST_KEY = re.compile(r"^post:(\d+)$")
+
+
+def replied_post(ctx: InboundContext, thread: Thread) -> Post:
+    """The post a reply answers: the one its In-Reply-To names, else the thread's latest."""
+    for mid in (*reversed(ctx.incoming.in_reply_to), *reversed(ctx.incoming.references)):
+        post = ctx.session.scalar(select(Post).where(Post.message_id == mid))
+        if post is None:
+            key = ctx.session.scalar(
+                select(OutboxMessage.dedupe_key).where(OutboxMessage.message_id == mid)
+            )
+            m = _POST_KEY.match(key or "")
+            post = ctx.session.get(Post, int(m.group(1))) if m else None
+        if post is not None and post.thread_id == thread.id:
+            return post
+    latest = threads.latest_post_id(ctx.session, thread)
+    post = ctx.session.get(Post, latest)
+    if post is None:
+        raise NotFound(Reason.NOT_FOUND, f"thread {thread.id} has no posts")
+    return post
+
+
+def store_attachments(ctx: InboundContext) -> list[Attachment]:
+    """Store the mail's files like web uploads (same limits and types).
+
+    A file the hub refuses refuses the mail (the member is told why), except an inline image
+    such as a signature logo, which is left out.
+    """
+    if ctx.sender is None:
+        return []
+    limits = attachment_service.Limits.from_config(ctx.app.config)
+    stored = []
+    for part in ctx.incoming.attachments:
+        try:
+            att = attachment_service.store(
+                ctx.session,
+                uploader=ctx.sender,
+                filename=part.filename or "attachment",
+                content_type=part.content_type,
+                data=part.data,
+                limits=limits,
+            )
+        except Invalid:
+            if part.inline or not part.data:
+                continue
+            raise
+        if part.content_id:
+            att.content_id = part.content_id[:255]
+        stored.append(att)
+    return stored
+
+
+def with_inline_images(text: str, files: list[Attachment]) -> str:
+    """Point ``cid:`` references of inline images at the stored files, kept in place."""
+    for att in files:
+        if att.content_id and f"cid:{att.content_id}" in text:
+            text = text.replace(f"cid:{att.content_id}", attachment_url(att))
+    return text
+
+
+def attachment_url(att: Attachment) -> str:
+    """The path the web serves a stored attachment under."""
+    return f"/attachments/{att.id}/{att.filename}"
+
+
+def help_command(ctx: InboundContext) -> Outcome:
+    return commands.run(ctx)
+
+
+HANDLERS: dict[str, Handler] = {
+    "channel": start_thread,
+    "reply": reply,
+    "help": help_command,
+    "digest": digest_replies.act,
+    "which": digest_replies.act_which,
+    "ack": culture_mail.act_ack,
+    "thanks": culture_mail.act_thanks,
+    "welcome": culture_mail.act_welcome,
+}

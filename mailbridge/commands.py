@@ -1,0 +1,151 @@
+"""Commands to help@: digest daily|weekly|off, mute <channel>, unsubscribe, help (en and ja).
+
+``parse_commands`` reads the subject and the first lines of the new text; ``run`` maps each
+command to a hub.services call and answers by mail (the result, or the how-to).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from hub.errors import HubError
+from hub.models import Delivery
+from hub.services import accounts, channels
+from mailbridge import outbound
+from mailbridge.context import InboundContext, Outcome
+
+MAX_LINES = 20
+
+# Words (lower-case, NFKC) for each command and each digest mode, English and Japanese.
+VERBS = {
+    "digest": "digest", "ダイジェスト": "digest", "まとめ": "digest",
+    "mute": "mute", "ミュート": "mute",
+    "unsubscribe": "unsubscribe", "配信停止": "unsubscribe", "登録解除": "unsubscribe",
+    "help": "help", "ヘルプ": "help", "使い方": "help", "?": "help",
+}  # fmt: skip
+MODES = {
+    "daily": Delivery.DAILY, "毎日": Delivery.DAILY, "日次": Delivery.DAILY,
+    "weekly": Delivery.WEEKLY, "毎週": Delivery.WEEKLY, "週次": Delivery.WEEKLY,
+    "off": Delivery.MENTIONS, "停止": Delivery.MENTIONS, "オフ": Delivery.MENTIONS,
+    "なし": Delivery.MENTIONS,
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One command line: its verb and argument."""
+
+    verb: str
+    arg: str = ""
+    line: str = ""
+
+
+def parse_line(line: str) -> Command | None:
+    """Read one line as a command, or None if it is not one.
+
+    >>> parse_line("Digest Weekly")
+    Command(verb='digest', arg='weekly', line='Digest Weekly')
+    >>> parse_line("ダイジェスト　毎日").arg
+    '毎日'
+    >>> parse_line("Thanks for the help") is None
+    True
+    """
+    norm = unicodedata.normalize("NFKC", line).strip().lower()
+    words = norm.replace("：", " ").replace(":", " ").split()
+    if not words or words[0] not in VERBS or len(words) > 2:
+        return None
+    verb, arg = VERBS[words[0]], (words[1] if len(words) > 1 else "")
+    if verb == "digest" and arg not in MODES:
+        return None
+    if verb == "mute" and not arg:
+        return None
+    if verb in ("help", "unsubscribe") and arg:
+        return None
+    return Command(verb, arg, line.strip())
+
+
+def parse_commands(subject: str, text: str) -> list[Command]:
+    """Return the commands in the subject and the first lines of the text, in order."""
+    found: list[Command] = []
+    for line in [subject, *text.splitlines()[:MAX_LINES]]:
+        cmd = parse_line(line)
+        if cmd is not None and cmd not in found:
+            found.append(cmd)
+    return found
+
+
+def execute(ctx: InboundContext, cmd: Command) -> dict[str, Any]:
+    """Carry out one command through hub.services; return what to tell the member."""
+    user = ctx.sender
+    assert user is not None
+    result: dict[str, Any] = {"command": cmd.line, "verb": cmd.verb, "arg": cmd.arg, "ok": True}
+    try:
+        if cmd.verb == "digest":
+            mode = MODES[cmd.arg]
+            accounts.update_preferences(ctx.session, user, delivery=mode)
+            result["message"] = {
+                Delivery.DAILY: "You will get a daily digest.",
+                Delivery.WEEKLY: "You will get a weekly digest.",
+            }.get(mode, "Digests are off; you still get mail for mentions and replies.")
+        elif cmd.verb == "mute":
+            channel = channels.get_visible_channel(ctx.session, cmd.arg, viewer=user)
+            channels.set_delivery(ctx.session, user=user, channel=channel, delivery=Delivery.OFF)
+            result["message"] = "You will get no more mail from this channel."
+        elif cmd.verb == "unsubscribe":
+            accounts.update_preferences(ctx.session, user, delivery=Delivery.OFF)
+            result["message"] = "You are unsubscribed: the hub sends you no more mail."
+    except HubError as err:
+        result.update(ok=False, reason=str(err.reason), message="That did not work.")
+    return result
+
+
+def run(ctx: InboundContext) -> Outcome:
+    """Run the commands of a mail to help@ and answer by mail; no command sends the how-to."""
+    user = ctx.sender
+    assert user is not None
+    cmds = parse_commands(ctx.incoming.clean_subject, ctx.row.text or "")
+    actions = [c for c in cmds if c.verb != "help"]
+    results = [execute(ctx, c) for c in actions]
+    template = "command_result" if results else "help"
+    reason = None if cmds or not (ctx.row.text or "").strip() else "unknown_command"
+    outbound.queue_mail(
+        ctx.app,
+        ctx.session,
+        kind="command",
+        dedupe_key=f"command:{ctx.row.id}",
+        to=user,
+        template=template,
+        context={"results": results, "member": user, **help_context(ctx)},
+        headers=_reply_headers(ctx),
+    )
+    summary = "; ".join(f"{r['command']}: {'ok' if r['ok'] else r['reason']}" for r in results)
+    return Outcome(
+        "command",
+        reason,
+        author=user.email,
+        text=summary or "help",
+        trimmed=ctx.row.trimmed,
+        results=results,
+    )
+
+
+def help_context(ctx: InboundContext) -> dict[str, Any]:
+    """What the how-to mail shows: our addresses and the channels the member may post in."""
+    domain = ctx.app.config["MAIL_DOMAIN"]
+    user = ctx.sender
+    visible = channels.list_channels(ctx.session, viewer=user) if user else []
+    return {
+        "help_address": f"help@{domain}",
+        "channels": [
+            {"slug": c.slug, "name": c.name, "address": f"{c.slug}@{domain}", "purpose": c.purpose}
+            for c in visible
+            if c.status == "active"
+        ],
+    }
+
+
+def _reply_headers(ctx: InboundContext) -> dict[str, str]:
+    mid = ctx.incoming.message_id
+    return {"In-Reply-To": f"<{mid}>", "References": f"<{mid}>"} if mid else {}

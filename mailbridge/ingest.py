@@ -1,0 +1,231 @@
+"""receive(app, raw, rcpts, source) -> Outcome: store, decide, act, record.
+
+The raw message is committed first, in its own transaction, so nothing is lost once the sender
+hears 250. Then one transaction parses it, runs the RULES, acts and records the outcome: the
+post and the final status commit together, and a message is processed once however often it
+arrives (Message-ID, or the sha256 of the raw bytes, is unique). A database outage raises (the
+SMTP intake answers 451 and the sender retries); anything else wrong with a mail is recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from datetime import timedelta
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import Session
+
+from hub.db import is_postgres, transaction, utcnow
+from hub.models import InboundMessage, RefusalNotice
+from mailbridge import actions, outbound, replies, rules
+from mailbridge.context import InboundContext, Outcome
+from mailbridge.parse import parse
+
+log = logging.getLogger(__name__)
+
+# Errors that mean "the database is not there right now": the caller must answer 4xx.
+OUTAGE = (OperationalError, InterfaceError, PoolTimeout)
+_MSGID = re.compile(r"<([^<>\s]+)>")
+
+
+def message_key(raw: bytes) -> str:
+    """The message's Message-ID, or ``sha256:<hex>`` of the raw bytes when it has none."""
+    try:
+        value = BytesHeaderParser(policy=compat32).parsebytes(raw).get("message-id")
+        found = _MSGID.search(str(value or "")) or re.search(r"\S+@\S+", str(value or ""))
+    except Exception:  # noqa: BLE001 - unreadable headers: fall back to the hash
+        found = None
+    if found:
+        return (found.group(1) if found.re is _MSGID else found.group(0))[:990]
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def receive(app: Flask, raw: bytes, rcpts: list[str], source: str) -> Outcome:
+    """Store ``raw`` durably, then run the pipeline; returns how the message ended.
+
+    :raises sqlalchemy.exc.OperationalError: (and other outages) when the database is down.
+    """
+    row_id, earlier = store(app, raw, rcpts, source)
+    if earlier is not None:
+        return earlier
+    return process(app, row_id)
+
+
+def store(app: Flask, raw: bytes, rcpts: list[str], source: str) -> tuple[int, Outcome | None]:
+    """Commit the raw message; for a known one return (its id, its earlier outcome)."""
+    key = message_key(raw)
+    for attempt in (1, 2):
+        try:
+            with transaction(app) as session:
+                found = session.scalar(
+                    select(InboundMessage).where(InboundMessage.message_key == key)
+                )
+                if found is not None:
+                    return found.id, None if found.status == "received" else duplicate(found)
+                row = InboundMessage(
+                    message_key=key, raw=bytes(raw), source=source, rcpt=",".join(rcpts)[:5000]
+                )
+                session.add(row)
+                session.flush()
+                return row.id, None
+        except IntegrityError:
+            # The same message arrived twice at once (e.g. SMTP and IMAP): read the other one.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def duplicate(row: InboundMessage) -> Outcome:
+    """The earlier outcome of a message seen before, with status ``duplicate``."""
+    return Outcome(
+        "duplicate",
+        f"duplicate of #{row.id} ({row.status})"[:100],
+        thread_id=row.thread_id,
+        post_id=row.post_id,
+        author=row.sender or None,
+        text=row.text,
+        trimmed=row.trimmed,
+        results=list(row.results or []),
+    )
+
+
+def process(app: Flask, row_id: int) -> Outcome:
+    """Run the pipeline on a stored message still ``received``; record and return the outcome."""
+    try:
+        with transaction(app) as session:
+            return _process(app, session, row_id)
+    except OUTAGE:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a bug must not lose the mail: record it
+        log.exception("inbound message %s failed", row_id)
+        return _record_failure(app, row_id, exc)
+
+
+def _claim(session: Session, row_id: int) -> InboundMessage:
+    stmt = select(InboundMessage).where(InboundMessage.id == row_id)
+    if is_postgres(session):
+        # A second worker waits here and then sees the final status: processed once.
+        stmt = stmt.with_for_update()
+    row = session.scalar(stmt)
+    if row is None:
+        raise LookupError(f"inbound message {row_id} is gone")
+    return row
+
+
+def _process(app: Flask, session: Session, row_id: int) -> Outcome:
+    row = _claim(session, row_id)
+    if row.status != "received":
+        return duplicate(row)
+    incoming = parse(row.raw)
+    row.sender = incoming.sender[:320]
+    row.subject = incoming.subject[:2000]
+    rcpts = [r for r in row.rcpt.split(",") if r]
+    ctx = InboundContext(app=app, session=session, row=row, incoming=incoming, rcpts=rcpts)
+    verdict = next((v for rule in rules.RULES if (v := rule(ctx)) is not None), None)
+    if verdict is None:
+        outcome = actions.act(ctx)
+        if outcome.status == "rejected" and replies.explains(outcome.reason):
+            explain(ctx, str(outcome.reason))
+    else:
+        author = ctx.sender.email if ctx.sender else None
+        outcome = Outcome(
+            verdict.status, verdict.reason, author=author, text=row.text, trimmed=row.trimmed
+        )
+        if verdict.explain:
+            explain(ctx, str(verdict.reason))
+    record(row, outcome, ctx)
+    return outcome
+
+
+def record(row: InboundMessage, outcome: Outcome, ctx: InboundContext | None = None) -> None:
+    """Write the outcome on the stored message."""
+    row.status = outcome.status
+    row.reason = str(outcome.reason)[:100] if outcome.reason else None
+    row.thread_id, row.post_id = outcome.thread_id, outcome.post_id
+    row.text = outcome.text if outcome.text is not None else row.text
+    row.trimmed = outcome.trimmed if outcome.trimmed is not None else row.trimmed
+    row.results = list(outcome.results)
+    if ctx is not None and ctx.sender is not None:
+        row.author_id = ctx.sender.id
+    row.processed_at = utcnow()
+
+
+def _record_failure(app: Flask, row_id: int, exc: Exception) -> Outcome:
+    reason = f"internal_error: {type(exc).__name__}"[:100]
+    with transaction(app) as session:
+        row = session.get(InboundMessage, row_id)
+        if row is not None and row.status == "received":
+            row.status, row.reason, row.processed_at = "failed", reason, utcnow()
+    return Outcome("failed", reason)
+
+
+def explain(ctx: InboundContext, reason: str) -> None:
+    """Send the member one mail saying why their mail was not posted, with their text quoted.
+
+    At most one per address, reason and day (RefusalNotice); never to an auto-reply or a bounce.
+    """
+    user, inc = ctx.sender, ctx.incoming
+    if user is None or not user.active or inc.auto_reply or inc.bounce is not None:
+        return
+    day = utcnow().date().isoformat()
+    try:
+        with ctx.session.begin_nested():
+            ctx.session.add(RefusalNotice(address=user.email, reason=reason, day=day))
+    except IntegrityError:
+        return
+    why, fix = replies.explanation(reason)
+    mid = inc.message_id
+    outbound.queue_mail(
+        ctx.app,
+        ctx.session,
+        kind="refusal",
+        dedupe_key=f"refusal:{ctx.row.id}",
+        to=user,
+        template="rejected",
+        context={
+            "reason": reason,
+            "why": why,
+            "fix": fix,
+            "subject": inc.subject,
+            "original": (inc.text or "").strip(),
+            "address": ctx.rcpt or "",
+        },
+        headers={"In-Reply-To": f"<{mid}>", "References": f"<{mid}>"} if mid else None,
+    )
+
+
+def process_received(app: Flask, *, limit: int = 50, min_age_seconds: int = 30) -> int:
+    """Worker job: process stored messages still ``received`` (replays, or ones an outage cut).
+
+    Young rows are left to the intake that stored them. Returns how many were processed.
+    """
+    cutoff = utcnow() - timedelta(seconds=min_age_seconds)
+    with transaction(app) as session:
+        ids = list(
+            session.scalars(
+                select(InboundMessage.id)
+                .where(InboundMessage.status == "received", InboundMessage.received_at <= cutoff)
+                .order_by(InboundMessage.id)
+                .limit(limit)
+            )
+        )
+    for row_id in ids:
+        process(app, row_id)
+    return len(ids)
+
+
+def replay(app: Flask, row_id: int) -> Outcome:
+    """Run a stored message through the pipeline again (admin replay)."""
+    with transaction(app) as session:
+        row = session.get(InboundMessage, row_id)
+        if row is None:
+            raise LookupError(f"no inbound message {row_id}")
+        row.status, row.reason, row.processed_at = "received", None, None
+    return process(app, row_id)

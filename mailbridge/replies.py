@@ -1,0 +1,96 @@
+"""The two lookup tables of a refusal: Reason -> SMTP reply text, Reason -> explanation mail."""
+
+from __future__ import annotations
+
+from hub.errors import Reason
+
+TEMPFAIL = "451 4.3.0 Temporary failure, please try again later"
+OK = "250 2.0.0 OK: message accepted"
+
+# What the SMTP intake answers when it refuses in protocol (no mail is ever sent back then).
+SMTP_REPLIES: dict[str, str] = {
+    Reason.UNKNOWN_ADDRESS: "550 5.1.1 No such recipient here",
+    Reason.BAD_TOKEN: "550 5.1.1 This reply address is not valid",
+    Reason.NOT_FOUND: "550 5.1.1 No such recipient here",
+    Reason.NO_RECIPIENTS: "452 4.5.3 Too many recipients",
+    Reason.TOO_LARGE: "552 5.3.4 Message too big",
+    Reason.UNKNOWN_SENDER: "550 5.7.1 Sender is not a member of this hub",
+    Reason.TOKEN_SENDER_MISMATCH: "550 5.7.1 This reply address belongs to another member",
+    Reason.INACTIVE_MEMBER: "550 5.7.1 Sender is not an active member of this hub",
+}
+
+# Refusals answered in protocol at DATA (strangers and forgeries: no backscatter by mail).
+REFUSED_IN_PROTOCOL = frozenset(
+    {Reason.UNKNOWN_SENDER, Reason.TOKEN_SENDER_MISMATCH, Reason.INACTIVE_MEMBER}
+)
+
+# Refusals that a known member hears about by mail: why it happened and how to fix it.
+# The texts are msgids; templates/mail/rejected.* translate them in the member's language.
+EXPLANATIONS: dict[str, tuple[str, str]] = {
+    Reason.EMPTY_BODY: (
+        "Your mail had no text we could post.",
+        "Write your message above the quoted text and send it again.",
+    ),
+    Reason.EMPTY_TITLE: (
+        "A new thread needs a subject.",
+        "Send the mail again with a subject; it becomes the thread's title.",
+    ),
+    Reason.FORBIDDEN: (
+        "You may not post in this channel.",
+        "Ask a member of the channel or an admin to add you.",
+    ),
+    Reason.NOT_A_MEMBER: (
+        "This channel is private and you are not a member of it.",
+        "Ask a member of the channel or an admin to add you.",
+    ),
+    Reason.PRIVATE_CHANNEL: (
+        "This channel is private and you are not a member of it.",
+        "Ask a member of the channel or an admin to add you.",
+    ),
+    Reason.CHANNEL_ARCHIVED: (
+        "This channel is archived and takes no new posts.",
+        "Post in another channel, or ask an admin to reopen it.",
+    ),
+    Reason.NOT_FOUND: (
+        "The thread you replied to is gone or no longer open to you.",
+        "Start a new thread by writing to the channel's address.",
+    ),
+    Reason.TOO_LARGE: (
+        "Your mail or one of its attachments is too large.",
+        "Send smaller files, or share a link to them instead.",
+    ),
+    Reason.UNSUPPORTED_TYPE: (
+        "One of your attachments is of a type the hub does not accept.",
+        "Send it as PDF, an image, a text or an Office file, or share a link.",
+    ),
+    Reason.UNKNOWN_ADDRESS: (
+        "We could not tell where your mail should go.",
+        "Reply to a mail from the hub, or write to a channel's address.",
+    ),
+}
+DEFAULT_EXPLANATION = (
+    "Your mail could not be posted.",
+    "Please try again, or ask an admin for help.",
+)
+
+
+def for_reason(reason: str) -> str:
+    """Return the SMTP reply for a refusal in protocol (550 when the reason has no entry)."""
+    return SMTP_REPLIES.get(reason, "550 5.7.1 Message refused")
+
+
+def for_status(status: str, reason: str | None) -> str:
+    """Return the SMTP answer to DATA for a message that was stored with this outcome."""
+    if status == "rejected" and reason in REFUSED_IN_PROTOCOL:
+        return for_reason(reason)
+    return OK
+
+
+def explains(reason: str | None) -> bool:
+    """Tell whether a refusal for ``reason`` is explained to the member by mail."""
+    return reason in EXPLANATIONS
+
+
+def explanation(reason: str | None) -> tuple[str, str]:
+    """Return (why, how to fix it) for ``reason``, as untranslated msgids."""
+    return EXPLANATIONS.get(reason or "", DEFAULT_EXPLANATION)

@@ -1,0 +1,177 @@
+"""The inbound rules: a literal, ordered tuple of small functions; the first verdict wins.
+
+Each rule looks at one message (an InboundContext) and either passes (None) or stops it with a
+Verdict that names a status and a Reason. Rules may fill in what they found out (the destination,
+the sender, the extracted text), but they never act: acting is ``actions.act``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+
+from sqlalchemy import select
+
+from hub import tokens
+from hub.errors import Reason
+from hub.models import OutboxMessage, Post, Thread
+from hub.services import accounts
+from mailbridge import addresses, auth, bounces, quotes
+from mailbridge.addresses import Destination
+from mailbridge.context import InboundContext
+
+# Destinations whose mail becomes a post: an empty text there is refused.
+POSTING_KINDS = frozenset({"channel", "reply"})
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """How a rule stopped a message: its final status, the reason, and whether to explain."""
+
+    status: str
+    reason: str | None = None
+    explain: bool = False
+
+
+Rule = Callable[[InboundContext], Verdict | None]
+
+
+def header(ctx: InboundContext, name: str) -> list[str]:
+    """Return every value of header ``name`` in the raw message (what parse() does not keep)."""
+    try:
+        msg = BytesHeaderParser(policy=compat32).parsebytes(ctx.row.raw)
+    except Exception:  # noqa: BLE001 - a header we cannot read is a header we do not have
+        return []
+    return [str(v) for v in (msg.get_all(name) or [])]
+
+
+def drop_duplicate_post(ctx: InboundContext) -> Verdict | None:
+    """A mail whose Message-ID already made a post (e.g. a replay) is not posted again."""
+    mid = ctx.incoming.message_id
+    if mid and ctx.session.scalar(select(Post.id).where(Post.message_id == mid)) is not None:
+        return Verdict("duplicate", Reason.DUPLICATE)
+    return None
+
+
+def drop_own_mail(ctx: InboundContext) -> Verdict | None:
+    """Our own mail coming back (Message-ID or sender on our domain, our List-Id, loop header)."""
+    domain = ctx.app.config["MAIL_DOMAIN"]
+    inc = ctx.incoming
+    loop_marks = header(ctx, "X-Hiroba-Loop") + [inc.headers.get("x-loop", "")]
+    if (
+        (inc.message_id or "").lower().endswith("@" + domain)
+        or inc.sender.endswith("@" + domain)
+        or domain in inc.headers.get("list-id", "").lower()
+        or any(domain in mark.lower() for mark in loop_marks)
+    ):
+        return Verdict("ignored", Reason.LOOP)
+    return None
+
+
+def drop_auto_reply(ctx: InboundContext) -> Verdict | None:
+    """Out-of-office and other machine replies (RFC 3834, vendor headers, typical subjects)."""
+    if ctx.incoming.auto_reply and not bounces.is_bounce(ctx):
+        return Verdict("ignored", Reason.AUTO_REPLY)
+    return None
+
+
+def take_bounce(ctx: InboundContext) -> Verdict | None:
+    """A delivery failure report: count it against the address it names, post nothing."""
+    if bounces.is_bounce(ctx):
+        bounces.record(ctx)
+        return Verdict("bounce", Reason.BOUNCE)
+    return None
+
+
+def route(ctx: InboundContext) -> Verdict | None:
+    """Find where the mail goes: envelope recipients, then To/Cc, then our Message-IDs."""
+    cfg = ctx.app.config
+    keys = tokens.keys_from_config(cfg)
+    for address in (*ctx.rcpts, *ctx.incoming.to, *ctx.incoming.cc):
+        dest = addresses.decode(address, cfg["MAIL_DOMAIN"], keys)
+        if dest is not None and dest.kind != "bounce":
+            ctx.destination, ctx.rcpt = dest, address
+            return None
+    dest = _from_references(ctx, keys)
+    if dest is None:
+        return Verdict("rejected", Reason.UNKNOWN_ADDRESS)
+    ctx.destination = dest
+    return None
+
+
+def _from_references(ctx: InboundContext, keys: list[str]) -> Destination | None:
+    """A reply whose client dropped the +token: In-Reply-To/References name one of our mails."""
+    inc = ctx.incoming
+    sender = accounts.find_user_by_email(ctx.session, inc.sender) if inc.sender else None
+    if sender is None:
+        return None
+    for mid in (*reversed(inc.in_reply_to), *reversed(inc.references)):
+        out = ctx.session.scalar(select(OutboxMessage).where(OutboxMessage.message_id == mid))
+        if out is not None and out.user_id == sender.id:
+            msg = BytesHeaderParser(policy=compat32).parsebytes(out.raw)
+            dest = addresses.decode(
+                str(msg.get("Reply-To") or ""), ctx.app.config["MAIL_DOMAIN"], keys
+            )
+            if dest is not None and dest.kind != "bounce":
+                return dest
+        thread_id = ctx.session.scalar(select(Post.thread_id).where(Post.message_id == mid))
+        thread_id = thread_id or ctx.session.scalar(
+            select(Thread.id).where(Thread.message_id == mid)
+        )
+        if thread_id is not None:
+            return Destination("reply", token=tokens.Token("reply", sender.id, thread_id))
+    return None
+
+
+def identify_sender(ctx: InboundContext) -> Verdict | None:
+    """The From address must be an active member's address or verified alias."""
+    inc = ctx.incoming
+    user = accounts.find_user_by_email(ctx.session, inc.sender) if inc.sender else None
+    if user is None:
+        return Verdict("rejected", Reason.UNKNOWN_SENDER)
+    ctx.sender = user
+    if not user.active:
+        return Verdict("rejected", Reason.INACTIVE_MEMBER)
+    return None
+
+
+def check_token_owner(ctx: InboundContext) -> Verdict | None:
+    """A reply token works only for the member it was made for (forwarded mail is refused)."""
+    dest, user = ctx.destination, ctx.sender
+    if dest is not None and dest.token is not None and user is not None:
+        if dest.token.user_id != user.id:
+            return Verdict("rejected", Reason.TOKEN_SENDER_MISMATCH)
+    return None
+
+
+def authenticate(ctx: InboundContext) -> Verdict | None:
+    """Sender authentication (SENDER_AUTH off/monitor/enforce): failures are held."""
+    if auth.check(ctx) == "held":
+        return Verdict("held", Reason.AUTH_FAILED)
+    return None
+
+
+def extract_text(ctx: InboundContext) -> Verdict | None:
+    """Keep only the new text (quotes and signatures go to ``trimmed``); refuse an empty post."""
+    stripped = quotes.strip_reply(ctx.incoming.text or "")
+    ctx.row.text = stripped.text.strip()
+    ctx.row.trimmed = stripped.trimmed or None
+    dest = ctx.destination
+    if dest is not None and dest.kind in POSTING_KINDS and not ctx.row.text:
+        return Verdict("rejected", Reason.EMPTY_BODY, explain=True)
+    return None
+
+
+RULES: tuple[Rule, ...] = (
+    drop_duplicate_post,
+    drop_own_mail,
+    drop_auto_reply,
+    take_bounce,
+    route,
+    identify_sender,
+    check_token_owner,
+    authenticate,
+    extract_text,
+)

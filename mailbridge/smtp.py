@@ -1,0 +1,94 @@
+"""The SMTP intake: aiosmtpd with early refusal at RCPT and the pipeline run at DATA.
+
+Strangers and forged tokens are refused at RCPT (``550 5.1.1``), so nothing bounces back to a
+forged sender. DATA stores the message and runs ``ingest.receive`` off the event loop; ``250`` is
+said only after the raw message is committed. Any internal error or database outage answers
+``451 4.3.0``, never aiosmtpd's default 500, so the sending server retries and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from flask import Flask
+
+from hub import tokens
+from hub.db import transaction
+from hub.errors import Reason
+from hub.models import ChannelStatus, User
+from hub.services import channels
+from mailbridge import addresses, ingest, replies
+from mailbridge.addresses import Destination
+
+log = logging.getLogger(__name__)
+
+# Token kinds whose member must exist for the address to be accepted.
+MEMBER_TOKENS = frozenset({"reply", "digest", "ack", "which", "welcome"})
+
+
+class BridgeHandler:
+    """aiosmtpd handler: route at RCPT, run the inbound pipeline at DATA."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.domain = str(app.config["MAIL_DOMAIN"])
+        self.keys = tokens.keys_from_config(app.config)
+        self.max_rcpts = int(app.config["SMTP_MAX_RECIPIENTS"])
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        if len(envelope.rcpt_tos) >= self.max_rcpts:
+            return replies.for_reason(Reason.NO_RECIPIENTS)
+        dest = addresses.decode(address, self.domain, self.keys)
+        if dest is None:
+            return replies.for_reason(Reason.UNKNOWN_ADDRESS)
+        if not await asyncio.to_thread(self.exists, dest):
+            return replies.for_reason(Reason.UNKNOWN_ADDRESS)
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    def exists(self, dest: Destination) -> bool:
+        """One lookup: a channel address names a live channel; a token's member exists."""
+        if dest.kind == "channel":
+            with transaction(self.app) as session:
+                channel = channels.find_channel(session, dest.slug or "")
+                return channel is not None and channel.status == ChannelStatus.ACTIVE
+        if dest.kind in MEMBER_TOKENS and dest.token is not None:
+            with transaction(self.app) as session:
+                return session.get(User, dest.token.user_id) is not None
+        return True
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        raw = envelope.original_content or envelope.content
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8", "surrogateescape")
+        outcome = await asyncio.to_thread(
+            ingest.receive, self.app, raw, list(envelope.rcpt_tos), "smtp"
+        )
+        if outcome.status == "failed":
+            # Stored, but something broke: the retry is answered from the stored outcome.
+            return replies.TEMPFAIL
+        return replies.for_status(outcome.status, outcome.reason)
+
+    async def handle_exception(self, error: Exception) -> str:
+        """Database outages and bugs alike: a temporary failure, so the sender retries."""
+        log.error("SMTP intake error: %s: %s", type(error).__name__, error)
+        return replies.TEMPFAIL
+
+
+def make_controller(app: Flask, host: str | None = None, port: int | None = None) -> Controller:
+    """Build (not start) the SMTP intake on SMTP_HOST:SMTP_PORT, advertising SIZE."""
+    return Controller(
+        BridgeHandler(app),
+        hostname=host or str(app.config["SMTP_HOST"]),
+        port=int(port if port is not None else app.config["SMTP_PORT"]),
+        server_hostname=str(app.config["MAIL_DOMAIN"]),
+        data_size_limit=int(app.config["SMTP_MAX_SIZE"]),
+        enable_SMTPUTF8=True,
+        decode_data=False,
+        ident="Hiroba",
+    )
