@@ -178,4 +178,28 @@ def channel_list(as_json: bool) -> None:
         click.echo(f"{r['slug']:<20} {r['name']}{tag} — {r['purpose']}")
 
 
-COMMANDS: tuple[click.Command, ...] = (init_command, user_group, channel_group)
+@click.command("demo")
+@with_appcontext
+@click.option("--password", default=None, help="The demo sign-in password (else generated).")
+def demo_command(password: str | None) -> None:
+    """Load a demo company (株式会社ひろば商事) into an empty hub and print how to sign in."""
+    from hub import demo
+
+    try:
+        with cli_transaction() as session:
+            result = demo.load(session, password=password)
+            slugs = [(c.slug, c.name, c.private) for c in result.channels]
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+    cfg = current_app.config
+    click.echo("demo data loaded" if result.created else "demo data was already there")
+    click.echo(f"open:      {cfg['BASE_URL']}/")
+    click.echo(f"admin:     {result.admin_email}")
+    click.echo(f"password:  {result.password}  (the other web members use it too)")
+    click.echo("channel addresses (mail a new thread to them):")
+    for slug, name, private in slugs:
+        address = f"{slug}@{cfg['MAIL_DOMAIN']}"
+        click.echo(f"  {address:<34} {name}{' (private)' if private else ''}")
+
+
+COMMANDS: tuple[click.Command, ...] = (init_command, user_group, channel_group, demo_command)
