@@ -31,7 +31,8 @@ def check(ctx: InboundContext) -> str | None:
     if policy not in ("monitor", "enforce"):
         return None
     result, detail = evaluate(ctx.row.raw, ctx.incoming.sender, ctx.app.config)
-    ctx.row.auth_result = f"{result}: {detail}"[:200]
+    # Kept with the message's results, so the mail log shows it (monitor mode's whole point).
+    ctx.row.results = [*(ctx.row.results or []), {"auth": f"{result}: {detail}"[:200]}]
     if result == "pass":
         return "pass"
     log.info("sender authentication %s for %s: %s", result, ctx.incoming.sender, detail)

@@ -116,8 +116,8 @@ def log_entry(row: InboundMessage) -> dict[str, Any]:
         "post_id": row.post_id,
         "text": row.text,
         "trimmed": row.trimmed,
-        "results": row.results or [],
-        "auth_result": row.auth_result,
+        "results": [r for r in row.results or [] if "auth" not in r],
+        "auth": next((r["auth"] for r in row.results or [] if "auth" in r), None),
     }
 
 

@@ -151,7 +151,8 @@ def record(row: InboundMessage, outcome: Outcome, ctx: InboundContext | None = N
     row.thread_id, row.post_id = outcome.thread_id, outcome.post_id
     row.text = outcome.text if outcome.text is not None else row.text
     row.trimmed = outcome.trimmed if outcome.trimmed is not None else row.trimmed
-    row.results = list(outcome.results)
+    notes = [r for r in (row.results or []) if "auth" in r]
+    row.results = notes + list(outcome.results)
     if ctx is not None and ctx.sender is not None:
         row.author_id = ctx.sender.id
     row.processed_at = utcnow()

@@ -39,8 +39,6 @@ class InboundMessage(Base):
     trimmed: Mapped[str | None] = mapped_column(Text, default=None)
     # Extra outcomes, e.g. one entry per post for a digest reply answering several threads.
     results: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
-    # The sender authentication verdict under SENDER_AUTH monitor/enforce, e.g. "fail: dkim=fail".
-    auth_result: Mapped[str | None] = mapped_column(String(200), default=None)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(default=None)
 
