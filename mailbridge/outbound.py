@@ -2,21 +2,28 @@
 
 Everything we send is written as an OutboxMessage row in the caller's transaction (so nothing
 leaves for work that rolled back) and delivered later by ``drain_outbox``: through the relay in
-RELAY_URL, or into the built-in catcher (CaughtMail rows) when no relay is configured.
+RELAY_URL (one SMTP connection reused across rows), or into the built-in catcher (CaughtMail rows)
+when no relay is configured.
+
+Delivery guarantees: a row is claimed (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and stays locked
+while it is handed to the relay; it is marked sent in that same transaction. A worker killed
+before the relay said 250 leaves the row pending (its transaction rolls back), so another worker
+sends it; several workers never send one row twice. The unique (dedupe_key, to_addr) key means
+one mail per event (or digest period) per recipient.
 """
 
 from __future__ import annotations
 
+import base64
 import smtplib
 import ssl
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime
+from email.utils import format_datetime, formataddr
+from functools import lru_cache
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from flask import Flask
 from flask_babel import force_locale
@@ -25,10 +32,11 @@ from sqlalchemy.orm import Session
 
 from hub import tokens
 from hub.db import is_postgres, transaction, utcnow
-from hub.models import CaughtMail, OutboxMessage, User
+from hub.models import CaughtMail, Channel, Membership, OutboxMessage, User
 from mailbridge import addresses
 
 MAX_ATTEMPTS = 8
+REPLY_MARKER = "##- この行より上に返信してください / Please reply above this line -##"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +50,7 @@ def render_email(app: Flask, name: str, locale: str = "ja", **context: Any) -> R
     """Render templates/mail/<name>.{subject.txt,txt,html} in ``locale``."""
     with app.app_context(), force_locale(locale):
         env = app.jinja_env
+        context.setdefault("reply_marker", REPLY_MARKER)
         subject = env.get_template(f"mail/{name}.subject.txt").render(**context)
         text = env.get_template(f"mail/{name}.txt").render(**context)
         try:
@@ -63,6 +72,107 @@ def sanitize_header(value: str) -> str:
     return "".join(ch if ch >= " " and ch != "\x7f" else " " for ch in value).strip()
 
 
+# --- message assembly -------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def encode_words(text: str) -> str:
+    """RFC 2047 base64 encoded-words for ``text``, split on character boundaries and folded.
+
+    >>> encode_words("全社")
+    '=?utf-8?b?5YWo56S+?='
+    """
+    words: list[str] = []
+    chunk = b""
+    for ch in text:
+        data = ch.encode("utf-8")
+        # 45 bytes -> 60 base64 characters: each encoded-word stays under 75 characters.
+        if len(chunk) + len(data) > 45:
+            words.append(chunk)
+            chunk = b""
+        chunk += data
+    if chunk:
+        words.append(chunk)
+    return "\r\n ".join(f"=?utf-8?b?{base64.b64encode(w).decode('ascii')}?=" for w in words)
+
+
+def encode_header(name: str, value: str) -> str:
+    """A header value safe to write: no CR/LF, non-ASCII as RFC 2047 encoded-words."""
+    clean = sanitize_header(value)
+    if clean.isascii():
+        return clean
+    if name.lower() == "list-id" and clean.endswith(">") and "<" in clean:
+        # RFC 2919: only the phrase may be encoded; the <list-id> itself stays as it is.
+        phrase, _, ident = clean.rpartition("<")
+        return f"{encode_words(phrase.strip())} <{ident}"
+    return encode_words(clean)
+
+
+@lru_cache(maxsize=4096)
+def format_address(name: str, addr: str) -> str:
+    """``Name <addr>`` with the name quoted or RFC 2047-encoded as needed."""
+    clean = sanitize_header(name).replace("\\", "")
+    if not clean:
+        return addr
+    if clean.isascii():
+        return formataddr((clean, addr))
+    return f"{encode_words(clean)} <{addr}>"
+
+
+def _body(text: str, subtype: str) -> str:
+    """One MIME body part: 7bit for short ASCII lines, else base64 (safe for any line length)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    head = f"Content-Type: text/{subtype}; charset=utf-8\r\n"
+    if text.isascii() and max(map(len, text.split("\n")), default=0) <= 900:
+        return head + "Content-Transfer-Encoding: 7bit\r\n\r\n" + text.replace("\n", "\r\n")
+    data = base64.encodebytes(text.encode("utf-8")).decode("ascii").replace("\n", "\r\n")
+    return head + "Content-Transfer-Encoding: base64\r\n\r\n" + data
+
+
+def assemble(headers: list[tuple[str, str]], text: str, html: str | None) -> bytes:
+    """Write a complete text (+ HTML) message; header values must come from encode_header."""
+    lines = [f"{name}: {value}" for name, value in headers]
+    lines.append("MIME-Version: 1.0")
+    if html is None:
+        return ("\r\n".join(lines) + "\r\n" + _body(text, "plain") + "\r\n").encode("ascii")
+    boundary = f"=_hiroba_{uuid.uuid4().hex}"
+    lines.append(f'Content-Type: multipart/alternative; boundary="{boundary}"')
+    parts = [
+        "\r\n".join(lines),
+        "",
+        f"--{boundary}",
+        _body(text, "plain"),
+        f"--{boundary}",
+        _body(html, "html"),
+        f"--{boundary}--",
+        "",
+    ]
+    return "\r\n".join(parts).encode("ascii")
+
+
+def build_headers(
+    *,
+    from_name: str,
+    from_addr: str,
+    to_name: str,
+    to_addr: str,
+    subject: str,
+    message_id: str,
+    headers: dict[str, str] | None = None,
+) -> list[tuple[str, str]]:
+    """The header list of one mail, every value encoded and stripped of CR/LF."""
+    out = [
+        ("From", format_address(from_name, from_addr)),
+        ("To", format_address(to_name, to_addr)),
+        ("Subject", encode_header("Subject", subject)),
+        ("Date", format_datetime(utcnow())),
+        ("Message-ID", f"<{sanitize_header(message_id)}>"),
+    ]
+    for key, value in (headers or {}).items():
+        out.append((sanitize_header(key).replace(":", ""), encode_header(key, value)))
+    return out
+
+
 def build_message(
     *,
     from_name: str,
@@ -74,22 +184,137 @@ def build_message(
     html: str | None,
     message_id: str,
     headers: dict[str, str] | None = None,
-) -> EmailMessage:
-    """Build a text (+ HTML) message with safe, encoded headers."""
-    msg = EmailMessage()
-    local, _, domain = from_addr.partition("@")
-    msg["From"] = Address(sanitize_header(from_name), local, domain)
-    tlocal, _, tdomain = to_addr.partition("@")
-    msg["To"] = Address(sanitize_header(to_name), tlocal, tdomain)
-    msg["Subject"] = sanitize_header(subject)
-    msg["Date"] = format_datetime(utcnow())
-    msg["Message-ID"] = f"<{message_id}>"
-    for key, value in (headers or {}).items():
-        msg[key] = sanitize_header(value)
-    msg.set_content(text, cte="quoted-printable" if not text.isascii() else "7bit")
-    if html is not None:
-        msg.add_alternative(html, subtype="html")
-    return msg
+) -> bytes:
+    """Build a text (+ HTML) message with safe, encoded headers; returns its bytes."""
+    hdrs = build_headers(
+        from_name=from_name,
+        from_addr=from_addr,
+        to_name=to_name,
+        to_addr=to_addr,
+        subject=subject,
+        message_id=message_id,
+        headers=headers,
+    )
+    return assemble(hdrs, text, html)
+
+
+# --- links and headers other parts share ------------------------------------------------------
+
+
+def _keys(app: Flask) -> list[str]:
+    return tokens.keys_from_config(app.config)
+
+
+def prefs_url(app: Flask, user_id: int) -> str:
+    """The signed preferences page of a member (no sign-in needed)."""
+    tok = tokens.make("prefs", user_id, 0, _keys(app))
+    return f"{app.config['BASE_URL']}/mail/prefs/{tok}"
+
+
+def unsubscribe_url(app: Flask, user_id: int, channel_id: int = 0) -> str:
+    """The signed one-click unsubscribe target for a channel (0 = all mail)."""
+    tok = tokens.make("unsubscribe", user_id, channel_id, _keys(app))
+    return f"{app.config['BASE_URL']}/mail/unsubscribe/{tok}"
+
+
+def reply_address(app: Flask, user_id: int, thread_id: int) -> str:
+    """The member's reply address for a thread."""
+    cfg = app.config
+    return addresses.encode("reply", user_id, thread_id, cfg["MAIL_DOMAIN"], _keys(app))
+
+
+def list_headers(app: Flask, user_id: int, channel: Channel) -> dict[str, str]:
+    """List-* and Precedence headers of channel mail (RFC 2369, 2919, 8058)."""
+    cfg = app.config
+    domain, base = cfg["MAIL_DOMAIN"], cfg["BASE_URL"]
+    mute = quote(f"mute {channel.slug}")
+    return {
+        "List-Id": f"{channel.name} <{channel.slug}.{domain}>",
+        "List-Archive": f"<{base}/c/{channel.slug}>",
+        "List-Unsubscribe": f"<{unsubscribe_url(app, user_id, channel.id)}>, "
+        f"<mailto:help@{domain}?subject={mute}&body={mute}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "Precedence": "list",
+    }
+
+
+# --- queueing ----------------------------------------------------------------------------------
+
+
+def insert_mail(
+    app: Flask,
+    session: Session,
+    *,
+    kind: str,
+    dedupe_key: str,
+    user: User | None,
+    to_addr: str,
+    to_name: str,
+    rendered: Rendered,
+    from_name: str = "Hiroba",
+    headers: dict[str, str] | None = None,
+    message_id: str | None = None,
+    not_before: datetime | None = None,
+    urgent: bool = False,
+    thread_id: int | None = None,
+    post_id: int | None = None,
+    private_channel_id: int | None = None,
+    flush: bool = True,
+) -> OutboxMessage:
+    """Write one outbox row from rendered parts (no duplicate check: callers do that).
+
+    With ``flush=False`` (bulk fan-out) the VERP return path is filled in at delivery.
+    """
+    domain = app.config["MAIL_DOMAIN"]
+    mid = message_id or new_message_id(domain, kind.split("_")[0])
+    all_headers = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
+    all_headers.update(headers or {})
+    raw = build_message(
+        from_name=from_name,
+        from_addr=f"hiroba@{domain}",
+        to_name=to_name,
+        to_addr=to_addr,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        message_id=mid,
+        headers=all_headers,
+    )
+    row = OutboxMessage(
+        dedupe_key=dedupe_key,
+        kind=kind,
+        user_id=user.id if user else None,
+        to_addr=to_addr,
+        mail_from="",
+        message_id=mid,
+        subject=rendered.subject,
+        raw=raw,
+        not_before=not_before or utcnow(),
+        urgent=urgent,
+        thread_id=thread_id,
+        post_id=post_id,
+        private_channel_id=private_channel_id,
+    )
+    session.add(row)
+    if flush:
+        session.flush()
+        row.mail_from = return_path(app, row)
+    return row
+
+
+def return_path(app: Flask, row: OutboxMessage) -> str:
+    """VERP: the envelope sender names this row, so a bounce is attributed even when unparseable."""
+    domain = app.config["MAIL_DOMAIN"]
+    return addresses.encode("bounce", row.user_id or 0, row.id, domain, _keys(app))
+
+
+def already_queued(session: Session, dedupe_key: str, to_addr: str) -> bool:
+    found = session.scalar(
+        select(OutboxMessage.id).where(
+            OutboxMessage.dedupe_key == dedupe_key, OutboxMessage.to_addr == to_addr
+        )
+    )
+    return found is not None
 
 
 def queue_mail(
@@ -106,6 +331,9 @@ def queue_mail(
     message_id: str | None = None,
     not_before: datetime | None = None,
     urgent: bool = False,
+    thread_id: int | None = None,
+    post_id: int | None = None,
+    private_channel_id: int | None = None,
 ) -> OutboxMessage | None:
     """Render a mail for ``to`` and put it in the outbox; None if that key went to them already.
 
@@ -115,52 +343,38 @@ def queue_mail(
     if isinstance(to, User):
         if not to.active or to.bouncing:
             return None
-        to_addr, to_name, locale, user_id = to.email, to.name, to.locale, to.id
+        to_addr, to_name, locale, user = to.email, to.name, to.locale, to
     else:
-        to_addr, to_name, locale, user_id = to.lower(), "", "ja", None
-    found = session.scalar(
-        select(OutboxMessage.id).where(
-            OutboxMessage.dedupe_key == dedupe_key, OutboxMessage.to_addr == to_addr
-        )
-    )
-    if found is not None:
+        to_addr, to_name, locale, user = to.lower(), "", "ja", None
+    if already_queued(session, dedupe_key, to_addr):
         return None
     cfg = app.config
-    domain = cfg["MAIL_DOMAIN"]
-    ctx = {"base_url": cfg["BASE_URL"], "mail_domain": domain, "recipient": to, **(context or {})}
+    ctx = {
+        "base_url": cfg["BASE_URL"],
+        "mail_domain": cfg["MAIL_DOMAIN"],
+        "recipient": to,
+        "prefs_url": prefs_url(app, user.id) if user else None,
+        **(context or {}),
+    }
     rendered = render_email(app, template, locale, **ctx)
-    row = OutboxMessage(
-        dedupe_key=dedupe_key,
+    return insert_mail(
+        app,
+        session,
         kind=kind,
-        user_id=user_id,
+        dedupe_key=dedupe_key,
+        user=user,
         to_addr=to_addr,
-        mail_from="",
-        message_id=message_id or new_message_id(domain, kind.split("_")[0]),
-        subject=rendered.subject,
-        raw=b"",
-        not_before=not_before or utcnow(),
-        urgent=urgent,
-    )
-    session.add(row)
-    session.flush()
-    keys = tokens.keys_from_config(cfg)
-    # VERP: the return path names this row, so a bounce is attributed even when unparseable.
-    row.mail_from = addresses.encode("bounce", user_id or 0, row.id, domain, keys)
-    all_headers = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
-    all_headers.update(headers or {})
-    msg = build_message(
-        from_name=from_name,
-        from_addr=f"hiroba@{domain}",
         to_name=to_name,
-        to_addr=to_addr,
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        message_id=row.message_id,
-        headers=all_headers,
+        rendered=rendered,
+        from_name=from_name,
+        headers=headers,
+        message_id=message_id,
+        not_before=not_before,
+        urgent=urgent,
+        thread_id=thread_id,
+        post_id=post_id,
+        private_channel_id=private_channel_id,
     )
-    row.raw = msg.as_bytes()
-    return row
 
 
 # --- delivery -------------------------------------------------------------------------------
@@ -170,8 +384,68 @@ class PermanentFailure(Exception):
     """The relay refused for good (5xx): do not retry."""
 
 
-def send_raw(app: Flask, session: Session, row: OutboxMessage) -> None:
+class Relay:
+    """One SMTP connection to RELAY_URL, opened on first use and reused for many messages."""
+
+    def __init__(self, url: str) -> None:
+        self.parts = urlsplit(url)
+        self.client: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        parts = self.parts
+        host, port = parts.hostname or "127.0.0.1", parts.port
+        if parts.scheme == "smtps":
+            ctx = ssl.create_default_context()
+            client: smtplib.SMTP = smtplib.SMTP_SSL(host, port or 465, timeout=30, context=ctx)
+        else:
+            client = smtplib.SMTP(host, port or 25, timeout=30)
+        if parts.scheme in ("smtp+starttls", "submission"):
+            client.starttls(context=ssl.create_default_context())
+        if parts.username:
+            client.login(unquote(parts.username), unquote(parts.password or ""))
+        return client
+
+    def send(self, mail_from: str, to_addr: str, raw: bytes) -> None:
+        """Send one message; 5xx raises PermanentFailure, anything else drops the connection."""
+        if self.client is None:
+            self.client = self._connect()
+        try:
+            self.client.sendmail(mail_from, [to_addr], raw)
+        except smtplib.SMTPRecipientsRefused as exc:
+            self._reset()
+            code = next(iter(exc.recipients.values()))[0]
+            if 500 <= code < 600:
+                raise PermanentFailure(str(exc)) from exc
+            raise
+        except smtplib.SMTPResponseException as exc:
+            self._reset()
+            if 500 <= exc.smtp_code < 600:
+                raise PermanentFailure(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
+            raise
+        except (OSError, smtplib.SMTPException):
+            self.close()
+            raise
+
+    def _reset(self) -> None:
+        try:
+            if self.client is not None:
+                self.client.rset()
+        except (OSError, smtplib.SMTPException):
+            self.close()
+
+    def close(self) -> None:
+        client, self.client = self.client, None
+        if client is not None:
+            try:
+                client.quit()
+            except (OSError, smtplib.SMTPException):
+                client.close()
+
+
+def send_raw(app: Flask, session: Session, row: OutboxMessage, relay: Relay | None = None) -> None:
     """Hand one message to the relay, or to the catcher when no relay is configured."""
+    if not row.mail_from:
+        row.mail_from = return_path(app, row)
     url = str(app.config.get("RELAY_URL") or "")
     if not url:
         session.add(
@@ -184,63 +458,80 @@ def send_raw(app: Flask, session: Session, row: OutboxMessage) -> None:
             )
         )
         return
-    parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port
+    if relay is not None:
+        relay.send(row.mail_from, row.to_addr, row.raw)
+        return
+    one = Relay(url)
     try:
-        if parts.scheme == "smtps":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(
-                host, port or 465, timeout=30, context=ssl.create_default_context()
-            )
-        else:
-            client = smtplib.SMTP(host, port or 25, timeout=30)
-        with client:
-            if parts.scheme in ("smtp+starttls", "submission"):
-                client.starttls(context=ssl.create_default_context())
-            if parts.username:
-                client.login(unquote(parts.username), unquote(parts.password or ""))
-            client.sendmail(row.mail_from, [row.to_addr], row.raw)
-    except smtplib.SMTPRecipientsRefused as exc:
-        code = next(iter(exc.recipients.values()))[0]
-        if 500 <= code < 600:
-            raise PermanentFailure(str(exc)) from exc
-        raise
-    except smtplib.SMTPResponseException as exc:
-        if 500 <= exc.smtp_code < 600:
-            raise PermanentFailure(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
-        raise
+        one.send(row.mail_from, row.to_addr, row.raw)
+    finally:
+        one.close()
 
 
 def drain_outbox(app: Flask, *, limit: int = 200, now: datetime | None = None) -> int:
     """Send every due message (up to ``limit``), one row per transaction; return how many sent.
 
     On PostgreSQL rows are claimed with FOR UPDATE SKIP LOCKED, so several workers share the
-    outbox and no row goes out twice; SQLite runs a single worker.
+    outbox and no row goes out twice; SQLite runs a single worker. One relay connection serves
+    the whole run.
     """
+    url = str(app.config.get("RELAY_URL") or "")
+    relay = Relay(url) if url else None
     sent = 0
-    for _ in range(limit):
-        with transaction(app) as session:
-            stmt = (
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.status == "pending", OutboxMessage.not_before <= (now or utcnow())
-                )
-                .order_by(OutboxMessage.not_before, OutboxMessage.id)
-                .limit(1)
-            )
-            if is_postgres(session):
-                stmt = stmt.with_for_update(skip_locked=True)
-            row = session.scalar(stmt)
-            if row is None:
-                break
-            if _deliver(app, session, row):
-                sent += 1
+    try:
+        for _ in range(limit):
+            with transaction(app) as session:
+                row = claim_next(session, now or utcnow())
+                if row is None:
+                    break
+                if _deliver(app, session, row, relay, now):
+                    sent += 1
+    finally:
+        if relay is not None:
+            relay.close()
     return sent
 
 
-def _deliver(app: Flask, session: Session, row: OutboxMessage) -> bool:
+def claim_next(session: Session, now: datetime) -> OutboxMessage | None:
+    """Lock the next due pending row (skipping rows other workers hold on PostgreSQL)."""
+    stmt = (
+        select(OutboxMessage)
+        .where(OutboxMessage.status == "pending", OutboxMessage.not_before <= now)
+        .order_by(OutboxMessage.not_before, OutboxMessage.id)
+        .limit(1)
+    )
+    if is_postgres(session):
+        stmt = stmt.with_for_update(skip_locked=True)
+    return session.scalar(stmt)
+
+
+def _still_allowed(session: Session, row: OutboxMessage) -> bool:
+    """Private channel content goes only to someone who is still a member when it leaves."""
+    if row.private_channel_id is None or row.user_id is None:
+        return True
+    found = session.scalar(
+        select(Membership.id).where(
+            Membership.user_id == row.user_id, Membership.channel_id == row.private_channel_id
+        )
+    )
+    user = session.get(User, row.user_id)
+    return found is not None and user is not None and user.active
+
+
+def _deliver(
+    app: Flask,
+    session: Session,
+    row: OutboxMessage,
+    relay: Relay | None,
+    now: datetime | None = None,
+) -> bool:
     row.attempts += 1
+    row.claimed_at = utcnow()
+    if not _still_allowed(session, row):
+        row.status, row.last_error = "cancelled", "no longer a member of the private channel"
+        return False
     try:
-        send_raw(app, session, row)
+        send_raw(app, session, row, relay)
     except PermanentFailure as exc:
         row.status, row.last_error = "failed", str(exc)[:2000]
         # A relay that refuses the address for good: stop mailing it at once (admins see it).
@@ -252,7 +543,7 @@ def _deliver(app: Flask, session: Session, row: OutboxMessage) -> bool:
             row.status = "failed"
         else:
             # Exponential back-off: 1, 2, 4 ... minutes.
-            row.not_before = utcnow() + timedelta(minutes=2 ** (row.attempts - 1))
+            row.not_before = (now or utcnow()) + timedelta(minutes=2 ** (row.attempts - 1))
         return False
     row.status, row.sent_at, row.last_error = "sent", utcnow(), None
     return True

@@ -1,0 +1,73 @@
+"""Scheduled jobs: module-level functions taking the app (scheduler.py runs them)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from flask import Flask
+from sqlalchemy import select
+
+from hub.db import transaction, utcnow
+from hub.models import Delivery, DigestRun, User
+from hub.services import announcements
+from mailbridge import digests, fanout, ingest, outbound
+
+log = logging.getLogger(__name__)
+
+
+def fan_out_events(app: Flask) -> int:
+    """Turn pending domain events into outbox rows."""
+    return fanout.fan_out(app)
+
+
+def drain_outbox(app: Flask) -> int:
+    """Deliver every due outbox row."""
+    return outbound.drain_outbox(app, limit=1000)
+
+
+def send_digests(app: Flask, now: datetime | None = None) -> int:
+    """Build and queue the digests that are due now (each member in their own transaction)."""
+    now = now or utcnow()
+    with transaction(app) as session:
+        users = list(
+            session.scalars(
+                select(User).where(
+                    User.active.is_(True),
+                    User.bouncing.is_(False),
+                    (User.delivery.in_([Delivery.DAILY, Delivery.WEEKLY]))
+                    | (User.delivery.is_(None) & User.email_only.is_(True)),
+                )
+            )
+        )
+        done = set(
+            session.execute(
+                select(DigestRun.user_id, DigestRun.period).where(
+                    DigestRun.created_at > now - timedelta(days=8)
+                )
+            ).all()
+        )
+    due = [(u, p) for u in users if (p := digests.due_period(u, now)) and (u.id, p) not in done]
+    activities: dict = {}
+    queued = 0
+    for user, period in due:
+        with transaction(app) as session:
+            member = session.get(User, user.id)
+            if member is None:
+                continue
+            row = digests.build_and_queue_digest(
+                app, session, member, period, now, activities=activities
+            )
+            queued += row is not None
+    return queued
+
+
+def send_reminders(app: Flask, now: datetime | None = None) -> int:
+    """Remind members of announcements they have not acknowledged (culture's service)."""
+    with transaction(app) as session:
+        return announcements.send_due_reminders(session, now or utcnow())
+
+
+def process_received(app: Flask) -> int:
+    """Finish inbound mail that was stored but not processed (e.g. after a crash)."""
+    return ingest.process_received(app)

@@ -1,0 +1,365 @@
+"""Who gets mail about a post, and the mail itself (threaded, per recipient, in their language).
+
+Delivery mode: the member's own (``User.delivery``, default ``accounts.effective_delivery``),
+overridden per channel (``Membership.delivery``); a muted thread sends nothing but mentions.
+
+- every_post: every new thread and reply;
+- daily / weekly (email-only default) and mentions: mentions, and replies in threads the member
+  took part in; everything else waits for the digest;
+- a web member left at the default: mentions only (announcements come from their own handler);
+- off: nothing.
+
+Nobody gets their own post back unless ``echo_own_posts``; private channel content goes to members
+only, checked now and again when the mail leaves. Mail outside a member's working time waits for
+their next working period; for members who take digests it is left to the digest instead.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from flask import Flask
+from itsdangerous import URLSafeSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub import permissions
+from hub.models import (
+    Channel,
+    ChannelStatus,
+    Delivery,
+    Event,
+    Membership,
+    Mention,
+    Post,
+    Thread,
+    ThreadMute,
+    User,
+)
+from hub.services.accounts import effective_delivery
+from hub.text import MENTION, render_markdown
+from mailbridge import outbound, quiet
+
+DIGEST_MODES = (Delivery.DAILY, Delivery.WEEKLY)
+_PREFS = "@@HIROBA-PREFS@@"
+_ATTACH = "@@HIROBA-ATTACHMENT-{}@@"
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    user: User
+    reason: str  # new_thread, post, reply, mention, own
+    # The channel-level override, if any (decides whether the digest covers this member).
+    channel_delivery: Delivery | None = None
+
+
+def mode_for(user: User, channel_delivery: str | None) -> Delivery:
+    """The member's delivery mode for a channel."""
+    if channel_delivery:
+        return Delivery(channel_delivery)
+    return effective_delivery(user)
+
+
+def takes_digest(user: User, channel_delivery: str | None) -> bool:
+    return mode_for(user, channel_delivery) in DIGEST_MODES
+
+
+def _readable_status(channel: Channel) -> bool:
+    return channel.status in (ChannelStatus.ACTIVE, ChannelStatus.ARCHIVED)
+
+
+def post_recipients(session: Session, post: Post, *, new_thread: bool) -> list[Recipient]:
+    """Everyone who should get mail now about ``post`` (mentioned members excluded: see
+    ``on_mention``)."""
+    thread, channel = post.thread, post.thread.channel
+    if not _readable_status(channel) or not post.visible:
+        return []
+    took_part = set(
+        session.scalars(
+            select(Post.author_id).where(Post.thread_id == thread.id, Post.id < post.id)
+        )
+    )
+    if thread.author_id is not None:
+        took_part.add(thread.author_id)
+    mentioned = set(session.scalars(select(Mention.user_id).where(Mention.post_id == post.id)))
+    muted = set(
+        session.scalars(select(ThreadMute.user_id).where(ThreadMute.thread_id == thread.id))
+    )
+    rows = session.execute(
+        select(User, Membership.delivery)
+        .join(Membership, Membership.user_id == User.id)
+        .where(
+            Membership.channel_id == channel.id,
+            User.active.is_(True),
+            User.bouncing.is_(False),
+        )
+        .order_by(User.id)
+    ).all()
+    out: list[Recipient] = []
+    for user, ch_delivery in rows:
+        if user.id in mentioned or user.id in muted:
+            continue
+        if user.id == post.author_id:
+            if user.echo_own_posts and mode_for(user, ch_delivery) != Delivery.OFF:
+                out.append(Recipient(user, "own", ch_delivery))
+            continue
+        mode = mode_for(user, ch_delivery)
+        if mode == Delivery.EVERY_POST:
+            out.append(Recipient(user, "new_thread" if new_thread else "post", ch_delivery))
+        elif mode == Delivery.OFF:
+            continue
+        elif user.id in took_part and not _web_default(user, ch_delivery):
+            out.append(Recipient(user, "reply", ch_delivery))
+    return out
+
+
+def _web_default(user: User, channel_delivery: str | None) -> bool:
+    """A web member who kept the defaults hears of mentions and announcements only."""
+    return not channel_delivery and not user.delivery and not user.email_only
+
+
+def on_post(app: Flask, session: Session, event: Event) -> None:
+    """Fan-out handler for thread_created and post_created."""
+    post = session.get(Post, event.post_id) if event.post_id else None
+    if post is None:
+        return
+    recipients = post_recipients(session, post, new_thread=event.kind == "thread_created")
+    queue_post_mails(app, session, post, recipients, quiet.clock_now())
+
+
+def on_mention(app: Flask, session: Session, event: Event) -> None:
+    """Fan-out handler for member_mentioned: the mentioned member hears of it (unless off)."""
+    post = session.get(Post, event.post_id) if event.post_id else None
+    user = session.get(User, event.subject_id) if event.subject_id else None
+    if post is None or user is None or not user.active or user.bouncing or not post.visible:
+        return
+    channel = post.thread.channel
+    if user.id == post.author_id and not user.echo_own_posts:
+        return
+    # Checked against the member's access now, not when the post was written.
+    if not permissions.can_read(session, user, channel):
+        return
+    found = session.scalar(
+        select(Membership.delivery).where(
+            Membership.user_id == user.id, Membership.channel_id == channel.id
+        )
+    )
+    if mode_for(user, found) == Delivery.OFF:
+        return
+    queue_post_mails(app, session, post, [Recipient(user, "mention", found)], quiet.clock_now())
+
+
+# --- the mail ---------------------------------------------------------------------------------
+
+
+def anchor_id(session: Session, thread: Thread, domain: str) -> str:
+    """The Message-ID every mail of a thread refers to: the first mail's own id if the thread
+    began by mail, else the id we gave its first post."""
+    if thread.message_id:
+        return thread.message_id
+    first = session.scalar(
+        select(Post).where(Post.thread_id == thread.id).order_by(Post.id).limit(1)
+    )
+    if first is None:
+        return f"thread.{thread.id}@{domain}"
+    if not first.message_id:
+        first.message_id = f"post.{first.id}@{domain}"
+    return first.message_id
+
+
+def recipient_message_id(post_id: int, user_id: int, domain: str) -> str:
+    """The Message-ID of the mail about one post to one member (stable, unique per row)."""
+    return f"p{post_id}.u{user_id}@{domain}"
+
+
+def _names_for_mentions(session: Session, post: Post, body: str) -> str:
+    """Show @handles as the members' names."""
+    users = list(
+        session.scalars(
+            select(User).join(Mention, Mention.user_id == User.id).where(Mention.post_id == post.id)
+        )
+    )
+    if not users:
+        return body
+    names: dict[str, str] = {}
+    for u in users:
+        names[u.email.lower()] = u.name
+        names.setdefault(u.email.split("@")[0].lower(), u.name)
+
+    def swap(m: re.Match[str]) -> str:
+        name = names.get(m.group(1).lower().rstrip("."))
+        return f"@{name}" if name else m.group(0)
+
+    return MENTION.sub(swap, body)
+
+
+def attachment_url(app: Flask, user_id: int, attachment_id: int, filename: str) -> str:
+    """A signed download link bound to one member (checked against their access on use)."""
+    signer = URLSafeSerializer(str(app.config["SECRET_KEY"]), salt="hiroba-attachment")
+    tok = signer.dumps([user_id, attachment_id])
+    return f"{app.config['BASE_URL']}/mail/file/{tok}/{quote(filename)}"
+
+
+def queue_post_mails(
+    app: Flask, session: Session, post: Post, recipients: list[Recipient], now: datetime
+) -> int:
+    """Queue one mail about ``post`` per recipient (rendered once per language and reason)."""
+    if not recipients:
+        return 0
+    cfg = app.config
+    domain, base = cfg["MAIL_DOMAIN"], cfg["BASE_URL"]
+    thread, channel = post.thread, post.thread.channel
+    key = f"post:{post.id}"
+    done = set(
+        session.scalars(
+            select(outbound.OutboxMessage.to_addr).where(outbound.OutboxMessage.dedupe_key == key)
+        )
+    )
+    if not post.message_id:
+        post.message_id = f"post.{post.id}@{domain}"
+    anchor = anchor_id(session, thread, domain)
+    earlier = list(
+        session.scalars(
+            select(Post.id)
+            .where(Post.thread_id == thread.id, Post.id < post.id)
+            .order_by(Post.id.desc())
+            .limit(8)
+        )
+    )[::-1]
+    first_id = session.scalar(select(Post.id).where(Post.thread_id == thread.id).order_by(Post.id))
+    body = _names_for_mentions(session, post, post.body)
+    author_name = post.author.name if post.author else "Hiroba"
+    attachments = list(post.attachments)
+    context: dict[str, Any] = {
+        "post": post,
+        "thread": thread,
+        "channel": channel,
+        "channel_purpose": " ".join(channel.purpose.split()),
+        "author_name": author_name,
+        "body": body,
+        "body_html": render_markdown(body),
+        "thread_url": f"{base}/t/{thread.id}#p{post.id}",
+        "attachments": [
+            {"filename": a.filename, "url": _ATTACH.format(i)} for i, a in enumerate(attachments)
+        ],
+        "base_url": base,
+        "mail_domain": domain,
+        "prefs_url": _PREFS,
+    }
+    rendered: dict[tuple[str, str], outbound.Rendered] = {}
+    queued = 0
+    for r in recipients:
+        user = r.user
+        if user.email in done or not user.active or user.bouncing:
+            continue
+        not_before = quiet.release_at(user, now)
+        if not_before > now and takes_digest(user, r.channel_delivery) and r.reason != "own":
+            # Outside working time: the member's next digest carries it instead.
+            continue
+        look = rendered.get((user.locale, r.reason))
+        if look is None:
+            look = outbound.render_email(
+                app, "post_notification", user.locale, recipient=None, reason=r.reason, **context
+            )
+            rendered[(user.locale, r.reason)] = look
+        look = _personal(app, look, user, attachments)
+        own_id = recipient_message_id(post.id, user.id, domain)
+        refs = [anchor] + [recipient_message_id(p, user.id, domain) for p in [first_id, *earlier]]
+        refs = [x for i, x in enumerate(refs) if x and x not in refs[:i] and x != own_id]
+        if post.id == first_id and not thread.message_id:
+            refs = []
+        headers = {
+            "Reply-To": outbound.reply_address(app, user.id, thread.id),
+            **outbound.list_headers(app, user.id, channel),
+        }
+        if refs:
+            headers["In-Reply-To"] = f"<{refs[-1]}>"
+            headers["References"] = " ".join(f"<{x}>" for x in refs)
+        outbound.insert_mail(
+            app,
+            session,
+            kind="post",
+            dedupe_key=key,
+            user=user,
+            to_addr=user.email,
+            to_name=user.name,
+            rendered=look,
+            from_name=f"{author_name} via Hiroba",
+            headers=headers,
+            message_id=own_id,
+            not_before=not_before,
+            thread_id=thread.id,
+            post_id=post.id,
+            private_channel_id=channel.id if channel.private else None,
+            flush=False,
+        )
+        done.add(user.email)
+        queued += 1
+    session.flush()
+    return queued
+
+
+def _personal(
+    app: Flask, look: outbound.Rendered, user: User, attachments: list[Any]
+) -> outbound.Rendered:
+    """Fill the per-member links into a mail rendered once for many."""
+    swaps = [(_PREFS, outbound.prefs_url(app, user.id))]
+    swaps += [
+        (_ATTACH.format(i), attachment_url(app, user.id, a.id, a.filename))
+        for i, a in enumerate(attachments)
+    ]
+    text, html = look.text, look.html
+    for old, new in swaps:
+        text = text.replace(old, new)
+        html = html.replace(old, new) if html is not None else None
+    return outbound.Rendered(look.subject, text, html)
+
+
+# --- sign-in links and invitations ----------------------------------------------------------
+
+
+def on_login_link(app: Flask, session: Session, event: Event) -> None:
+    """Mail the magic sign-in link the web side made (event data: token)."""
+    user = session.get(User, event.subject_id) if event.subject_id else None
+    token = (event.data or {}).get("token")
+    if user is None or not token:
+        return
+    outbound.queue_mail(
+        app,
+        session,
+        kind="login",
+        dedupe_key=f"login:{event.id}",
+        to=user,
+        template="login_link",
+        context={
+            "link": f"{app.config['BASE_URL']}/login/link/{token}",
+            "minutes": app.config.get("MAGIC_LINK_MINUTES", 15),
+        },
+        urgent=True,
+    )
+
+
+def on_member_invited(app: Flask, session: Session, event: Event) -> None:
+    """Mail an invitation (with a sign-in link when the event carries a token)."""
+    user = session.get(User, event.subject_id) if event.subject_id else None
+    if user is None:
+        return
+    inviter = session.get(User, event.actor_id) if event.actor_id else None
+    token = (event.data or {}).get("token")
+    outbound.queue_mail(
+        app,
+        session,
+        kind="invite",
+        dedupe_key=f"invite:{event.id}",
+        to=user,
+        template="invitation",
+        context={
+            "link": f"{app.config['BASE_URL']}/login/link/{token}" if token else None,
+            "inviter": inviter.name if inviter else None,
+        },
+        urgent=True,
+    )
