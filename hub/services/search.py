@@ -22,6 +22,8 @@ from hub.models import Channel, Post, Thread, User
 
 MAX_TERMS = 8
 SNIPPET_CHARS = 120
+# Markdown emphasis, code and heading marks: noise in a one-line snippet.
+MARKUP = re.compile(r"(\*\*|__|`+|^#+\s|^>\s?)", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +133,7 @@ def highlight(body: str, terms: list[str], width: int = SNIPPET_CHARS) -> Markup
     >>> str(highlight("会議の<予算>について", ["予算"]))
     '会議の&lt;<mark>予算</mark>&gt;について'
     """
-    flat = " ".join(body.split())
+    flat = " ".join(MARKUP.sub("", body).split())
     if not terms:
         return escape(flat[:width])
     pattern = re.compile("|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)), re.I)
