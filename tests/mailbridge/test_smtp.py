@@ -1,0 +1,185 @@
+"""The SMTP intake over real TCP: refusals at RCPT, SIZE, 452, 451 on outage, then one post."""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from hub import create_app, db
+from hub.models import InboundMessage, Post
+from mailbridge import smtp
+from tests.conftest import TEST_DB, free_port, test_settings
+from tests.factories import make_channel, make_thread, make_user
+from tests.mailbridge.test_ingest import mail, reply_address
+
+
+def start(app: Flask) -> Any:
+    controller = smtp.make_controller(app, "127.0.0.1", free_port())
+    controller.start()
+    return controller
+
+
+@pytest.fixture
+def intake(app: Flask) -> Iterator[Any]:
+    """The real SMTP intake (aiosmtpd Controller with the BridgeHandler) on a free port."""
+    controller = start(app)
+    try:
+        yield controller
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def world(app: Flask, session: Any) -> dict[str, Any]:
+    boss = make_user(session, email="buchou@corp.example", name="部長", email_only=True)
+    peer = make_user(session, email="hanako@corp.example", name="花子")
+    general = make_channel(session, slug="general", name="全社")
+    first = make_thread(session, channel=general, author=peer, title="予算", body="案です")
+    session.commit()
+    return {"boss": boss, "peer": peer, "thread_id": first.thread_id}
+
+
+def client(controller: Any) -> smtplib.SMTP:
+    s = smtplib.SMTP(controller.hostname, controller.port, timeout=30)
+    s.ehlo("client.corp.example")
+    return s
+
+
+def test_reply_over_smtp_is_posted(app: Flask, session: Any, world: Any, intake: Any) -> None:
+    to = reply_address(app, world["boss"], world["thread_id"])
+    with client(intake) as s:
+        assert s.sendmail("buchou@corp.example", [to], mail(frm="buchou@corp.example", to=to)) == {}
+    post = session.scalar(select(Post).order_by(Post.id.desc()))
+    assert post.body == "承知しました。" and post.author.email == "buchou@corp.example"
+
+
+def test_strangers_and_forged_tokens_refused_at_rcpt(world: Any, intake: Any) -> None:
+    with client(intake) as s:
+        s.mail("x@evil.example")
+        assert s.rcpt("nobody@hub.test")[0] == 550
+        assert s.rcpt("someone@elsewhere.example")[0] == 550
+        code, text = s.rcpt("reply+forgedtoken0000000000@hub.test")
+        assert code == 550 and b"5.1.1" in text
+        assert s.rcpt("general@hub.test")[0] == 250
+        assert s.rcpt("help@hub.test")[0] == 250
+
+
+def test_token_of_missing_member_refused(app: Flask, world: Any, intake: Any) -> None:
+    from hub import tokens
+    from mailbridge import addresses
+
+    ghost = addresses.encode("reply", 999, world["thread_id"], "hub.test", ["test-secret-key"])
+    assert tokens.read(ghost.split("+")[1].split("@")[0], ["test-secret-key"]) is not None
+    with client(intake) as s:
+        s.mail("buchou@corp.example")
+        assert s.rcpt(ghost)[0] == 550
+
+
+def test_stranger_from_header_refused_at_data(session: Any, world: Any, intake: Any) -> None:
+    raw = mail(frm="x@evil.example", to="general@hub.test", subject="spam")
+    with client(intake) as s, pytest.raises(smtplib.SMTPDataError) as err:
+        s.sendmail("x@evil.example", ["general@hub.test"], raw)
+    assert err.value.smtp_code == 550
+    assert session.scalar(select(InboundMessage.status)) == "rejected"
+
+
+def test_size_is_advertised_and_enforced(app: Flask, world: Any) -> None:
+    app.config["SMTP_MAX_SIZE"] = 2000
+    controller = start(app)
+    try:
+        with client(controller) as s:
+            assert s.has_extn("size") and s.esmtp_features["size"] == "2000"
+            raw = mail(frm="hanako@corp.example", to="general@hub.test", body="x" * 5000)
+            with pytest.raises(smtplib.SMTPSenderRefused) as err:
+                s.sendmail("hanako@corp.example", ["general@hub.test"], raw)
+            assert err.value.smtp_code == 552
+    finally:
+        controller.stop()
+
+
+def test_too_many_recipients(app: Flask, world: Any) -> None:
+    app.config["SMTP_MAX_RECIPIENTS"] = 2
+    controller = start(app)
+    try:
+        with client(controller) as s:
+            s.mail("hanako@corp.example")
+            assert s.rcpt("general@hub.test")[0] == 250
+            assert s.rcpt("help@hub.test")[0] == 250
+            assert s.rcpt("general@hub.test")[0] == 452
+    finally:
+        controller.stop()
+
+
+@pytest.mark.skipif(TEST_DB != "sqlite", reason="the outage is made by removing the SQLite file")
+def test_database_outage_answers_451_then_retry_posts_once(tmp_path: Path) -> None:
+    """The database file vanishes mid-run: 451 at RCPT and DATA; the retry is posted once."""
+    dbfile = tmp_path / "live.db"
+    url = f"sqlite:///{dbfile}"
+    from hub import search
+    from hub.db import Base
+
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        Base.metadata.create_all(conn)
+        search.install(conn)
+    engine.dispose()
+    app = create_app(test_settings(url, tmp_path))
+    maker = app.extensions["hiroba.sessionmaker"]
+    with maker.begin() as session:
+        boss = make_user(session, email="buchou@corp.example", name="部長")
+        general = make_channel(session, slug="general", name="全社")
+        thread_id = make_thread(session, channel=general, author=boss).thread_id
+        to = reply_address(app, boss, thread_id)
+    raw = mail(frm="buchou@corp.example", to=to, msgid="retry-me")
+    controller = start(app)
+    try:
+        hidden = tmp_path / "hidden"
+        hidden.mkdir()
+        db.engine_of(app).dispose()
+        for f in tmp_path.glob("live.db*"):
+            f.rename(hidden / f.name)
+        # A directory where the file was: SQLite cannot open it ("unable to open database").
+        dbfile.mkdir()
+        with client(controller) as s:
+            s.mail("buchou@corp.example")
+            code, text = s.rcpt(to)
+            assert (code, text[:5]) == (451, b"4.3.0")
+            s.rset()
+            s.mail("buchou@corp.example")
+            assert s.rcpt("help@hub.test")[0] == 250  # needs no database
+            code, text = s.data(raw)
+            assert (code, text[:5]) == (451, b"4.3.0")
+        dbfile.rmdir()
+        for f in hidden.iterdir():
+            f.rename(tmp_path / f.name)
+        db.engine_of(app).dispose()
+        with client(controller) as s:
+            assert s.sendmail("buchou@corp.example", [to], raw) == {}
+            assert s.sendmail("buchou@corp.example", [to], raw) == {}  # a second retry
+    finally:
+        controller.stop()
+    with maker() as session:
+        assert session.scalar(select(func.count()).select_from(Post)) == 2
+        assert session.scalar(select(InboundMessage.status)) == "replied"
+    db.engine_of(app).dispose()
+
+
+@pytest.mark.skipif(TEST_DB != "postgres", reason="needs PostgreSQL")
+def test_postgres_outage_answers_451(app: Flask, world: Any) -> None:
+    """The engine pointed at a dead PostgreSQL port: 451, never 500."""
+    dead = create_app({**app.config, "DATABASE_URL": f"postgresql+psycopg://x@127.0.0.1:{free_port()}/x"})
+    controller = start(dead)
+    try:
+        to = reply_address(app, world["boss"], world["thread_id"])
+        with client(controller) as s:
+            s.mail("buchou@corp.example")
+            assert s.rcpt(to)[0] == 451
+    finally:
+        controller.stop()
+        db.engine_of(dead).dispose()
