@@ -19,6 +19,7 @@ def register(app: Flask) -> None:
         attachments,
         auth,
         channels,
+        mailprefs,
         search,
         settings,
         threads,
@@ -33,6 +34,7 @@ def register(app: Flask) -> None:
         settings.bp,
         admin_members.bp,
         announcements.bp,
+        mailprefs.bp,
     ]
     for bp in blueprints:
         app.register_blueprint(bp)

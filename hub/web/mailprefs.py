@@ -1,0 +1,141 @@
+"""Pages opened from links in mail, without sign-in: preferences, unsubscribe, attachments.
+
+The signed token in the URL is the capability. Changes are POSTs, never GETs, so mail scanners
+that fetch every link change nothing. The one-click unsubscribe POST (RFC 8058) comes from a mail
+client, which has no CSRF token: that one view is exempt, as the RFC requires.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, render_template, request, send_file
+from flask.typing import ResponseReturnValue
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
+
+from hub import tokens
+from hub.db import get_session
+from hub.errors import HubError
+from hub.models import Channel, Delivery, Membership, User
+from hub.services import accounts, attachments, channels
+from hub.web import csrf
+
+bp = Blueprint("mailprefs", __name__, url_prefix="/mail")
+
+
+def _member(token: str, kind: str) -> tuple[User, int]:
+    """The active member a signed link names, and its target id; 404 for anything else."""
+    found = tokens.read(token, tokens.keys_from_config(current_app.config))
+    if found is None or found.kind != kind:
+        abort(404)
+    user = get_session().get(User, found.user_id)
+    if user is None or not user.active:
+        abort(404)
+    return user, found.target_id
+
+
+def _memberships(user: User) -> list[tuple[Membership, Channel]]:
+    stmt = (
+        select(Membership, Channel)
+        .join(Channel, Membership.channel_id == Channel.id)
+        .where(Membership.user_id == user.id)
+        .order_by(Channel.name)
+    )
+    return [(m, c) for m, c in get_session().execute(stmt)]
+
+
+@bp.route("/prefs/<token>", methods=["GET", "POST"])
+def preferences(token: str) -> ResponseReturnValue:
+    """Show and change how the member gets mail (the footer link of every mail)."""
+    user, _none = _member(token, "prefs")
+    session = get_session()
+    saved = False
+    error = None
+    if request.method == "POST":
+        form = request.form
+        try:
+            accounts.update_preferences(
+                session,
+                user,
+                delivery=form.get("delivery") or None,
+                digest_hour=form.get("digest_hour", user.digest_hour),
+                echo_own_posts=bool(form.get("echo_own_posts")),
+            )
+            for _m, channel in _memberships(user):
+                value = form.get(f"channel_{channel.id}")
+                if value is not None:
+                    channels.set_delivery(
+                        session, user=user, channel=channel, delivery=value or None
+                    )
+        except (HubError, ValueError) as exc:
+            session.rollback()
+            error = str(exc)
+        else:
+            session.commit()
+            saved = True
+    return render_template(
+        "prefs/preferences.html",
+        user=user,
+        token=token,
+        deliveries=list(Delivery),
+        effective=accounts.effective_delivery(user),
+        memberships=_memberships(user),
+        saved=saved,
+        error=error,
+    )
+
+
+def _target(user: User, channel_id: int) -> Channel | None:
+    return get_session().get(Channel, channel_id) if channel_id else None
+
+
+@bp.get("/unsubscribe/<token>")
+def unsubscribe_confirm(token: str) -> ResponseReturnValue:
+    """A GET only asks: link scanners must not unsubscribe anyone."""
+    user, channel_id = _member(token, "unsubscribe")
+    return render_template(
+        "prefs/unsubscribe.html", user=user, channel=_target(user, channel_id), token=token
+    )
+
+
+@bp.post("/unsubscribe/<token>")
+@csrf.exempt
+def unsubscribe(token: str) -> ResponseReturnValue:
+    """RFC 8058 one-click (body ``List-Unsubscribe=One-Click``) or the confirm page's button."""
+    user, channel_id = _member(token, "unsubscribe")
+    session = get_session()
+    channel = _target(user, channel_id)
+    if channel is not None:
+        try:
+            channels.set_delivery(session, user=user, channel=channel, delivery=Delivery.OFF)
+        except HubError:
+            # The member can no longer read the channel: there is nothing left to stop.
+            pass
+    else:
+        accounts.update_preferences(session, user, delivery=Delivery.OFF)
+    session.commit()
+    return render_template("prefs/unsubscribed.html", user=user, channel=channel)
+
+
+@bp.get("/file/<signed>/<path:filename>")
+def attachment(signed: str, filename: str) -> ResponseReturnValue:
+    """An attachment linked from a mail: the link names the member, whose access is checked now."""
+    signer = URLSafeSerializer(str(current_app.config["SECRET_KEY"]), salt="hiroba-attachment")
+    try:
+        user_id, attachment_id = signer.loads(signed)
+    except (BadSignature, ValueError, TypeError):
+        abort(404)
+    session = get_session()
+    user = session.get(User, int(user_id))
+    if user is None or not user.active:
+        abort(404)
+    found = attachments.get_readable(session, int(attachment_id), viewer=user)
+    limits = attachments.Limits.from_config(current_app.config)
+    response = send_file(
+        attachments.path_for(limits.root, found.sha256),
+        mimetype=found.content_type,
+        as_attachment=not attachments.is_inline(found),
+        download_name=found.filename,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
