@@ -139,7 +139,12 @@ def test_stranger_is_rejected_without_mail(app: Flask, session: Any, world: Any)
 def test_access_is_checked_at_use(app: Flask, session: Any, world: Any) -> None:
     """A token made while the member could read the channel stops working when they cannot."""
     secret = make_channel(
-        session, slug="hr", name="人事", private=True, reason="個人情報", creator=world["peer"],
+        session,
+        slug="hr",
+        name="人事",
+        private=True,
+        reason="個人情報",
+        creator=world["peer"],
         policy="anyone",
     )
     post = make_thread(session, channel=secret, author=world["peer"], title="t", body="b")
@@ -232,7 +237,7 @@ def test_attachments_and_inline_images(app: Flask, session: Any, world: Any) -> 
     assert all(a.post_id == out.post_id for a in session.scalars(select(Attachment)))
 
 
-def test_unsupported_attachment_is_refused_with_reason(app: Flask, session: Any, world: Any) -> None:
+def test_unsupported_attachment_is_refused(app: Flask, session: Any, world: Any) -> None:
     msg = EmailMessage()
     msg["From"] = "buchou@corp.example"
     msg["To"] = reply_address(app, world["boss"], world["thread"].id)
@@ -250,9 +255,7 @@ def test_unsupported_attachment_is_refused_with_reason(app: Flask, session: Any,
 def test_posting_joins_open_channel_once(app: Flask, session: Any, world: Any) -> None:
     to = reply_address(app, world["boss"], world["thread"].id)
     ingest.receive(app, mail(frm="buchou@corp.example", to=to), [to], "smtp")
-    assert session.scalar(
-        select(func.count()).where(Membership.user_id == world["boss"].id)
-    ) == 1
+    assert session.scalar(select(func.count()).where(Membership.user_id == world["boss"].id)) == 1
 
 
 def test_bug_is_recorded_as_failed_and_replay_works(

@@ -173,7 +173,9 @@ def test_database_outage_answers_451_then_retry_posts_once(tmp_path: Path) -> No
 @pytest.mark.skipif(TEST_DB != "postgres", reason="needs PostgreSQL")
 def test_postgres_outage_answers_451(app: Flask, world: Any) -> None:
     """The engine pointed at a dead PostgreSQL port: 451, never 500."""
-    dead = create_app({**app.config, "DATABASE_URL": f"postgresql+psycopg://x@127.0.0.1:{free_port()}/x"})
+    dead = create_app(
+        {**app.config, "DATABASE_URL": f"postgresql+psycopg://x@127.0.0.1:{free_port()}/x"}
+    )
     controller = start(dead)
     try:
         to = reply_address(app, world["boss"], world["thread_id"])
