@@ -19,6 +19,8 @@ def register(app: Flask) -> None:
         attachments,
         auth,
         channels,
+        culture,
+        dashboard,
         mailprefs,
         search,
         settings,
@@ -34,6 +36,8 @@ def register(app: Flask) -> None:
         settings.bp,
         admin_members.bp,
         announcements.bp,
+        culture.bp,
+        dashboard.bp,
         mailprefs.bp,
     ]
     for bp in blueprints:
