@@ -14,7 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub import permissions, tokens
-from hub.db import utcnow
 from hub.models import (
     Announcement,
     Channel,
@@ -30,7 +29,7 @@ from hub.models import (
 from hub.services import announcements
 from hub.services import thanks as thanks_service
 from hub.text import render_markdown
-from mailbridge import addresses
+from mailbridge import addresses, quiet
 from mailbridge.outbound import queue_mail
 
 Handler = Callable[[Flask, Session, Event], None]
@@ -44,22 +43,9 @@ def _link(app: Flask, path: str) -> str:
     return str(app.config["BASE_URL"]).rstrip("/") + path
 
 
-def _not_before(user: User, urgent: bool, now: datetime) -> datetime | None:
-    """When a non-urgent mail may reach ``user`` (quiet hours), if the mail-out side knows."""
-    if urgent:
-        return None
-    try:
-        from mailbridge import quiet
-    except ImportError:
-        return None
-    for name in ("next_allowed", "not_before", "next_working_time"):
-        fn = getattr(quiet, name, None)
-        if callable(fn):
-            try:
-                return fn(user, now)  # type: ignore[no-any-return]
-            except TypeError:
-                continue
-    return None
+def _not_before(user: User, urgent: bool) -> datetime | None:
+    """When a mail may reach ``user``: at once if urgent, else within their working hours."""
+    return None if urgent else quiet.next_allowed(user, quiet.clock_now())
 
 
 def _announcement_mail(
@@ -69,7 +55,6 @@ def _announcement_mail(
     if item is None:
         return
     domain = app.config["MAIL_DOMAIN"]
-    now = event.created_at or utcnow()
     for user in users:
         if item.ack_required:
             reply_to = addresses.encode("ack", user.id, item.id, domain, _keys(app))
@@ -84,7 +69,7 @@ def _announcement_mail(
             context={"announcement": item, "body_html": render_markdown(item.body),
                      "ack_link": ack_link, "reply_to": reply_to},
             headers={"Reply-To": reply_to}, urgent=item.urgent,
-            not_before=_not_before(user, item.urgent, now),
+            not_before=_not_before(user, item.urgent),
         )  # fmt: skip
 
 
@@ -120,7 +105,7 @@ def on_thanks_sent(app: Flask, session: Session, event: Event) -> None:
             app, session, kind="thanks", dedupe_key=f"thanks:{card.id}", to=rec.user,
             template="thanks_received", context={"card": card, "sender": card.sender},
             from_name=f"{card.sender.name} via Hiroba",
-            not_before=_not_before(rec.user, False, event.created_at or utcnow()),
+            not_before=_not_before(rec.user, False),
         )  # fmt: skip
     values = thanks_service.list_values(session)
     if card.value_id is None and values and card.via == "email":
@@ -233,7 +218,7 @@ def on_member_nudged(app: Flask, session: Session, event: Event) -> None:
         app, session, kind="nudge", dedupe_key=f"nudge:{event.id}", to=user, template="nudge",
         context={"user": user, "channels": channels, "link": _link(app, "/"),
                  "thanks_address": f"thanks@{domain}"},
-        not_before=_not_before(user, False, event.created_at or utcnow()),
+        not_before=_not_before(user, False),
     )  # fmt: skip
 
 
