@@ -292,9 +292,6 @@ def queue_post_mails(
             headers=headers,
             message_id=own_id,
             not_before=not_before,
-            thread_id=thread.id,
-            post_id=post.id,
-            private_channel_id=channel.id if channel.private else None,
             flush=False,
         )
         done.add(user.email)

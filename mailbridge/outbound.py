@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from hub import tokens
 from hub.db import is_postgres, transaction, utcnow
-from hub.models import CaughtMail, Channel, Membership, OutboxMessage, User
+from hub.models import CaughtMail, Channel, Membership, OutboxMessage, Post, Thread, User
 from mailbridge import addresses
 
 MAX_ATTEMPTS = 8
@@ -256,12 +256,10 @@ def insert_mail(
     message_id: str | None = None,
     not_before: datetime | None = None,
     urgent: bool = False,
-    thread_id: int | None = None,
-    post_id: int | None = None,
-    private_channel_id: int | None = None,
     flush: bool = True,
 ) -> OutboxMessage:
     """Write one outbox row from rendered parts (no duplicate check: callers do that).
+    What a row is about is read back from its dedupe key ("post:<id>") and Message-ID.
 
     With ``flush=False`` (bulk fan-out) the VERP return path is filled in at delivery.
     """
@@ -291,9 +289,6 @@ def insert_mail(
         raw=raw,
         not_before=not_before or utcnow(),
         urgent=urgent,
-        thread_id=thread_id,
-        post_id=post_id,
-        private_channel_id=private_channel_id,
     )
     session.add(row)
     if flush:
@@ -331,9 +326,6 @@ def queue_mail(
     message_id: str | None = None,
     not_before: datetime | None = None,
     urgent: bool = False,
-    thread_id: int | None = None,
-    post_id: int | None = None,
-    private_channel_id: int | None = None,
 ) -> OutboxMessage | None:
     """Render a mail for ``to`` and put it in the outbox; None if that key went to them already.
 
@@ -371,9 +363,6 @@ def queue_mail(
         message_id=message_id,
         not_before=not_before,
         urgent=urgent,
-        thread_id=thread_id,
-        post_id=post_id,
-        private_channel_id=private_channel_id,
     )
 
 
@@ -478,13 +467,14 @@ def drain_outbox(app: Flask, *, limit: int = 200, now: datetime | None = None) -
     url = str(app.config.get("RELAY_URL") or "")
     relay = Relay(url) if url else None
     sent = 0
+    cache: dict[int, int | None] = {}
     try:
         for _ in range(limit):
             with transaction(app) as session:
                 row = claim_next(session, now or utcnow())
                 if row is None:
                     break
-                if _deliver(app, session, row, relay, now):
+                if _deliver(app, session, row, relay, now, cache):
                     sent += 1
     finally:
         if relay is not None:
@@ -505,17 +495,29 @@ def claim_next(session: Session, now: datetime) -> OutboxMessage | None:
     return session.scalar(stmt)
 
 
-def _still_allowed(session: Session, row: OutboxMessage) -> bool:
-    """Private channel content goes only to someone who is still a member when it leaves."""
-    if row.private_channel_id is None or row.user_id is None:
+def _still_allowed(session: Session, row: OutboxMessage, cache: dict[int, int | None]) -> bool:
+    """Mail about a post in a private channel goes only to someone still a member when it
+    leaves (``cache`` maps post id to its private channel id, or None, for one drain run)."""
+    if row.user_id is None or not row.dedupe_key.startswith("post:"):
+        return True
+    post_id = int(row.dedupe_key.split(":")[1])
+    if post_id not in cache:
+        channel = session.scalar(
+            select(Channel)
+            .join(Thread, Thread.channel_id == Channel.id)
+            .join(Post, Post.thread_id == Thread.id)
+            .where(Post.id == post_id)
+        )
+        cache[post_id] = channel.id if channel is not None and channel.private else None
+    channel_id = cache[post_id]
+    if channel_id is None:
         return True
     found = session.scalar(
         select(Membership.id).where(
-            Membership.user_id == row.user_id, Membership.channel_id == row.private_channel_id
+            Membership.user_id == row.user_id, Membership.channel_id == channel_id
         )
     )
-    user = session.get(User, row.user_id)
-    return found is not None and user is not None and user.active
+    return found is not None
 
 
 def _deliver(
@@ -524,10 +526,11 @@ def _deliver(
     row: OutboxMessage,
     relay: Relay | None,
     now: datetime | None = None,
+    cache: dict[int, int | None] | None = None,
 ) -> bool:
     row.attempts += 1
     row.claimed_at = utcnow()
-    if not _still_allowed(session, row):
+    if not _still_allowed(session, row, cache if cache is not None else {}):
         row.status, row.last_error = "cancelled", "no longer a member of the private channel"
         return False
     try:

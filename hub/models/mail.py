@@ -77,11 +77,6 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     claimed_at: Mapped[datetime | None] = mapped_column(default=None)
-    # What the mail is about: a reply to it without its token still finds the thread.
-    thread_id: Mapped[int | None] = mapped_column(default=None)
-    post_id: Mapped[int | None] = mapped_column(default=None)
-    # Set for content of a private channel: access is checked again just before sending.
-    private_channel_id: Mapped[int | None] = mapped_column(default=None)
 
 
 class CaughtMail(Base):
