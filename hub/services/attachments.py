@@ -68,7 +68,7 @@ def clean_filename(name: str) -> str:
     name = re.sub(r'[<>:"|?*]', "_", name).strip(" .")
     if len(name) > 200:
         stem, dot, ext = name.rpartition(".")
-        name = (stem[: 190] + dot + ext[:9]) if dot else name[:200]
+        name = (stem[:190] + dot + ext[:9]) if dot else name[:200]
     return name or "file"
 
 

@@ -105,9 +105,7 @@ def search(session: Session, viewer: User, query: str, limit: int = 30) -> list[
     )
     found: dict[int, tuple[Post, Thread, Channel]] = {}
     for stmt in (by_title, by_body):
-        for post, thread, channel in session.execute(
-            stmt.order_by(Post.id.desc()).limit(limit)
-        ):
+        for post, thread, channel in session.execute(stmt.order_by(Post.id.desc()).limit(limit)):
             found.setdefault(post.id, (post, thread, channel))
     rows = sorted(found.values(), key=lambda r: r[0].id, reverse=True)[:limit]
     return [_hit(post, thread, channel, terms) for post, thread, channel in rows]

@@ -64,6 +64,17 @@ def init_app(app: Flask) -> None:
     blueprints.register(app)
     app.context_processor(nav.context)
 
+    @app.teardown_request
+    def _close_request_session(_exc: BaseException | None) -> None:
+        # A request's session and member end with the request, even when an outer app context
+        # (a test's, a CLI's) outlives it: an open SQLite transaction would hold the write lock.
+        # Flask-Login caches the member in g as well: it belongs to this request only.
+        g.pop("_login_user", None)
+        g.pop("user", None)
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+
     @app.before_request
     def _user_to_g() -> None:
         # The real User object (not the proxy): services hand it to SQLAlchemy relationships.
