@@ -26,7 +26,7 @@ _ACK_WORDS = re.compile(
     re.I,
 )
 _SPLIT = re.compile(r"[\s、。,.!！~〜ー・]+")
-SHORT_ACK = 40
+SHORT_REMARK = 12
 
 
 def _new_text(ctx: InboundContext) -> tuple[str, str]:
@@ -42,9 +42,9 @@ def is_question(text: str) -> bool:
     if "?" in text or "？" in text:
         return True
     parts = [p for p in _SPLIT.split(text.lower()) if p]
-    if all(_ACK_WORDS.match(p) for p in parts):
-        return False
-    return len(text) > SHORT_ACK
+    # What is left once the acknowledgement words are taken away: a remark, if long enough.
+    rest = "".join(p for p in parts if not _ACK_WORDS.match(p))
+    return len(rest) > SHORT_REMARK
 
 
 def ack_words(text: str) -> str:
