@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -76,7 +77,20 @@ def connect(target: ImapTarget) -> IMAPClient:
     return client
 
 
-def ensure_folders(client: IMAPClient, *names: str) -> None:
+def server_name(client: Any, name: str) -> str:
+    """Spell a folder name ("Hiroba/Done") the server's way: its separator and prefix."""
+    try:
+        personal = client.namespace().personal or ()
+        prefix, delim = personal[0] if personal else ("", "/")
+    except Exception:  # noqa: BLE001 - servers without NAMESPACE: keep the name
+        prefix, delim = "", "/"
+    prefix = prefix.decode() if isinstance(prefix, bytes) else (prefix or "")
+    delim = delim.decode() if isinstance(delim, bytes) else (delim or "/")
+    name = name.replace("/", delim)
+    return name if not prefix or name.startswith(prefix) else prefix + name
+
+
+def ensure_folders(client: Any, *names: str) -> None:
     """Create the done/rejected folders when the mailbox does not have them yet."""
     for name in names:
         if name and not client.folder_exists(name):
@@ -111,7 +125,8 @@ def poll_once(app: Flask, client: Any, folder: str | None = None) -> int:
     folder = folder or (target.folder if target else "INBOX")
     # One checkpoint per account and folder.
     mailbox = f"{target.user}@{target.host}:{target.port}/{folder}" if target else folder
-    done, rejected = str(cfg["IMAP_DONE_FOLDER"]), str(cfg["IMAP_REJECTED_FOLDER"])
+    done = server_name(client, str(cfg["IMAP_DONE_FOLDER"]))
+    rejected = server_name(client, str(cfg["IMAP_REJECTED_FOLDER"]))
     info = client.select_folder(folder)
     validity = int(info.get(b"UIDVALIDITY", 0))
     last_uid, first = _checkpoint(app, mailbox, validity)
@@ -146,6 +161,18 @@ def poll_once(app: Flask, client: Any, folder: str | None = None) -> int:
     return handled
 
 
+def wait_idle(client: Any, stop: threading.Event) -> None:
+    """IDLE until the server reports news, ``stop`` is set, or IDLE_SECONDS pass (RFC 2177)."""
+    client.idle()
+    try:
+        deadline = time.monotonic() + IDLE_SECONDS
+        while not stop.is_set() and time.monotonic() < deadline:
+            if client.idle_check(timeout=1):
+                break
+    finally:
+        client.idle_done()
+
+
 def run_poller(app: Flask, stop: threading.Event) -> None:
     """Poll IMAP_URL until ``stop`` is set: IDLE when offered, else every POLL_SECONDS."""
     target = parse_url(str(app.config["IMAP_URL"]))
@@ -159,11 +186,7 @@ def run_poller(app: Flask, stop: threading.Event) -> None:
             while not stop.is_set():
                 poll_once(app, client, target.folder)
                 if idle:
-                    client.idle()
-                    try:
-                        client.idle_check(timeout=min(IDLE_SECONDS, 5 if stop.is_set() else 30))
-                    finally:
-                        client.idle_done()
+                    wait_idle(client, stop)
                 else:
                     stop.wait(POLL_SECONDS)
         except Exception as exc:  # noqa: BLE001 - network, server or database: retry later
