@@ -139,7 +139,8 @@ def act(ctx: InboundContext) -> Outcome:
         thread_id=results[0]["thread_id"],
         post_id=results[0]["post_id"],
         author=user.email,
-        text="\n\n".join(r["text"] for r in results),
+        # thread_id, post_id and text describe the first post; ``results`` lists every post.
+        text=results[0]["text"],
         results=results,
     )
 
