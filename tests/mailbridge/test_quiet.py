@@ -78,9 +78,9 @@ def test_notification_waits_for_the_next_working_period(app, session, smtp_sink)
     outbound.drain_outbox(app, now=FRIDAY_NOON_UTC)
     assert night(smtp_sink, "berlin@corp.example") == 1
     assert night(smtp_sink, "tokyo@corp.example") == 0
-    # Monday 09:00 in Tokyo: the held mail goes out.
+    # Monday 09:00 in Tokyo: the held mails (the new thread and the reply) go out.
     outbound.drain_outbox(app, now=datetime(2026, 11, 30, 0, 0, 1, tzinfo=UTC))
-    assert night(smtp_sink, "tokyo@corp.example") == 1
+    assert night(smtp_sink, "tokyo@corp.example") == 2
     assert outbound.drain_outbox(app, now=FRIDAY_NOON_UTC + timedelta(days=7)) == 0
 
 
