@@ -73,7 +73,9 @@ def test_every_header_a_mail_client_needs(app, session, smtp_sink, office):
     assert mail["From"].addresses[0].domain == "hub.test"
     assert mail["From"].addresses[0].display_name == "田中 花子 via Hiroba"
     assert "hanako@corp.example" not in str(mail["From"])
-    assert str(mail["Reply-To"]).startswith("reply+") and str(mail["Reply-To"]).endswith("@hub.test")
+    assert str(mail["Reply-To"]).startswith("reply+") and str(mail["Reply-To"]).endswith(
+        "@hub.test"
+    )
     assert mail["Subject"] == "[全社] 来期の予算"
     assert mail["List-Id"] == "全社 <general.hub.test>"
     assert mail["List-Archive"] == "<http://hub.test/c/general>"

@@ -1,0 +1,122 @@
+"""Digests: order, markers and reply links, exactly once per period, authorization, due hours."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from hub.db import utcnow
+from hub.models import ChannelKind, DigestRun, OutboxMessage, Thanks, ThanksRecipient, Via
+from hub.services import channels, threads
+from mailbridge import digests, jobs, outbound
+from tests.factories import make_channel, make_thread, make_user
+from tests.fixtures_mailout import text_of, to
+
+
+@pytest.fixture
+def company(app: Any, session: Any, smtp_sink: Any) -> dict[str, Any]:
+    app.config["RELAY_URL"] = smtp_sink.url
+    boss = make_user(session, email="boss@corp.example", name="部長", email_only=True)
+    peer = make_user(session, email="peer@corp.example", name="花子")
+    work = make_channel(session, slug="work", name="仕事", purpose="仕事の相談をする場所")
+    fun = make_channel(session, slug="fun", name="雑談", purpose="雑談", kind=ChannelKind.SOCIAL)
+    secret = make_channel(session, slug="hr", name="人事", private=True, reason="人事情報")
+    channels.add_member(session, user=peer, channel=secret, actor=None)
+    session.commit()
+    return {"boss": boss, "peer": peer, "work": work, "fun": fun, "secret": secret}
+
+
+def _build(app: Any, session: Any, user: Any, period: str = "daily:test") -> Any:
+    row = digests.build_and_queue_digest(app, session, user, period, utcnow())
+    session.commit()
+    return row
+
+
+def test_digest_order_markers_and_links(app, session, smtp_sink, company):
+    boss, peer = company["boss"], company["peer"]
+    mine = make_thread(session, channel=company["work"], author=boss, title="部長の質問", body="?")
+    threads.reply(session, author=peer, thread=mine.thread, body="これでいいですか？", via=Via.WEB)
+    make_thread(session, channel=company["fun"], author=peer, title="ランチ", body="行こう")
+    make_thread(session, channel=company["work"], author=peer, title="報告", body="@boss 見て")
+    make_thread(session, channel=company["secret"], author=peer, title="給与表", body="秘密")
+    card = Thanks(sender=peer, message="いつもありがとう")
+    card.recipients.append(ThanksRecipient(user_id=boss.id))
+    session.add(card)
+    session.commit()
+    row = _build(app, session, boss)
+    assert row is not None
+    outbound.drain_outbox(app)
+    (mail,) = to(smtp_sink, "boss@corp.example")
+    body = text_of(mail)
+    # What needs him first, then thanks, then channels (purpose under the name), social last.
+    order = [body.index(s) for s in ("見て", "これでいいですか", "いつもありがとう", "== 仕事 ==",
+                                      "仕事の相談をする場所", "== 雑談 ==")]  # fmt: skip
+    assert order == sorted(order)
+    assert "給与表" not in body and "秘密" not in body
+    markers = set(re.findall(r"\[#(\d+)\]", body))
+    assert str(mine.thread.id) in markers
+    assert "mailto:reply+" in body
+    assert str(mail["Reply-To"]).startswith("digest+")
+    run = session.scalar(select(DigestRun).where(DigestRun.user_id == boss.id))
+    assert {i["thread_id"] for i in run.items["threads"]} == {int(m) for m in markers}
+    assert run.message_id == str(mail["Message-ID"]).strip("<>")
+
+
+def test_nothing_new_no_digest_and_once_per_period(app, session, company):
+    boss, peer = company["boss"], company["peer"]
+    assert _build(app, session, boss, "daily:1") is None
+    make_thread(session, channel=company["work"], author=peer, title="新着", body="x")
+    session.commit()
+    assert _build(app, session, boss, "daily:2") is not None
+    assert _build(app, session, boss, "daily:2") is None
+    # The next period starts where the last one ended: nothing new since.
+    assert _build(app, session, boss, "daily:3") is None
+    count = session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.kind == "digest"))  # fmt: skip
+    assert count == 1
+
+
+def test_private_content_only_while_a_member(app, session, company):
+    boss, peer, secret = company["boss"], company["peer"], company["secret"]
+    channels.add_member(session, user=boss, channel=secret, actor=None)
+    make_thread(session, channel=secret, author=peer, title="人事異動", body="内示")
+    session.commit()
+    channels.leave(session, user=boss, channel=secret)
+    session.commit()
+    assert _build(app, session, boss) is None
+
+
+def test_due_hours_in_members_zones(session, company):
+    boss = company["boss"]
+    boss.timezone, boss.digest_hour, boss.working_days = "Europe/Berlin", 8, "mon,tue,wed,thu,fri"
+    monday_7_berlin = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
+    assert digests.due_period(boss, monday_7_berlin) is None
+    assert digests.due_period(boss, monday_7_berlin + timedelta(hours=1)) == "daily:2026-11-30"
+    saturday = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+    assert digests.due_period(boss, saturday) is None
+    boss.timezone = "Asia/Tokyo"
+    # 23:30 UTC Sunday is 08:30 Monday in Tokyo.
+    assert digests.due_period(boss, datetime(2026, 11, 29, 23, 30, tzinfo=UTC)) == (
+        "daily:2026-11-30"
+    )
+    boss.delivery, boss.digest_weekday = "weekly", 0
+    assert digests.due_period(boss, datetime(2026, 11, 29, 23, 30, tzinfo=UTC)) == (
+        "weekly:2026-W49"
+    )
+
+
+def test_digest_job_sends_each_member_once(app, session, smtp_sink, company):
+    boss, peer = company["boss"], company["peer"]
+    make_thread(session, channel=company["work"], author=peer, title="月曜の件", body="x")
+    # A member whose digest hour has come today, every day.
+    boss.timezone, boss.digest_hour = "UTC", 0
+    boss.working_days = "mon,tue,wed,thu,fri,sat,sun"
+    session.commit()
+    assert jobs.send_digests(app) == 1
+    assert jobs.send_digests(app) == 0
+    outbound.drain_outbox(app)
+    assert len([m for m in to(smtp_sink, "boss@corp.example") if "月曜の件" in text_of(m)]) == 1
