@@ -25,7 +25,8 @@ def _admins_only() -> None:
 
 def _list_page(status: int = 200, **extra: object) -> ResponseReturnValue:
     users = accounts.list_users(get_session())
-    return render_template("admin/members.html", users=users, form={}, **extra), status
+    extra.setdefault("form", {})
+    return render_template("admin/members.html", users=users, **extra), status
 
 
 @bp.get("")

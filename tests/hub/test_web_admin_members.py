@@ -1,0 +1,70 @@
+"""Admin member pages (admins only): invite, CSV preview and confirm, role, email-only, active."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from hub.models import Event
+from hub.services import accounts
+from tests.factories import make_user
+
+CSV = "email,name,email_only\nyamamoto@corp.example,山本 部長,yes\nbad-address,誰か,no\n"
+
+
+def _admin(session, auth):
+    make_user(session, email="admin@corp.example", name="管理者", admin=True)
+    member = make_user(session, email="m@corp.example", name="一般")
+    session.commit()
+    auth.login("admin@corp.example")
+    return member.id
+
+
+def test_members_pages_are_for_admins_only(client, session, auth):
+    make_user(session, email="m@corp.example")
+    session.commit()
+    auth.login("m@corp.example")
+    assert client.get("/admin/members").status_code == 403
+    assert client.post("/admin/members/invite", data={"email": "x@corp.example"}).status_code == 403
+
+
+def test_invite_emits_member_invited(client, session, auth):
+    _admin(session, auth)
+    data = {"email": "New@Corp.example", "name": "新人", "email_only": "1"}
+    r = client.post("/admin/members/invite", data=data)
+    assert r.status_code == 303
+    user = accounts.find_user_by_email(session, "new@corp.example")
+    assert user is not None and user.email_only
+    kinds = session.scalars(select(Event.kind).where(Event.subject_id == user.id)).all()
+    assert "member_invited" in kinds
+    session.commit()
+    again = client.post("/admin/members/invite", data={"email": "new@corp.example", "name": "x"})
+    assert again.status_code == 422 and 'role="alert"' in again.get_data(as_text=True)
+
+
+def test_csv_import_previews_then_adds(client, session, auth):
+    _admin(session, auth)
+    preview = client.post("/admin/members/import", data={"csv": CSV, "action": "preview"})
+    page = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "invalid_email" in page and "山本 部長" in page
+    assert accounts.find_user_by_email(session, "yamamoto@corp.example") is None
+    session.commit()
+    done = client.post("/admin/members/import", data={"csv": CSV, "action": "confirm"})
+    assert done.status_code == 200
+    added = accounts.find_user_by_email(session, "yamamoto@corp.example")
+    assert added is not None and added.email_only
+    session.commit()
+
+
+def test_role_email_only_and_deactivation(client, session, auth):
+    member_id = _admin(session, auth)
+    r = client.post(f"/admin/members/{member_id}/role", data={"role": "admin"})
+    assert r.status_code == 303
+    client.post(f"/admin/members/{member_id}/email-only", data={"email_only": "1"})
+    client.post(f"/admin/members/{member_id}/active", data={"active": "0"})
+    user = accounts.get_user(session, member_id)
+    assert user.is_admin and user.email_only and not user.active
+    session.commit()
+    client.post(f"/admin/members/{member_id}/active", data={"active": "1"})
+    session.expire_all()
+    assert accounts.get_user(session, member_id).active
+    session.commit()
