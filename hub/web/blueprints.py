@@ -21,6 +21,7 @@ def register(app: Flask) -> None:
         channels,
         culture,
         dashboard,
+        mail_admin,
         mailprefs,
         search,
         settings,
@@ -39,6 +40,7 @@ def register(app: Flask) -> None:
         culture.bp,
         dashboard.bp,
         mailprefs.bp,
+        mail_admin.bp,
     ]
     for bp in blueprints:
         app.register_blueprint(bp)

@@ -20,6 +20,7 @@ NAV: list[tuple[str, LazyString]] = [
 
 ADMIN_NAV: list[tuple[str, LazyString]] = [
     ("admin_members.index", _l("Members")),
+    ("mail_admin.log", _l("Mail log")),
 ]
 
 

@@ -1,0 +1,186 @@
+"""Admin mail pages: the inbound log (outcome, raw source, replay) and the mail catcher.
+
+The catcher shows what the hub would have sent (CaughtMail) and lets an admin answer any caught
+mail *as its recipient*: a real reply (quoted original, In-Reply-To/References, To = its Reply-To)
+goes over SMTP to the hub's own intake, so the email-only member's side can be lived in a
+browser. The web never imports mailbridge: a replay puts the message back to ``received`` and the
+worker's ``process_received`` job runs it again.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import smtplib
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import login_required
+from sqlalchemy import select
+
+from hub import permissions
+from hub.db import get_session, utcnow
+from hub.errors import Forbidden, Reason
+from hub.models import CaughtMail, InboundMessage
+
+bp = Blueprint("mail_admin", __name__, url_prefix="/admin/mail")
+
+STATUSES = (
+    "received", "posted", "replied", "reacted", "command", "acknowledged", "thanked", "held",
+    "rejected", "ignored", "bounce", "duplicate", "failed",
+)  # fmt: skip
+WEEKDAYS_JA = "月火水木金土日"
+
+
+@bp.before_request
+@login_required
+def _admins_only() -> None:
+    if not permissions.is_admin(g.user):
+        raise Forbidden(Reason.ADMIN_ONLY)
+
+
+@bp.get("")
+def log() -> ResponseReturnValue:
+    """Every inbound message, newest first, with its outcome; filter by status."""
+    status = request.args.get("status") or None
+    stmt = select(InboundMessage).order_by(InboundMessage.id.desc()).limit(200)
+    if status in STATUSES:
+        stmt = stmt.where(InboundMessage.status == status)
+    rows = list(get_session().scalars(stmt))
+    return render_template("admin/mail_log.html", rows=rows, status=status, statuses=STATUSES)
+
+
+@bp.get("/<int:row_id>")
+def message(row_id: int) -> ResponseReturnValue:
+    """One inbound message: outcome, raw source, replay button."""
+    row = get_session().get(InboundMessage, row_id) or abort(404)
+    raw = row.raw.decode("utf-8", "replace")
+    return render_template("admin/mail_message.html", row=row, raw=raw)
+
+
+@bp.post("/<int:row_id>/replay")
+def replay(row_id: int) -> ResponseReturnValue:
+    """Put a message back in the queue; the worker runs it through the pipeline again."""
+    db = get_session()
+    row = db.get(InboundMessage, row_id) or abort(404)
+    row.status, row.reason, row.processed_at = "received", None, None
+    db.commit()
+    flash(_("The message will be processed again in a moment."), "info")
+    return redirect(url_for("mail_admin.message", row_id=row_id), 303)
+
+
+# --- the mail catcher -----------------------------------------------------------------------
+
+
+def _catcher_on() -> None:
+    if not current_app.config.get("MAIL_CATCHER"):
+        abort(404)
+
+
+def parsed(mail: CaughtMail) -> dict[str, Any]:
+    """A caught mail's headers and bodies, ready to show."""
+    msg = email.message_from_bytes(mail.raw, policy=email.policy.default)
+    text = msg.get_body(("plain",))
+    html = msg.get_body(("html",))
+    return {
+        "mail": mail,
+        "headers": [(k, str(v)) for k, v in msg.items()],
+        "text": text.get_content() if text is not None else "",
+        "html": html.get_content() if html is not None else None,
+        "msg": msg,
+    }
+
+
+@bp.get("/caught")
+def caught() -> ResponseReturnValue:
+    """What the hub sent (caught instead of delivered), newest first, each answerable."""
+    _catcher_on()
+    stmt = select(CaughtMail).order_by(CaughtMail.id.desc())
+    to = request.args.get("to")
+    if to:
+        stmt = stmt.where(CaughtMail.to_addr == to.strip().lower())
+    mails = [parsed(m) for m in get_session().scalars(stmt.limit(50))]
+    return render_template("admin/mail_caught.html", mails=mails, to=to, result=None)
+
+
+def attribution(msg: EmailMessage, tz: str) -> str:
+    """Gmail's Japanese attribution line: ``2026年11月27日(金) 10:00 名前 <addr>:``."""
+    try:
+        when: datetime = msg["Date"].datetime if msg["Date"] else utcnow()
+    except (TypeError, ValueError, AttributeError):
+        when = utcnow()
+    when = when.astimezone(ZoneInfo(tz))
+    name, addr = parseaddr(str(msg.get("From", "")))
+    who = f"{name} <{addr}>" if name else f"<{addr}>"
+    day = WEEKDAYS_JA[when.weekday()]
+    return f"{when.year}年{when.month}月{when.day}日({day}) {when:%H:%M} {who}:"
+
+
+def build_reply(mail: CaughtMail, body: str, tz: str = "Asia/Tokyo") -> EmailMessage:
+    """A reply as the recipient's mail client writes it: new text, then the quoted original."""
+    info = parsed(mail)
+    original: EmailMessage = info["msg"]
+    reply = EmailMessage()
+    reply["From"] = mail.to_addr
+    reply["To"] = str(original.get("Reply-To") or original.get("From"))
+    subject = str(original.get("Subject", ""))
+    reply["Subject"] = subject if subject.lower().startswith("re:") else f"Re: {subject}"
+    reply["Date"] = format_datetime(utcnow())
+    domain = mail.to_addr.rpartition("@")[2] or "catcher.invalid"
+    reply["Message-ID"] = make_msgid("catcher", domain=domain)
+    parent = str(original.get("Message-ID", "")).strip()
+    if parent:
+        refs = str(original.get("References", "")).split()
+        reply["In-Reply-To"] = parent
+        reply["References"] = " ".join([*refs, parent])
+    quoted = "\n".join("> " + line if line else ">" for line in info["text"].splitlines())
+    reply.set_content(f"{body.strip()}\n\n{attribution(original, tz)}\n{quoted}\n")
+    return reply
+
+
+@bp.post("/caught/<int:mail_id>/reply")
+def reply_as_recipient(mail_id: int) -> ResponseReturnValue:
+    """Send a reply as the caught mail's recipient to the SMTP intake; show what happened."""
+    _catcher_on()
+    db = get_session()
+    mail = db.get(CaughtMail, mail_id) or abort(404)
+    cfg = current_app.config
+    reply = build_reply(mail, request.form.get("body", ""), str(cfg["DEFAULT_TIMEZONE"]))
+    result: dict[str, Any] = {"mail_id": mail_id, "to": reply["To"]}
+    sender = mail.to_addr
+    # Let go of the database first: the intake writes while this request waits (SQLite locks).
+    db.rollback()
+    try:
+        with smtplib.SMTP(str(cfg["SMTP_HOST"]), int(cfg["SMTP_PORT"]), timeout=30) as s:
+            s.send_message(reply, from_addr=sender)
+        result["smtp"] = "250"
+    except smtplib.SMTPResponseException as exc:
+        result["smtp"] = f"{exc.smtp_code} {exc.smtp_error.decode('utf-8', 'replace')}"
+    except smtplib.SMTPRecipientsRefused as exc:
+        code, text = next(iter(exc.recipients.values()))
+        result["smtp"] = f"{code} {text.decode('utf-8', 'replace')}"
+    except OSError as exc:
+        result["smtp"] = _("The SMTP intake is not reachable: %(error)s", error=str(exc))
+    db.rollback()  # see what the intake committed
+    key = str(reply["Message-ID"]).strip("<>")
+    result["inbound"] = db.scalar(select(InboundMessage).where(InboundMessage.message_key == key))
+    mails = [
+        parsed(m) for m in db.scalars(select(CaughtMail).order_by(CaughtMail.id.desc()).limit(50))
+    ]
+    return render_template("admin/mail_caught.html", mails=mails, to=None, result=result)

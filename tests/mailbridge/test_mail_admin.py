@@ -1,0 +1,116 @@
+"""Admin mail pages: the inbound log, raw source and replay; the catcher's reply-as-recipient."""
+
+from __future__ import annotations
+
+import email
+from collections.abc import Iterator
+from email.message import EmailMessage
+from email.policy import default
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from hub.models import CaughtMail, InboundMessage, Post
+from mailbridge import ingest, smtp
+from tests.conftest import free_port
+from tests.factories import make_channel, make_thread, make_user
+from tests.mailbridge.test_ingest import mail, reply_address
+
+
+@pytest.fixture
+def world(app: Flask, session: Any) -> dict[str, Any]:
+    admin = make_user(session, email="admin@corp.example", name="管理者", admin=True)
+    boss = make_user(session, email="buchou@corp.example", name="部長 山田", email_only=True)
+    general = make_channel(session, slug="general", name="全社")
+    first = make_thread(session, channel=general, author=admin, title="来期の予算", body="案です")
+    session.commit()
+    return {"admin": admin, "boss": boss, "thread_id": first.thread_id}
+
+
+def test_log_shows_outcome_raw_source_and_replays(
+    app: Flask, session: Any, client: FlaskClient, auth: Any, world: Any
+) -> None:
+    to = reply_address(app, world["boss"], world["thread_id"])
+    raw = mail(frm="buchou@corp.example", to=to, subject="Re: 予算の件", body="了解です。")
+    out = ingest.receive(app, raw, [to], "smtp")
+    auth.login("admin@corp.example")
+    page = client.get("/admin/mail").get_data(as_text=True)
+    assert "Re: 予算の件" in page and "replied" in page and "buchou@corp.example" in page
+    assert f"/t/{world['thread_id']}#post-{out.post_id}" in page
+    row_id = session.scalar(select(InboundMessage.id))
+    session.rollback()
+    detail = client.get(f"/admin/mail/{row_id}").get_data(as_text=True)
+    assert "了解です。" in detail and "Message-ID" in detail and "Content-Type" in detail
+    resp = client.post(f"/admin/mail/{row_id}/replay")
+    assert resp.status_code == 303
+    assert session.get(InboundMessage, row_id).status == "received"
+    session.rollback()
+    assert client.get("/admin/mail?status=received").get_data(as_text=True).count("inbound-") == 1
+
+
+def test_mail_pages_are_for_admins_only(client: FlaskClient, auth: Any, world: Any) -> None:
+    auth.login("buchou@corp.example")
+    assert client.get("/admin/mail").status_code in (302, 403)
+    assert client.get("/admin/mail/caught").status_code in (302, 403)
+
+
+def test_catcher_off_hides_the_page(app: Flask, client: FlaskClient, auth: Any, world: Any) -> None:
+    app.config["MAIL_CATCHER"] = False
+    auth.login("admin@corp.example")
+    assert client.get("/admin/mail/caught").status_code == 404
+
+
+@pytest.fixture
+def intake(app: Flask) -> Iterator[Any]:
+    controller = smtp.make_controller(app, "127.0.0.1", free_port())
+    controller.start()
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port)
+    try:
+        yield controller
+    finally:
+        controller.stop()
+
+
+def caught_notification(app: Flask, session: Any, world: Any) -> CaughtMail:
+    """What the hub sends the manager about a post: token Reply-To, our Message-ID."""
+    msg = EmailMessage()
+    msg["From"] = "Hiroba <hiroba@hub.test>"
+    msg["To"] = "部長 山田 <buchou@corp.example>"
+    msg["Reply-To"] = reply_address(app, world["boss"], world["thread_id"])
+    msg["Subject"] = "[全社] 来期の予算"
+    msg["Date"] = "Fri, 27 Nov 2026 01:00:00 +0000"
+    msg["Message-ID"] = "<post.1@hub.test>"
+    msg.set_content("管理者:\n案です\n")
+    row = CaughtMail(
+        mail_from="bounce@hub.test", to_addr="buchou@corp.example", subject=msg["Subject"],
+        raw=msg.as_bytes(),
+    )  # fmt: skip
+    session.add(row)
+    session.commit()
+    return row
+
+
+def test_reply_as_recipient_lands_in_the_thread(
+    app: Flask, session: Any, client: FlaskClient, auth: Any, world: Any, intake: Any
+) -> None:
+    caught = caught_notification(app, session, world)
+    session.rollback()
+    auth.login("admin@corp.example")
+    page = client.get("/admin/mail/caught").get_data(as_text=True)
+    assert "[全社] 来期の予算" in page and "Reply-To" in page and "案です" in page
+    resp = client.post(f"/admin/mail/caught/{caught.id}/reply", data={"body": "承知しました。"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "replied" in html and "250" in html
+    post = session.scalar(select(Post).order_by(Post.id.desc()))
+    assert post.body == "承知しました。" and post.author.email == "buchou@corp.example"
+    assert post.thread_id == world["thread_id"]
+    # A real reply: the original quoted under a Gmail-style Japanese attribution.
+    assert "案です" in post.trimmed
+    msg = email.message_from_bytes(session.scalar(select(InboundMessage.raw)), policy=default)
+    body = msg.get_content().replace("\r\n", "\n")
+    assert "2026年11月27日(金) 10:00 Hiroba <hiroba@hub.test>:\n> 管理者:" in body
+    raw = msg.as_string()
+    assert "In-Reply-To: <post.1@hub.test>" in raw and "From: buchou@corp.example" in raw
