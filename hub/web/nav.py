@@ -15,11 +15,18 @@ from flask_babel import lazy_gettext as _l
 NAV: list[tuple[str, LazyString]] = [
     ("channels.index", _l("Channels")),
     ("search.index", _l("Search")),
+    ("culture.thanks_feed", _l("Thanks")),
+    ("culture.rules", _l("Rules")),
     ("settings.index", _l("Settings")),
 ]
 
 ADMIN_NAV: list[tuple[str, LazyString]] = [
     ("admin_members.index", _l("Members")),
+    ("announcements.admin_index", _l("Announcements")),
+    ("dashboard.index", _l("Dashboard")),
+    ("culture.moderation_queue", _l("Moderation")),
+    ("culture.governance_page", _l("Channel governance")),
+    ("culture.admin_values", _l("Company values")),
     ("mail_admin.log", _l("Mail log")),
 ]
 
