@@ -1,0 +1,95 @@
+"""Signed links from mail footers, without sign-in: preferences, RFC 8058 one-click unsubscribe."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select
+
+from hub.models import Delivery, Membership, User, Via
+from hub.services import channels, threads
+from mailbridge import outbound
+from tests.factories import make_channel, make_thread, make_user
+from tests.fixtures_mailout import deliver, to
+
+
+def _path(url: str, app: Any) -> str:
+    return url.removeprefix(app.config["BASE_URL"])
+
+
+def test_one_click_post_unsubscribes_and_get_does_not(live_app, smtp_sink):
+    """CSRF is on here, as for real users: only the one-click view is exempt."""
+    app = live_app
+    app.config["RELAY_URL"] = smtp_sink.url
+    if True:  # no app context pushed: each request gets (and closes) its own session
+        session = app.extensions["hiroba.sessionmaker"]()
+        boss = make_user(session, email="boss@corp.example", email_only=True)
+        peer = make_user(session, email="peer@corp.example")
+        ch = make_channel(session, slug="general")
+        post = make_thread(session, channel=ch, author=peer, title="T", body="b")
+        threads.reply(session, author=boss, thread=post.thread, body="me", via=Via.EMAIL)
+        threads.reply(session, author=peer, thread=post.thread, body="you", via=Via.WEB)
+        session.commit()
+        deliver(app)
+        (mail,) = [m for m in to(smtp_sink, "boss@corp.example") if m["List-Unsubscribe"]]
+        url = re.search(r"<(http[^>]+)>", str(mail["List-Unsubscribe"])).group(1)
+        client = app.test_client()
+        # A mail scanner fetching the link changes nothing.
+        page = client.get(_path(url, app))
+        assert page.status_code == 200 and b'name="List-Unsubscribe"' in page.data
+        session.expire_all()
+        m = session.scalar(select(Membership).where(Membership.user_id == boss.id))
+        assert m.delivery is None
+        session.commit()
+        # The mail client's one-click POST: no sign-in, no CSRF token.
+        done = client.post(_path(url, app), data={"List-Unsubscribe": "One-Click"})
+        assert done.status_code == 200
+        session.expire_all()
+        m = session.scalar(select(Membership).where(Membership.user_id == boss.id))
+        assert m.delivery == Delivery.OFF
+        session.commit()
+        # Off for that channel: the next reply sends him nothing.
+        smtp_sink.messages.clear()
+        threads.reply(session, author=peer, thread=post.thread, body="again", via=Via.WEB)
+        session.commit()
+        deliver(app)
+        assert not to(smtp_sink, "boss@corp.example")
+        session.close()
+
+
+def test_preferences_page_changes_by_post_only(live_app):
+    app = live_app
+    if True:  # no app context pushed: each request gets (and closes) its own session
+        session = app.extensions["hiroba.sessionmaker"]()
+        user = make_user(session, email="m@corp.example", email_only=True)
+        ch = make_channel(session, slug="news", name="News")
+        channels.join(session, user=user, channel=ch)
+        session.commit()
+        url = outbound.prefs_url(app, user.id)
+        client = app.test_client()
+        page = client.get(_path(url, app))
+        assert page.status_code == 200 and b"m@corp.example" in page.data
+        token = re.search(rb'name="csrf_token" value="([^"]+)"', page.data).group(1).decode()
+        # Without the CSRF token the form is refused.
+        assert client.post(_path(url, app), data={"delivery": "weekly"}).status_code == 400
+        form = {"csrf_token": token, "delivery": "weekly", "digest_hour": "7",
+                f"channel_{ch.id}": "every_post"}  # fmt: skip
+        assert client.post(_path(url, app), data=form).status_code == 200
+        session.expire_all()
+        user = session.get(User, user.id)
+        assert user.delivery == Delivery.WEEKLY and user.digest_hour == 7
+        m = session.scalar(select(Membership).where(Membership.user_id == user.id))
+        assert m.delivery == Delivery.EVERY_POST
+        user_id = user.id
+        session.commit()
+        # A forged or foreign token opens nothing.
+        assert client.get("/mail/prefs/forged").status_code == 404
+        other = outbound.unsubscribe_url(app, user_id, 0)
+        assert client.get(_path(other, app).replace("unsubscribe", "prefs")).status_code == 404
+        # Unsubscribe from everything (channel 0).
+        done = client.post(_path(other, app), data={"List-Unsubscribe": "One-Click"})
+        assert done.status_code == 200
+        session.expire_all()
+        assert session.get(User, user_id).delivery == Delivery.OFF
+        session.close()
