@@ -82,11 +82,11 @@ def from_authentication_results(raw: bytes, sender_domain: str, trusted: str) ->
 
 def from_dkim(raw: bytes, sender_domain: str) -> tuple[str, str]:
     """Verify the first DKIM signature and its alignment with the From domain."""
-    kwargs: dict[str, Any] = {"timeout": 5}
+    kwargs: dict[str, Any] = {}
     if DNS_LOOKUP is not None:
         kwargs["dnsfunc"] = DNS_LOOKUP
     try:
-        verifier = dkim.DKIM(raw)
+        verifier = dkim.DKIM(raw, timeout=5)
         ok = verifier.verify(**kwargs)
     except Exception as exc:  # noqa: BLE001 - dkimpy raises on malformed signatures
         return "fail", f"dkim error: {type(exc).__name__}"

@@ -1,0 +1,95 @@
+"""Commands to help@ (English and Japanese), each answered by mail."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from hub.models import Delivery, Membership, OutboxMessage, User
+from mailbridge import commands, ingest
+from tests.factories import make_channel, make_user
+from tests.mailbridge.test_ingest import mail
+
+
+@pytest.mark.parametrize(
+    ("line", "verb", "arg"),
+    [
+        ("digest daily", "digest", "daily"),
+        ("Digest Weekly", "digest", "weekly"),
+        ("digest off", "digest", "off"),
+        ("ダイジェスト 毎日", "digest", "毎日"),
+        ("ダイジェスト　毎週", "digest", "毎週"),
+        ("mute general", "mute", "general"),
+        ("ミュート general", "mute", "general"),
+        ("unsubscribe", "unsubscribe", ""),
+        ("配信停止", "unsubscribe", ""),
+        ("HELP", "help", ""),
+        ("ヘルプ", "help", ""),
+    ],
+)
+def test_parse_line(line: str, verb: str, arg: str) -> None:
+    cmd = commands.parse_line(line)
+    assert cmd is not None and (cmd.verb, cmd.arg) == (verb, arg)
+
+
+@pytest.mark.parametrize("line", ["digest monthly", "mute", "thanks for the help", "", "help me"])
+def test_not_commands(line: str) -> None:
+    assert commands.parse_line(line) is None
+
+
+@pytest.fixture
+def boss(app: Flask, session: Any) -> User:
+    user = make_user(session, email="buchou@corp.example", name="部長", email_only=True)
+    make_channel(session, slug="general", name="全社", purpose="全社への連絡")
+    session.commit()
+    return user
+
+
+def last_mail(session: Any) -> tuple[str, str]:
+    row = session.scalar(select(OutboxMessage).order_by(OutboxMessage.id.desc()))
+    msg = email.message_from_bytes(row.raw, policy=email.policy.default)
+    session.rollback()  # SQLite: a reading session holds the write lock
+    return row.subject, msg.get_body(("plain",)).get_content()
+
+
+def send(app: Flask, body: str, subject: str = "") -> Any:
+    raw = mail(frm="buchou@corp.example", to="help@hub.test", subject=subject, body=body)
+    return ingest.receive(app, raw, ["help@hub.test"], "smtp")
+
+
+def test_digest_weekly_in_japanese(app: Flask, session: Any, boss: User) -> None:
+    out = send(app, "ダイジェスト 毎週\n\n--\n部長")
+    assert out.status == "command"
+    session.expire_all()
+    assert session.get(User, boss.id).delivery == Delivery.WEEKLY
+    subject, text = last_mail(session)
+    assert "毎週" in text or "週" in text or "weekly" in text.lower()
+
+
+def test_mute_and_unsubscribe(app: Flask, session: Any, boss: User) -> None:
+    assert send(app, "mute general\nunsubscribe").status == "command"
+    session.expire_all()
+    assert session.get(User, boss.id).delivery == Delivery.OFF
+    assert session.scalar(select(Membership.delivery)) == Delivery.OFF
+
+
+def test_unknown_channel_is_reported(app: Flask, session: Any, boss: User) -> None:
+    out = send(app, "mute nosuch")
+    assert out.status == "command" and out.results[0]["ok"] is False
+    assert out.results[0]["reason"] == "not_found"
+
+
+def test_help_and_unknown_text_get_the_how_to(app: Flask, session: Any, boss: User) -> None:
+    out = send(app, "", subject="help")
+    assert (out.status, out.reason) == ("command", None)
+    subject, text = last_mail(session)
+    assert "general@hub.test" in text and "digest daily" in text
+    session.rollback()
+    out = send(app, "使い方を教えてください")
+    assert (out.status, out.reason) == ("command", "unknown_command")
+    assert session.scalar(select(OutboxMessage.kind).order_by(OutboxMessage.id.desc())) == "command"
