@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from hub import create_app, db, demo
+from hub.web import babel
 from tests.conftest import LiveServer, free_port, test_settings
 
 pytestmark = pytest.mark.browser
@@ -42,6 +43,8 @@ def ja_hub(database_url, tmp_path):
         catalog = read_po(src)
     with open(folder / "messages.mo", "wb") as out:
         write_mo(out, catalog)
+    # Flask-Babel keeps one translation cache per process: drop what earlier apps loaded.
+    babel.domain_instance.cache.clear()
     port = free_port()
     dirs = f"{root / 'hub/translations'};{tmp_path / 'translations'}"
     app = create_app(
@@ -54,6 +57,7 @@ def ja_hub(database_url, tmp_path):
     yield server
     server.stop()
     db.engine_of(app).dispose()
+    babel.domain_instance.cache.clear()
 
 
 def sign_in(page: Page, base: str, local: str) -> None:
