@@ -1,0 +1,220 @@
+"""Benchmark the SMTP intake: N replies over K concurrent SMTP clients, against a no-op sink.
+
+Runs `hiroba smtpd` (a real process) on a fresh SQLite database, and on PostgreSQL too when
+HIROBA_TEST_POSTGRES_URL is set (in a database of its own, `hiroba_bench`), and a no-op aiosmtpd
+sink process in the same run. Every message is a reply to a real thread by a real member.
+Prints messages/s for both, their ratio, and the latency from the end of DATA to the post
+being visible in the database (p50/p99). Bounded: at most N messages and MAX_SECONDS each.
+
+    .venv/bin/python bench/inbound.py [N] [K]
+Target: ratio >= 0.5, p99 < 200 ms.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import smtplib
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from email.message import EmailMessage
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from hub import create_app, db, search, tokens  # noqa: E402
+from hub.db import Base  # noqa: E402
+from mailbridge import addresses  # noqa: E402
+from tests.factories import make_channel, make_thread, make_user  # noqa: E402
+
+MAX_SECONDS = 120
+DOMAIN = "hub.test"
+SECRET = "bench-secret-key"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError("server exited early") from None
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def prepare(url: str, instance: Path, members: int) -> list[tuple[str, str]]:
+    """Schema, members and one thread each; return (sender, reply address) per member."""
+    engine = db.make_engine(url)
+    with engine.begin() as conn:
+        Base.metadata.drop_all(conn)
+        search.drop(conn)
+        Base.metadata.create_all(conn)
+        search.install(conn)
+    engine.dispose()
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET, "MAIL_DOMAIN": DOMAIN,
+                      "INSTANCE_DIR": str(instance), "BASE_URL": "http://hub.test"})  # fmt: skip
+    pairs = []
+    keys = tokens.keys_from_config(app.config)
+    with db.transaction(app) as session:
+        channel = make_channel(session, slug="general", name="General")
+        for n in range(members):
+            user = make_user(session, email=f"m{n}@corp.example", name=f"Member {n}")
+            thread = make_thread(session, channel=channel, author=user, title=f"Thread {n}").thread
+            pairs.append((user.email, addresses.encode("reply", user.id, thread.id, DOMAIN, keys)))
+    db.engine_of(app).dispose()
+    return pairs
+
+
+def message(sender: str, to: str, mid: str) -> bytes:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, to, "Re: 来期の予算"
+    msg["Message-ID"] = f"<{mid}>"
+    msg.set_content("承知しました。来週までに確認します。\n\n> 案です\n")
+    return msg.as_bytes()
+
+
+def visible_checker(url: str) -> Callable[[str], bool]:
+    """A read-only check that a post with this Message-ID exists (one query)."""
+    if url.startswith("sqlite"):
+        conn = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30)
+        return lambda mid: (
+            conn.execute("SELECT 1 FROM post WHERE message_id = ?", (mid,)).fetchone() is not None
+        )
+    import psycopg
+
+    pg = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+    return lambda mid: (
+        pg.execute("SELECT 1 FROM post WHERE message_id = %s", (mid,)).fetchone() is not None
+    )
+
+
+def blast(port: int, n: int, k: int, pairs: list[tuple[str, str]], tag: str,
+          url: str | None) -> tuple[float, list[float], int]:  # fmt: skip
+    """Send n messages over k connections; return (seconds, latencies, failures)."""
+    latencies: list[float] = []
+    failures = [0]
+    lock = threading.Lock()
+    deadline = time.monotonic() + MAX_SECONDS
+
+    def client(c: int) -> None:
+        check = visible_checker(url) if url else None
+        with smtplib.SMTP("127.0.0.1", port, timeout=60) as s:
+            s.ehlo("bench.example")
+            for i in range(c, n, k):
+                if time.monotonic() > deadline:
+                    return
+                sender, to = pairs[i % len(pairs)]
+                mid = f"{tag}-{i}@bench.example"
+                raw = message(sender, to, mid)
+                s.mail(sender)
+                s.rcpt(to)
+                t0 = time.perf_counter()
+                code, _ = s.data(raw)
+                ok = code == 250 and (check is None or check(mid))
+                t1 = time.perf_counter()
+                with lock:
+                    if ok:
+                        latencies.append(t1 - t0)
+                    else:
+                        failures[0] += 1
+
+    threads = [threading.Thread(target=client, args=(c,)) for c in range(k)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - start, latencies, failures[0]
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * p))] * 1000 if values else float("nan")
+
+
+def run_hiroba(url: str, n: int, k: int, tmp: Path, tag: str) -> tuple[float, float, float, int]:
+    pairs = prepare(url, tmp / "instance", k)
+    port = free_port()
+    env = dict(os.environ, HIROBA_DATABASE_URL=url, HIROBA_SECRET_KEY=SECRET,
+               HIROBA_MAIL_DOMAIN=DOMAIN, HIROBA_SMTP_PORT=str(port),
+               HIROBA_INSTANCE_DIR=str(tmp / "instance"))  # fmt: skip
+    hiroba = shutil.which("hiroba", path=str(ROOT / ".venv/bin")) or "hiroba"
+    proc = subprocess.Popen([hiroba, "smtpd"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    try:
+        wait_port(port, proc)
+        secs, lat, failed = blast(port, n, k, pairs, tag, url)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+    return len(lat) / secs, pct(lat, 0.5), pct(lat, 0.99), failed
+
+
+def run_sink(n: int, k: int) -> float:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
+         "-c", "aiosmtpd.handlers.Sink"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_port(port, proc)
+        pairs = [(f"m{i}@corp.example", f"general{i}@hub.test") for i in range(k)]
+        secs, lat, _ = blast(port, n, k, pairs, "sink", None)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+    return len(lat) / secs
+
+
+def pg_bench_url(base: str) -> str:
+    """A database of its own next to the test database (created when missing)."""
+    import psycopg
+
+    plain = base.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname='hiroba_bench'").fetchone():
+            conn.execute("CREATE DATABASE hiroba_bench")
+    return base.rsplit("/", 1)[0] + "/hiroba_bench"
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 400
+    k = int(sys.argv[2]) if len(sys.argv) > 2 else 8
+    tmp = Path(tempfile.mkdtemp(prefix="hiroba-bench-"))
+    try:
+        sink = run_sink(n, k)
+        print(f"no-op aiosmtpd sink: {sink:8.1f} msg/s  ({n} messages, {k} clients)")
+        targets = [("SQLite", f"sqlite:///{tmp / 'bench.db'}")]
+        if os.environ.get("HIROBA_TEST_POSTGRES_URL"):
+            targets.append(("PostgreSQL", pg_bench_url(os.environ["HIROBA_TEST_POSTGRES_URL"])))
+        for name, url in targets:
+            rate, p50, p99, failed = run_hiroba(url, n, k, tmp, name.lower())
+            print(
+                f"hiroba smtpd ({name}): {rate:8.1f} msg/s  ratio {rate / sink:.2f}  "
+                f"end of DATA -> post visible p50 {p50:.0f} ms p99 {p99:.0f} ms  "
+                f"failed {failed}"
+            )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
