@@ -15,7 +15,6 @@ from hub.models import (
     Acknowledgement,
     Announcement,
     Channel,
-    ChannelStatus,
     Membership,
     Post,
     Thread,
@@ -329,7 +328,3 @@ def edit(
 def list_announcements(session: Session) -> list[Announcement]:
     """Every announcement, newest first."""
     return list(session.scalars(select(Announcement).order_by(Announcement.id.desc())))
-
-
-def visible_channel(channel: Channel) -> bool:
-    return channel.status == ChannelStatus.ACTIVE
