@@ -15,6 +15,7 @@ one mail per event (or digest period) per recipient.
 from __future__ import annotations
 
 import base64
+import re
 import smtplib
 import ssl
 import uuid
@@ -27,15 +28,16 @@ from urllib.parse import quote, unquote, urlsplit
 
 from flask import Flask
 from flask_babel import force_locale
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hub import tokens
-from hub.db import is_postgres, transaction, utcnow
+from hub.db import engine_of, is_postgres, utcnow
 from hub.models import CaughtMail, Channel, Membership, OutboxMessage, Post, Thread, User
 from mailbridge import addresses
 
 MAX_ATTEMPTS = 8
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 REPLY_MARKER = "##- この行より上に返信してください / Please reply above this line -##"
 
 
@@ -69,7 +71,7 @@ def new_message_id(domain: str, kind: str = "m") -> str:
 
 def sanitize_header(value: str) -> str:
     """Remove CR/LF and other control characters so no header can be injected."""
-    return "".join(ch if ch >= " " and ch != "\x7f" else " " for ch in value).strip()
+    return _CONTROL.sub(" ", value).strip()
 
 
 # --- message assembly -------------------------------------------------------------------------
@@ -431,16 +433,22 @@ class Relay:
                 client.close()
 
 
-def send_raw(app: Flask, session: Session, row: OutboxMessage, relay: Relay | None = None) -> None:
-    """Hand one message to the relay, or to the catcher when no relay is configured."""
-    if not row.mail_from:
-        row.mail_from = return_path(app, row)
+def send_raw(
+    app: Flask,
+    session: Session,
+    row: Any,
+    relay: Relay | None = None,
+    mail_from: str | None = None,
+) -> None:
+    """Hand one message (an OutboxMessage or a row with its columns) to the relay, or to the
+    catcher when no relay is configured."""
+    sender = mail_from or row.mail_from or return_path(app, row)
     url = str(app.config.get("RELAY_URL") or "")
     if not url:
         session.add(
             CaughtMail(
                 outbox_id=row.id,
-                mail_from=row.mail_from,
+                mail_from=sender,
                 to_addr=row.to_addr,
                 subject=row.subject,
                 raw=row.raw,
@@ -448,34 +456,57 @@ def send_raw(app: Flask, session: Session, row: OutboxMessage, relay: Relay | No
         )
         return
     if relay is not None:
-        relay.send(row.mail_from, row.to_addr, row.raw)
+        relay.send(sender, row.to_addr, row.raw)
         return
     one = Relay(url)
     try:
-        one.send(row.mail_from, row.to_addr, row.raw)
+        one.send(sender, row.to_addr, row.raw)
     finally:
         one.close()
+
+
+_T = OutboxMessage.__table__
+_CLAIM_COLUMNS = (
+    _T.c.id, _T.c.user_id, _T.c.to_addr, _T.c.mail_from, _T.c.raw, _T.c.subject,
+    _T.c.dedupe_key, _T.c.attempts,
+)  # fmt: skip
 
 
 def drain_outbox(app: Flask, *, limit: int = 200, now: datetime | None = None) -> int:
     """Send every due message (up to ``limit``), one row per transaction; return how many sent.
 
     On PostgreSQL rows are claimed with FOR UPDATE SKIP LOCKED, so several workers share the
-    outbox and no row goes out twice; SQLite runs a single worker. One relay connection serves
-    the whole run.
+    outbox and no row goes out twice; on SQLite the write lock makes workers take turns. The row
+    stays locked while the relay takes it and is marked sent in the same transaction, so a
+    worker killed mid-send leaves it pending for the next one. One relay connection serves the
+    whole run; rows are read and written with plain statements (no ORM objects) to keep the
+    per-mail cost small.
     """
     url = str(app.config.get("RELAY_URL") or "")
     relay = Relay(url) if url else None
     sent = 0
     cache: dict[int, int | None] = {}
+    # Built once per run: rows that fall due during the run are taken by the next one.
+    stmt = (
+        select(*_CLAIM_COLUMNS)
+        .where(_T.c.status == "pending", _T.c.not_before <= (now or utcnow()))
+        .order_by(_T.c.not_before, _T.c.id)
+        .limit(1)
+    )
+    if engine_of(app).dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    engine = engine_of(app)
     try:
         for _ in range(limit):
-            with transaction(app) as session:
-                row = claim_next(session, now or utcnow())
+            # A bare connection per row (lighter than a Session); the ORM joins in only for
+            # the catcher and for bounces.
+            with engine.begin() as conn, Session(bind=conn) as session:
+                row = conn.execute(stmt).first()
                 if row is None:
                     break
                 if _deliver(app, session, row, relay, now, cache):
                     sent += 1
+                session.flush()
     finally:
         if relay is not None:
             relay.close()
@@ -495,7 +526,7 @@ def claim_next(session: Session, now: datetime) -> OutboxMessage | None:
     return session.scalar(stmt)
 
 
-def _still_allowed(session: Session, row: OutboxMessage, cache: dict[int, int | None]) -> bool:
+def _still_allowed(session: Session, row: Any, cache: dict[int, int | None]) -> bool:
     """Mail about a post in a private channel goes only to someone still a member when it
     leaves (``cache`` maps post id to its private channel id, or None, for one drain run)."""
     if row.user_id is None or not row.dedupe_key.startswith("post:"):
@@ -523,33 +554,38 @@ def _still_allowed(session: Session, row: OutboxMessage, cache: dict[int, int | 
 def _deliver(
     app: Flask,
     session: Session,
-    row: OutboxMessage,
+    row: Any,
     relay: Relay | None,
-    now: datetime | None = None,
-    cache: dict[int, int | None] | None = None,
+    now: datetime | None,
+    cache: dict[int, int | None],
 ) -> bool:
-    row.attempts += 1
-    row.claimed_at = utcnow()
-    if not _still_allowed(session, row, cache if cache is not None else {}):
-        row.status, row.last_error = "cancelled", "no longer a member of the private channel"
-        return False
-    try:
-        send_raw(app, session, row, relay)
-    except PermanentFailure as exc:
-        row.status, row.last_error = "failed", str(exc)[:2000]
-        # A relay that refuses the address for good: stop mailing it at once (admins see it).
-        mark_bouncing(session, row.to_addr, threshold=1)
-        return False
-    except (OSError, smtplib.SMTPException) as exc:
-        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        if row.attempts >= MAX_ATTEMPTS:
-            row.status = "failed"
+    """Send one claimed row and record how it went (in the claiming transaction)."""
+    attempts = row.attempts + 1
+    done: dict[str, Any] = {"attempts": attempts, "claimed_at": utcnow()}
+    mail_from = row.mail_from or return_path(app, row)
+    done["mail_from"] = mail_from
+    ok = False
+    if not _still_allowed(session, row, cache):
+        done.update(status="cancelled", last_error="no longer a member of the private channel")
+    else:
+        try:
+            send_raw(app, session, row, relay, mail_from)
+        except PermanentFailure as exc:
+            done.update(status="failed", last_error=str(exc)[:2000])
+            # A relay that refuses the address for good: stop mailing it (admins see it).
+            mark_bouncing(session, row.to_addr, threshold=1)
+        except (OSError, smtplib.SMTPException) as exc:
+            done["last_error"] = f"{type(exc).__name__}: {exc}"[:2000]
+            if attempts >= MAX_ATTEMPTS:
+                done["status"] = "failed"
+            else:
+                # Exponential back-off: 1, 2, 4 ... minutes.
+                done["not_before"] = (now or utcnow()) + timedelta(minutes=2 ** (attempts - 1))
         else:
-            # Exponential back-off: 1, 2, 4 ... minutes.
-            row.not_before = (now or utcnow()) + timedelta(minutes=2 ** (row.attempts - 1))
-        return False
-    row.status, row.sent_at, row.last_error = "sent", utcnow(), None
-    return True
+            done.update(status="sent", sent_at=utcnow(), last_error=None)
+            ok = True
+    session.connection().execute(update(_T).where(_T.c.id == row.id).values(**done))
+    return ok
 
 
 def mark_bouncing(session: Session, address: str, threshold: int) -> None:
