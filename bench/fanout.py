@@ -22,6 +22,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
+BODY = "来期の予算案を共有します。\n\n- 売上: 12億円\n- 費用: 10億円\n\nご意見ください。"
+
+
 def _sink(port: int, ready: mp.synchronize.Event, stop: mp.synchronize.Event) -> None:
     """A do-nothing SMTP sink in its own process (so it does not share our GIL)."""
     from aiosmtpd.controller import Controller
@@ -114,7 +117,7 @@ def main() -> None:
             threads.start_thread(
                 session, author=session.get(User, author_id),
                 channel=session.get(Channel, channel_id), title="来期の予算について",
-                body="来期の予算案を共有します。\n\n- 売上: 12億円\n- 費用: 10億円\n\nご意見ください。",
+                body=BODY,
                 via=Via.WEB,
             )  # fmt: skip
         t_post = time.perf_counter()

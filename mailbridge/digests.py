@@ -8,7 +8,6 @@ Nothing new, no digest. A DigestRun row (unique per member and period) makes it 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,12 +18,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hub import permissions, tokens
+from hub import tokens
 from hub.models import (
     Acknowledgement,
     Announcement,
     Channel,
     ChannelKind,
+    ChannelStatus,
     Delivery,
     DigestRun,
     Membership,
@@ -40,7 +40,9 @@ from hub.services.accounts import effective_delivery
 from hub.text import snippet
 from mailbridge import addresses, outbound, quiet
 
-PER_CHANNEL = 10
+# A digest is read in a minute: at most this many threads per channel and in all.
+PER_CHANNEL = 5
+MAX_THREADS = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,9 @@ class Digest:
     needs: tuple[NeedItem, ...]
     thanks: tuple[ThanksItem, ...]
     channels: tuple[ChannelSection, ...]
+    # New threads in channels left out of the digest to keep it short.
+    more_threads: int = 0
+    more_channels: int = 0
 
     @property
     def thread_count(self) -> int:
@@ -108,20 +113,45 @@ class Digest:
 
 
 @dataclass
+class ThreadNews:
+    """One thread's posts in the window (plain values: read once, shared by every member)."""
+
+    thread_id: int
+    title: str
+    author_id: int | None
+    is_new: bool
+    total: int = 0
+    authors: dict[int | None, int] = field(default_factory=dict)
+    last: list[tuple[int | None, str]] = field(default_factory=list)
+    questions: list[tuple[int | None, str]] = field(default_factory=list)
+
+
+@dataclass
 class Activity:
     """What happened in every channel in one window: shared by all members' digests."""
 
-    threads: dict[int, dict[str, Any]] = field(default_factory=dict)
-    channels: dict[int, Channel] = field(default_factory=dict)
+    threads: dict[int, ThreadNews] = field(default_factory=dict)
+    # Per channel: its threads, newest first; and (slug, name, purpose line, social).
+    by_channel: dict[int, list[ThreadNews]] = field(default_factory=dict)
+    channels: dict[int, tuple[str, str, str, bool]] = field(default_factory=dict)
     names: dict[int, str] = field(default_factory=dict)
     announcements: list[Announcement] = field(default_factory=list)
+    # Readable channels: open ones (anyone) and private ones (members only).
+    open_channels: set[int] = field(default_factory=set)
+    private_channels: set[int] = field(default_factory=set)
+    # Per member: mentions (channel id, item) and thanks received in the window.
+    mentions: dict[int, list[tuple[int, NeedItem]]] = field(default_factory=dict)
+    thanks: dict[int, list[ThanksItem]] = field(default_factory=dict)
 
 
 def load_activity(session: Session, since: datetime, until: datetime) -> Activity:
     """Read the window's posts once: per thread the count and last posts by author."""
     act = Activity()
     rows = session.execute(
-        select(Post.id, Post.thread_id, Post.author_id, Post.body, Thread, Thread.channel_id)
+        select(
+            Post.thread_id, Post.author_id, Post.body, Thread.channel_id, Thread.title,
+            Thread.author_id, Thread.created_at,
+        )
         .join(Thread, Thread.id == Post.thread_id)
         .where(
             Post.created_at > since,
@@ -130,29 +160,26 @@ def load_activity(session: Session, since: datetime, until: datetime) -> Activit
             Post.hidden.is_(False),
         )
         .order_by(Post.id)
-    ).all()
-    for _post_id, thread_id, author_id, body, thread, channel_id in rows:
-        t = act.threads.setdefault(
-            thread_id,
-            {
-                "thread": thread,
-                "channel_id": channel_id,
-                "is_new": thread.created_at > since,
-                "authors": defaultdict(int),
-                "last": [],
-                "questions": [],
-            },
-        )
-        t["authors"][author_id] += 1
-        t["last"] = [*t["last"][-4:], (author_id, body)]
+    ).all()  # fmt: skip
+    for thread_id, author_id, body, channel_id, title, starter, created in rows:
+        t = act.threads.get(thread_id)
+        if t is None:
+            t = act.threads[thread_id] = ThreadNews(thread_id, title, starter, created > since)
+            act.by_channel.setdefault(channel_id, []).append(t)
+        t.total += 1
+        t.authors[author_id] = t.authors.get(author_id, 0) + 1
+        t.last = [*t.last[-4:], (author_id, body)]
         if "?" in body or "？" in body:
-            t["questions"].append((author_id, body))
-    ids = {t["channel_id"] for t in act.threads.values()}
-    if ids:
+            t.questions.append((author_id, body))
+    for news in act.by_channel.values():
+        news.sort(key=lambda n: -n.thread_id)
+    if act.by_channel:
+        found = session.scalars(select(Channel).where(Channel.id.in_(act.by_channel)))
         act.channels = {
-            c.id: c for c in session.scalars(select(Channel).where(Channel.id.in_(ids)))
+            c.id: (c.slug, c.name, " ".join(c.purpose.split()), c.kind == ChannelKind.SOCIAL)
+            for c in found
         }
-    authors = {a for t in act.threads.values() for a in t["authors"] if a is not None}
+    authors = {a for t in act.threads.values() for a in t.authors if a is not None}
     if authors:
         act.names = dict(
             session.execute(select(User.id, User.name).where(User.id.in_(authors))).all()
@@ -160,7 +187,51 @@ def load_activity(session: Session, since: datetime, until: datetime) -> Activit
     act.announcements = list(
         session.scalars(select(Announcement).where(Announcement.ack_required.is_(True)))
     )
+    for cid, private in session.execute(
+        select(Channel.id, Channel.private).where(
+            Channel.status.in_([ChannelStatus.ACTIVE, ChannelStatus.ARCHIVED])
+        )
+    ):
+        (act.private_channels if private else act.open_channels).add(cid)
+    _load_personal(session, act, since, until)
     return act
+
+
+def _load_personal(session: Session, act: Activity, since: datetime, until: datetime) -> None:
+    """Mentions and thanks of the window, for every member at once."""
+    rows = session.execute(
+        select(Mention.user_id, Post.body, Post.author_id, Thread.id, Thread.title,
+               Thread.channel_id, Channel.name)
+        .join(Post, Post.id == Mention.post_id)
+        .join(Thread, Thread.id == Post.thread_id)
+        .join(Channel, Channel.id == Thread.channel_id)
+        .where(
+            Post.created_at > since,
+            Post.created_at <= until,
+            Post.deleted_at.is_(None),
+            Post.hidden.is_(False),
+        )
+        .order_by(Post.id)
+    ).all()  # fmt: skip
+    for user_id, body, author_id, thread_id, title, channel_id, channel_name in rows:
+        name = act.names.get(author_id, "") if author_id else ""
+        item = NeedItem(thread_id, title, channel_name, "mention", name, snippet(body, 100))
+        act.mentions.setdefault(user_id, []).append((channel_id, item))
+    cards = session.execute(
+        select(ThanksRecipient.user_id, Thanks)
+        .join(Thanks, Thanks.id == ThanksRecipient.thanks_id)
+        .where(Thanks.created_at > since, Thanks.created_at <= until)
+        .order_by(Thanks.id)
+    ).all()
+    for user_id, t in cards:
+        item = ThanksItem(t.sender.name, t.message, t.value.name if t.value else None)
+        act.thanks.setdefault(user_id, []).append(item)
+
+
+def _item(t: ThreadNews, others: int, user_id: int, names: dict[int, str]) -> ThreadItem:
+    author_id, body = next(((a, b) for a, b in reversed(t.last) if a != user_id), (None, ""))
+    name = names.get(author_id, "") if author_id else ""
+    return ThreadItem(t.thread_id, t.title, t.is_new, others, name, snippet(body, 100))
 
 
 def collect_digest(
@@ -173,57 +244,53 @@ def collect_digest(
 ) -> Digest | None:
     """What is new for ``user`` between ``since`` and ``until``; None when nothing is."""
     act = activity or load_activity(session, since, until)
-    readable = set(permissions.readable_channel_ids(session, user))
+    if not user.active:
+        return None
+    # Access is read now, for this member: private channels only while a member.
     joined = dict(
         session.execute(
             select(Membership.channel_id, Membership.delivery).where(Membership.user_id == user.id)
         ).all()
     )
+    readable = act.open_channels | (act.private_channels & set(joined))
     readable -= {cid for cid, d in joined.items() if d == Delivery.OFF}
     needs = _needs(session, user, since, until, act, readable, set(joined))
-    thanks = _thanks(session, user, since, until)
-    sections: dict[int, list[ThreadItem]] = defaultdict(list)
-    for thread_id, t in act.threads.items():
-        if t["channel_id"] not in readable:
+    thanks = act.thanks.get(user.id, [])
+    # Channels the member joined first, social channels last; the rest is counted, not listed.
+    order = sorted(
+        (c for c in act.by_channel if c in readable),
+        key=lambda c: (act.channels[c][3], c not in joined, act.channels[c][1]),
+    )
+    channels: list[ChannelSection] = []
+    budget, more_threads, more_channels = MAX_THREADS, 0, 0
+    uid = user.id
+    for cid in order:
+        take = min(PER_CHANNEL, budget)
+        items: list[ThreadItem] = []
+        more = 0
+        for t in act.by_channel[cid]:
+            others = t.total - t.authors.get(uid, 0)
+            if not others:
+                continue
+            if len(items) < take:
+                items.append(_item(t, others, uid, act.names))
+            else:
+                more += 1
+        if not items:
+            if more:
+                more_threads += more
+                more_channels += 1
             continue
-        others = sum(n for a, n in t["authors"].items() if a != user.id)
-        if not others:
-            continue
-        author_id, body = (
-            next((a, b) for a, b in reversed(t["last"]) if a != user.id)
-            if any(a != user.id for a, _ in t["last"])
-            else (None, "")
-        )
-        sections[t["channel_id"]].append(
-            ThreadItem(
-                thread_id,
-                t["thread"].title,
-                t["is_new"],
-                others,
-                act.names.get(author_id, "") if author_id else "",
-                snippet(body, 100),
-            )
-        )
-    channels = []
-    for cid, items in sections.items():
-        ch = act.channels[cid]
-        items.sort(key=lambda i: -i.thread_id)
-        channels.append(
-            ChannelSection(
-                cid,
-                ch.slug,
-                ch.name,
-                " ".join(ch.purpose.split()),
-                ch.kind == ChannelKind.SOCIAL,
-                tuple(items[:PER_CHANNEL]),
-                max(0, len(items) - PER_CHANNEL),
-            )
-        )
-    channels.sort(key=lambda s: (s.social, s.name))
+        budget -= len(items)
+        slug, name, purpose, social = act.channels[cid]
+        channels.append(ChannelSection(cid, slug, name, purpose, social, tuple(items), more))
     fresh_needs = [n for n in needs if n.why != "ack" or n.author == "new"]
     if not channels and not thanks and not fresh_needs:
         return None
-    return Digest(user.id, since, until, tuple(needs), tuple(thanks), tuple(channels))
+    return Digest(
+        user.id, since, until, tuple(needs), tuple(thanks), tuple(channels), more_threads,
+        more_channels,
+    )  # fmt: skip
 
 
 def _needs(
@@ -235,36 +302,21 @@ def _needs(
     readable: set[int],
     joined: set[int],
 ) -> list[NeedItem]:
-    out: list[NeedItem] = []
-    rows = session.execute(
-        select(Post, Thread)
-        .join(Mention, Mention.post_id == Post.id)
-        .join(Thread, Thread.id == Post.thread_id)
-        .where(
-            Mention.user_id == user.id,
-            Post.created_at > since,
-            Post.created_at <= until,
-            Post.deleted_at.is_(None),
-            Post.hidden.is_(False),
-        )
-        .order_by(Post.id)
-    ).all()
-    for post, thread in rows:
-        if thread.channel_id in readable:
-            name = post.author.name if post.author else ""
-            out.append(
-                NeedItem(thread.id, thread.title, thread.channel.name, "mention", name,
-                         snippet(post.body, 100))
-            )  # fmt: skip
-    for thread_id, t in act.threads.items():
-        if t["thread"].author_id != user.id or t["channel_id"] not in readable:
+    out = [item for cid, item in act.mentions.get(user.id, []) if cid in readable]
+    for cid, news in act.by_channel.items():
+        if cid not in readable:
             continue
-        asked = [(a, b) for a, b in t["questions"] if a != user.id]
-        if asked:
-            a, b = asked[-1]
-            ch = act.channels[t["channel_id"]]
-            out.append(NeedItem(thread_id, t["thread"].title, ch.name, "question",
-                                act.names.get(a, ""), snippet(b, 100)))  # fmt: skip
+        for t in news:
+            if t.author_id != user.id or not t.questions:
+                continue
+            asked = [(a, b) for a, b in t.questions if a != user.id]
+            if asked:
+                a, b = asked[-1]
+                name = act.names.get(a, "") if a else ""
+                out.append(
+                    NeedItem(t.thread_id, t.title, act.channels[cid][1], "question", name,
+                             snippet(b, 100))
+                )  # fmt: skip
     if act.announcements:
         acked = set(
             session.execute(
@@ -280,20 +332,6 @@ def _needs(
             fresh = "new" if since < a.published_at <= until else ""
             out.append(NeedItem(a.thread_id, a.title, "", "ack", fresh, snippet(a.body, 100), a.id))
     return out
-
-
-def _thanks(session: Session, user: User, since: datetime, until: datetime) -> list[ThanksItem]:
-    rows = session.scalars(
-        select(Thanks)
-        .join(ThanksRecipient, ThanksRecipient.thanks_id == Thanks.id)
-        .where(
-            ThanksRecipient.user_id == user.id,
-            Thanks.created_at > since,
-            Thanks.created_at <= until,
-        )
-        .order_by(Thanks.id)
-    )
-    return [ThanksItem(t.sender.name, t.message, t.value.name if t.value else None) for t in rows]
 
 
 # --- periods and building --------------------------------------------------------------------
@@ -316,7 +354,8 @@ def due_period(user: User, now: datetime) -> str | None:
     return None
 
 
-def _span(period: str) -> timedelta:
+def span(period: str) -> timedelta:
+    """How far back a member's first digest of this kind looks."""
     return timedelta(days=7) if period.startswith("weekly") else timedelta(days=1)
 
 
@@ -326,9 +365,15 @@ def digest_context(app: Flask, user: User, digest: Digest, run_id: int) -> dict[
     keys = tokens.keys_from_config(cfg)
     domain, base = cfg["MAIL_DOMAIN"], cfg["BASE_URL"]
 
+    links: dict[int, str] = {}
+
     def mailto(thread_id: int, title: str) -> str:
-        addr = addresses.encode("reply", user.id, thread_id, domain, keys)
-        return f"mailto:{addr}?subject={quote('Re: ' + title)}"
+        # Called for the text and the HTML part: sign each link once.
+        found = links.get(thread_id)
+        if found is None:
+            addr = addresses.encode("reply", user.id, thread_id, domain, keys)
+            found = links[thread_id] = f"mailto:{addr}?subject={quote('Re: ' + title)}"
+        return found
 
     def ack_mailto(announcement_id: int) -> str:
         return f"mailto:{addresses.encode('ack', user.id, announcement_id, domain, keys)}"
@@ -353,56 +398,70 @@ def build_and_queue_digest(
     now: datetime,
     *,
     activities: dict[tuple[datetime, datetime], Activity] | None = None,
+    since: datetime | None = None,
 ) -> OutboxMessage | None:
     """Build ``user``'s digest for ``period`` and queue it; None if it exists or is empty.
 
-    The DigestRun is written first: a second worker on the same member and period hits the
-    unique key and stops, so exactly one digest goes out per period.
+    ``since`` defaults to the end of the member's last digest (the job passes it, read for
+    everyone at once). The DigestRun insert is what decides: a second worker on the same member
+    and period hits the unique key and stops, so exactly one digest goes out per period.
     """
-    if session.scalar(
-        select(DigestRun.id).where(DigestRun.user_id == user.id, DigestRun.period == period)
-    ):
+    if not user.active or user.bouncing:
         return None
-    last = session.scalar(select(func.max(DigestRun.until)).where(DigestRun.user_id == user.id))
-    since = last or now - _span(period)
-    run = DigestRun(user_id=user.id, period=period, since=since, until=now, items={})
-    try:
-        with session.begin_nested():
-            session.add(run)
-            session.flush()
-    except IntegrityError:
-        return None
+    if since is None:
+        last = session.scalar(select(func.max(DigestRun.until)).where(DigestRun.user_id == user.id))
+        since = last or now - span(period)
     act = None
     if activities is not None:
         act = activities.get((since, now))
         if act is None:
             act = activities[(since, now)] = load_activity(session, since, now)
     digest = collect_digest(session, user, since, now, activity=act)
+    cfg = app.config
+    domain = cfg["MAIL_DOMAIN"]
+    safe_period = period.replace(":", "-")
+    run = DigestRun(
+        user_id=user.id,
+        period=period,
+        since=since,
+        until=now,
+        items={"threads": digest.items()} if digest else {},
+        message_id=f"digest.{safe_period}.u{user.id}@{domain}" if digest else None,
+    )
+    try:
+        with session.begin_nested():
+            session.add(run)
+            session.flush()
+    except IntegrityError:
+        return None
     if digest is None:
         return None
-    run.items = {"threads": digest.items()}
-    cfg = app.config
     keys = tokens.keys_from_config(cfg)
-    reply_to = addresses.encode("digest", user.id, run.id, cfg["MAIL_DOMAIN"], keys)
+    reply_to = addresses.encode("digest", user.id, run.id, domain, keys)
     unsubscribe = outbound.unsubscribe_url(app, user.id, 0)
-    row = outbound.queue_mail(
+    context = digest_context(app, user, digest, run.id)
+    context.update(
+        base_url=cfg["BASE_URL"], mail_domain=domain, recipient=user,
+        prefs_url=outbound.prefs_url(app, user.id),
+    )  # fmt: skip
+    # The DigestRun's unique key already makes this the only digest of the period.
+    return outbound.insert_mail(
         app,
         session,
         kind="digest",
         dedupe_key=f"digest:{period}",
-        to=user,
-        template="digest",
-        context=digest_context(app, user, digest, run.id),
+        user=user,
+        to_addr=user.email,
+        to_name=user.name,
+        rendered=outbound.render_email(app, "digest", user.locale, **context),
         headers={
             "Reply-To": reply_to,
-            "List-Id": f"Hiroba digest <digest.{cfg['MAIL_DOMAIN']}>",
-            "List-Unsubscribe": f"<{unsubscribe}>, <mailto:help@{cfg['MAIL_DOMAIN']}"
+            "List-Id": f"Hiroba digest <digest.{domain}>",
+            "List-Unsubscribe": f"<{unsubscribe}>, <mailto:help@{domain}"
             "?subject=digest%20off&body=digest%20off>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
-        message_id=f"digest.{run.id}.u{user.id}@{cfg['MAIL_DOMAIN']}",
+        message_id=run.message_id,
         urgent=True,
+        flush=False,
     )
-    if row is not None:
-        run.message_id = row.message_id
-    return row

@@ -6,7 +6,7 @@ import logging
 from datetime import datetime, timedelta
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hub.db import transaction, utcnow
 from hub.models import Delivery, DigestRun, User
@@ -47,16 +47,20 @@ def send_digests(app: Flask, now: datetime | None = None) -> int:
                 )
             ).all()
         )
+        last = dict(
+            session.execute(
+                select(DigestRun.user_id, func.max(DigestRun.until)).group_by(DigestRun.user_id)
+            ).all()
+        )
     due = [(u, p) for u in users if (p := digests.due_period(u, now)) and (u.id, p) not in done]
-    activities: dict = {}
+    activities: dict[tuple[datetime, datetime], digests.Activity] = {}
     queued = 0
     for user, period in due:
+        since = last.get(user.id) or now - digests.span(period)
         with transaction(app) as session:
-            member = session.get(User, user.id)
-            if member is None:
-                continue
+            member = session.merge(user, load=False)
             row = digests.build_and_queue_digest(
-                app, session, member, period, now, activities=activities
+                app, session, member, period, now, activities=activities, since=since
             )
             queued += row is not None
     return queued

@@ -27,7 +27,8 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from flask import Flask
-from flask_babel import force_locale
+from flask_babel import force_locale, get_translations
+from jinja2.ext import _make_new_gettext, _make_new_ngettext
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -53,6 +54,10 @@ def render_email(app: Flask, name: str, locale: str = "ja", **context: Any) -> R
     with app.app_context(), force_locale(locale):
         env = app.jinja_env
         context.setdefault("reply_marker", REPLY_MARKER)
+        # Look the catalog up once per mail, not once per string (digests have hundreds).
+        catalog = get_translations()
+        context.setdefault("gettext", _make_new_gettext(catalog.gettext))
+        context.setdefault("ngettext", _make_new_ngettext(catalog.ngettext))
         subject = env.get_template(f"mail/{name}.subject.txt").render(**context)
         text = env.get_template(f"mail/{name}.txt").render(**context)
         try:
