@@ -43,7 +43,7 @@ ATTRIBUTION = re.compile(
 # Shapes that count only when a quoted block follows ("Taro wrote:").
 WEAK_ATTRIBUTION = re.compile(r".{1,120}(?:\bwrote|\bschrieb|a écrit|書きました)\s*[:：]\s*")
 # Every attribution ends like one of these: a cheap string test before the regex alternation.
-_TAIL_WORDS = (
+TAIL_WORDS = (
     "wrote", "writes", "says", "said", "geschreven", "schreef", "écrit", "dit", "schrieb",
     "sie", "scritto", "napisał", "(a)", "escreveu", "escribió", "skrev",
 )  # fmt: skip
@@ -54,7 +54,7 @@ def tail_ok(line: str) -> bool:
     raw = line[-80:].rstrip().lower()
     s = raw.rstrip(" \t.>-")
     return (
-        s.endswith((":", "：", *_TAIL_WORDS))
+        s.endswith((":", "：", *TAIL_WORDS))
         or ("gmt" in s and s[:4].isdigit())
         or (raw.endswith(">") and "@" in s)
         or (s[-4:].isdigit() and s[-5:-4] == "/")
@@ -100,3 +100,29 @@ MOBILE = re.compile(
     re.I,
 )
 MD_LINK = re.compile(r"\[([^\]\n]{1,200})\]\([^)\n]{1,500}\)")
+
+# One-word replies that stand for a reaction.
+REACTION_WORDS = {
+    "+1": "👍",
+    "-1": "👎",
+    "like": "👍",
+    "いいね": "👍",
+    "いいね!": "👍",
+    "good": "👍",
+    "了解": "👍",
+    "thanks": "🙏",
+    "ありがとう": "🙏",
+    "<3": "❤️",
+}
+SKIN_TONES = re.compile("[\U0001f3fb-\U0001f3ff]")
+
+
+def is_emoji_char(ch: str) -> bool:
+    """Tell whether ``ch`` is part of an emoji (pictographs, dingbats, joiners, arrows)."""
+    o = ord(ch)
+    return (
+        0x1F000 <= o <= 0x1FAFF
+        or 0x2600 <= o <= 0x27BF
+        or o in (0x200D, 0xFE0F, 0x2764, 0x2B50, 0x2B55)
+        or 0x2190 <= o <= 0x21FF
+    )

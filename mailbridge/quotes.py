@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mailbridge.quote_patterns import (
     ATTRIBUTION,
@@ -16,11 +15,15 @@ from mailbridge.quote_patterns import (
     MOBILE,
     PROBE,
     QUOTE,
+    REACTION_WORDS,
     REPLY_MARKER,
     SEPARATOR,
     SIG_DELIM,
+    SKIN_TONES,
     STRONG_START,
+    TAIL_WORDS,
     WEAK_ATTRIBUTION,
+    is_emoji_char,
     sentence_end,
     tail_ok,
 )
@@ -47,6 +50,16 @@ class _Segment:
     kind: str  # "text" or "quote"
     lines: list[str]
     attributed: bool = False
+    # Index of each line in the prepared lines, so whatever is not shown can go to ``trimmed``.
+    idx: list[int] = field(default_factory=list)
+
+    def add(self, lines: list[str], i: int) -> None:
+        self.lines.append(lines[i])
+        self.idx.append(i)
+
+    def cut(self, n: int) -> None:
+        """Keep only the first ``n`` lines."""
+        del self.lines[n:], self.idx[n:]
 
 
 def _kinds(lines: list[str]) -> list[str]:
@@ -95,6 +108,8 @@ def _attribution_span(lines: list[str], kinds: list[str], nxt: list[str], i: int
             return best
         part = lines[j].strip()
         part = part.lstrip(">").strip() if j > i else part
+        if best and kinds[j] == "q" and not _continues_attribution(part):
+            return best  # "> 管理者:" under "...<addr>:" is the quote, not more attribution.
         chunk = f"{chunk} {part}".strip() if part else chunk
         if len(chunk) > PROBE:
             return best
@@ -110,6 +125,12 @@ def _attribution_span(lines: list[str], kinds: list[str], nxt: list[str], i: int
         elif best or (kinds[j] == "t" and sentence_end(part)):
             return best
     return best
+
+
+def _continues_attribution(part: str) -> bool:
+    """Tell whether a quoted line can finish a wrapped attribution ("> wrote:", "<a@b>:")."""
+    tail = part.rstrip(" \t.:：>-").lower()
+    return tail.endswith((*TAIL_WORDS, "書きました", "のメール", "のメッセージ")) or "@" in part
 
 
 def _header_block(lines: list[str], kinds: list[str], i: int) -> int:
@@ -132,7 +153,11 @@ def _next_kinds(kinds: list[str]) -> list[str]:
 
 
 def _segments(lines: list[str], kinds: list[str]) -> tuple[list[_Segment], int]:
-    """Split lines into text and quote segments; return them and the hard-cut line index."""
+    """Split lines into text and quote segments; return them and the hard-cut line index.
+
+    Lines that belong to no segment (attributions, forwarded headers, "Sent from my iPhone")
+    are not shown: the caller finds them missing from every segment and puts them in ``trimmed``.
+    """
     segs: list[_Segment] = [_Segment("text", [])]
     nxt = _next_kinds(kinds)
     seen_text = False
@@ -158,15 +183,16 @@ def _segments(lines: list[str], kinds: list[str]) -> tuple[list[_Segment], int]:
                     i += 1
             continue
         if kind == "q":
-            start = i
+            quote = _Segment("quote", [], attributed)
             while i < len(lines) and (kinds[i] == "q" or (kinds[i] == "e" and nxt[i] == "q")):
+                quote.add(lines, i)
                 i += 1
-            segs.append(_Segment("quote", lines[start:i], attributed))
+            segs.append(quote)
             segs.append(_Segment("text", []))
             attributed = False
             continue
         if kind != "s":
-            segs[-1].lines.append(lines[i])
+            segs[-1].add(lines, i)
         seen_text = seen_text or kind == "t"
         i += 1
     return segs, len(lines)
@@ -176,8 +202,8 @@ def _has_text(seg: _Segment) -> bool:
     return seg.kind == "text" and any(line.strip() for line in seg.lines)
 
 
-def _drop_signature(segs: list[_Segment], *, allow_first: bool = False) -> list[str]:
-    """Cut a trailing signature ("-- ", ━━━ box, ...) found in the last lines; return it.
+def _drop_signature(segs: list[_Segment], *, allow_first: bool = False) -> None:
+    """Cut a trailing signature ("-- ", ━━━ box, ...) found in the last lines.
 
     Only the last lines are searched (talon's brute-force idea), never the first line, and never
     quoted lines, so a "-item" list or an underlined heading in the body stays.
@@ -191,68 +217,95 @@ def _drop_signature(segs: list[_Segment], *, allow_first: bool = False) -> list[
     for k, n in where[-_SIG_WINDOW:]:
         line = segs[k].lines[n]
         if (k, n) != first and segs[k].kind == "text" and SIG_DELIM.fullmatch(line[:PROBE]):
-            cut = segs[k].lines[n:] + [x for seg in segs[k + 1 :] for x in seg.lines]
-            segs[k].lines = segs[k].lines[:n]
+            segs[k].cut(n)
             del segs[k + 1 :]
-            return cut
-    return []
+            return
 
 
-def _context(quote: list[str]) -> list[str]:
+def _context(quote: _Segment) -> list[tuple[int | None, str]]:
     """Trim a kept quoted block to its last few lines, which are what the answer replies to."""
-    if len(quote) <= _QUOTE_CONTEXT:
-        return quote
-    return ["> …", *quote[-(_QUOTE_CONTEXT - 1) :]]
+    shown = list(zip(quote.idx, quote.lines, strict=True))
+    if len(shown) <= _QUOTE_CONTEXT:
+        return list(shown)
+    return [(None, "> …"), *shown[-(_QUOTE_CONTEXT - 1) :]]
 
 
-def _prepare(text: str) -> tuple[list[str], list[str], list[str]]:
-    """Normalise newlines, cut at our reply marker; return (lines, kinds, cut-off lines)."""
+def _prepare(text: str) -> tuple[list[str], list[str], int]:
+    """Normalise newlines and find our reply marker; return (lines, kinds, end).
+
+    Only ``lines[:end]`` is the reply: the marker and everything below it are cut. A quoted
+    marker with answers below it is an inline reply: that line alone is blanked (kind "e").
+    """
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     kinds = _kinds(lines)
     for i, line in enumerate(lines):
         if "##-" in line[:PROBE] and REPLY_MARKER.search(line[:PROBE]):
-            # A quoted marker with answers below it is an inline reply: drop only that line.
             if kinds[i] != "q" or "t" not in kinds[i + 1 :]:
-                return lines[:i], kinds[:i], lines[i:]
-            del lines[i], kinds[i]
+                return lines, kinds, i
+            kinds[i] = "m"
             break
-    return lines, kinds, []
+    return lines, kinds, len(lines)
+
+
+def _split(text: str) -> tuple[list[str], list[_Segment]]:
+    """Prepare ``text`` and segment it; return its lines and the segments of the reply."""
+    lines, kinds, end = _prepare(text)
+    if "m" in kinds:  # Skip the quoted marker as if it were not there.
+        i = kinds.index("m")
+        segs, _ = _segments(lines[:i] + lines[i + 1 : end], kinds[:i] + kinds[i + 1 : end])
+        for seg in segs:
+            seg.idx = [j + (j >= i) for j in seg.idx]
+        return lines, segs
+    segs, _ = _segments(lines[:end], kinds[:end])
+    return lines, segs
 
 
 def strip_reply(text: str) -> Stripped:
     """Return the new text of a reply, with quoted history and signatures cut off.
 
-    Inline answers keep the end of the quoted block each one answers. If nothing would remain,
-    the whole text is kept and ``kept_whole`` is true.
+    Inline answers keep the end of the quoted block each one answers. Every line that is not
+    shown in ``text`` is in ``trimmed``, in its original order, so nothing is lost. If nothing
+    would remain, the whole text is kept and ``kept_whole`` is true.
     """
     if not text.strip():
         return Stripped(text=text, trimmed="", kept_whole=True)
-    lines, kinds, tail = _prepare(text)
-    segs, cut = _segments(lines, kinds)
-    removed = lines[cut:] + tail
+    lines, segs = _split(text)
     if len(segs) > 1 and segs[-1].kind == "text":
         # A signature under the last quote is not an answer to it.
-        removed[:0] = _drop_signature(segs[-1:], allow_first=True)
+        _drop_signature(segs[-1:], allow_first=True)
     has_text = [_has_text(s) for s in segs]
     answers = sum(has_text)
     later = [False] * (len(segs) + 1)
     for k in range(len(segs) - 1, -1, -1):
         later[k] = later[k + 1] or has_text[k]
-    kept: list[_Segment] = []
-    for k, seg in enumerate(segs):
-        answered = later[k + 1]
-        if seg.kind == "text" or (answered and (answers >= 2 or not seg.attributed)):
-            kept.append(seg)
-        else:
-            removed[:0] = seg.lines
-    removed[:0] = _drop_signature(kept)
-    out: list[str] = []
+    kept = [
+        seg
+        for k, seg in enumerate(segs)
+        if seg.kind == "text" or (later[k + 1] and (answers >= 2 or not seg.attributed))
+    ]
+    _drop_signature(kept)
+    out: list[tuple[int | None, str]] = []
     for seg in kept:
-        out.extend(seg.lines if seg.kind == "text" else _context(seg.lines))
-    body = "\n".join(out).strip("\n").rstrip()
+        out.extend(zip(seg.idx, seg.lines, strict=True) if seg.kind == "text" else _context(seg))
+    body = "\n".join(line for _, line in out).strip("\n").rstrip()
     if not body.strip():
         return Stripped(text=text.strip("\r\n").rstrip(), trimmed="", kept_whole=True)
-    return Stripped(text=body, trimmed="\n".join(removed).strip("\n"), kept_whole=False)
+    shown = {i for i, _ in out}
+    return Stripped(text=body, trimmed=_trimmed(lines, shown), kept_whole=False)
+
+
+def _trimmed(lines: list[str], shown: set[int | None]) -> str:
+    """Join the lines not shown, in order; a blank line after a trimmed line is kept (once)."""
+    out: list[str] = []
+    after_trimmed = False
+    for i, line in enumerate(lines):
+        if line.strip():
+            after_trimmed = i not in shown
+            if after_trimmed:
+                out.append(line)
+        elif after_trimmed and out and out[-1]:
+            out.append("")
+    return "\n".join(out).strip("\n")
 
 
 def _unquote(lines: list[str]) -> str:
@@ -271,8 +324,7 @@ def inline_answers(text: str) -> list[tuple[str, str]]:
     A top-posted answer above all quotes comes with an empty quoted block; attribution lines are
     not answers, and the signature of the last answer is dropped.
     """
-    lines, kinds, _ = _prepare(text)
-    segs, _ = _segments(lines, kinds)
+    _lines, segs = _split(text)
     _drop_signature(segs)
     pairs: list[tuple[str, str]] = []
     for k, seg in enumerate(segs):
@@ -286,21 +338,6 @@ def inline_answers(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
-_REACTION_WORDS = {
-    "+1": "👍",
-    "-1": "👎",
-    "like": "👍",
-    "いいね": "👍",
-    "いいね!": "👍",
-    "good": "👍",
-    "了解": "👍",
-    "thanks": "🙏",
-    "ありがとう": "🙏",
-    "<3": "❤️",
-}
-_SKIN_TONES = re.compile("[\U0001f3fb-\U0001f3ff]")
-
-
 def is_reaction(text: str) -> str | None:
     """Return the emoji a one-word reply like "+1", "👍🏻" or "いいね" stands for, else None.
 
@@ -310,19 +347,9 @@ def is_reaction(text: str) -> str | None:
     word = unicodedata.normalize("NFKC", body).strip().rstrip("!.。 ").lower()
     if not word or len(word) > 12:
         return None
-    if word in _REACTION_WORDS:
-        return _REACTION_WORDS[word]
-    emoji = _SKIN_TONES.sub("", body.strip())
-    if emoji and all(_is_emoji_char(ch) for ch in emoji) and any(ord(c) > 0x2000 for c in emoji):
+    if word in REACTION_WORDS:
+        return REACTION_WORDS[word]
+    emoji = SKIN_TONES.sub("", body.strip())
+    if emoji and all(is_emoji_char(ch) for ch in emoji) and any(ord(c) > 0x2000 for c in emoji):
         return emoji
     return None
-
-
-def _is_emoji_char(ch: str) -> bool:
-    o = ord(ch)
-    return (
-        0x1F000 <= o <= 0x1FAFF
-        or 0x2600 <= o <= 0x27BF
-        or o in (0x200D, 0xFE0F, 0x2764, 0x2B50, 0x2B55)
-        or 0x2190 <= o <= 0x21FF
-    )

@@ -45,7 +45,10 @@ def test_address_ingest_log_replay(app: Flask, session: Any, tmp_path: Path) -> 
     first, second = (json.loads(line) for line in out.splitlines())
     assert first["status"] == "replied" and first["text"] == "了解です。"
     assert first["author"] == "buchou@corp.example" and first["thread_id"] == thread_id
-    assert "> x" in first["trimmed"] and first["file"] == str(eml)
+    assert first["trimmed"] == (
+        "On Thu, Nov 26, 2026 at 10:00 AM Hanako <hanako@corp.example> wrote:\n> x"
+    )
+    assert first["file"] == str(eml)
     assert set(first) >= {"file", "status", "reason", "thread_id", "post_id", "text", "trimmed"}
     assert (second["status"], second["reason"]) == ("rejected", "unknown_sender")
 

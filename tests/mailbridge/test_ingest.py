@@ -74,7 +74,7 @@ def test_reply_lands_as_member_with_only_new_text(app: Flask, session: Any, worl
     post = session.get(Post, out.post_id)
     assert post.author.email == "buchou@corp.example"
     assert post.body == "承知しました。来週までに確認します。"
-    assert "案です" in post.trimmed
+    assert post.trimmed == "2026年11月26日(木) 10:00 田中 花子 <hanako@corp.example>:\n> 案です"
     assert post.thread_id == world["thread"].id and post.via == "email"
     row = session.scalar(select(InboundMessage))
     assert (row.status, row.text, row.post_id) == ("replied", post.body, post.id)

@@ -107,10 +107,11 @@ def test_reply_as_recipient_lands_in_the_thread(
     post = session.scalar(select(Post).order_by(Post.id.desc()))
     assert post.body == "承知しました。" and post.author.email == "buchou@corp.example"
     assert post.thread_id == world["thread_id"]
-    # A real reply: the original quoted under a Gmail-style Japanese attribution.
-    assert "案です" in post.trimmed
+    # A real reply: the original quoted under a Gmail-style Japanese attribution, all of which
+    # (attribution and every quoted line) is kept in ``trimmed``.
     msg = email.message_from_bytes(session.scalar(select(InboundMessage.raw)), policy=default)
     body = msg.get_content().replace("\r\n", "\n")
     assert "2026年11月27日(金) 10:00 Hiroba <hiroba@hub.test>:\n> 管理者:" in body
+    assert post.trimmed == body.split("承知しました。", 1)[1].strip()
     raw = msg.as_string()
     assert "In-Reply-To: <post.1@hub.test>" in raw and "From: buchou@corp.example" in raw
