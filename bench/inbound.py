@@ -1,17 +1,21 @@
 """Benchmark the SMTP intake: N replies over K concurrent SMTP clients, against a no-op sink.
 
 Runs `hiroba smtpd` (a real process) on a fresh SQLite database, and on PostgreSQL too when
-HIROBA_TEST_POSTGRES_URL is set (in a database of its own, `hiroba_bench`), and a no-op aiosmtpd
-sink process in the same run. Every message is a reply to a real thread by a real member.
-Prints messages/s for both, their ratio, and the latency from the end of DATA to the post
-being visible in the database (p50/p99). Bounded: at most N messages and MAX_SECONDS each.
+HIROBA_TEST_POSTGRES_URL is set (in a scratch database of its own, `hiroba_bench_<pid>`, created
+next to the test database and dropped at the end: the test database itself is never touched),
+and a no-op aiosmtpd sink process in the same run. Every message is a reply to a real thread by
+a real member. Prints messages/s for both, their ratio, and the latency from the end of DATA to
+the post being visible in the database (p50/p99). Bounded: at most N messages and MAX_SECONDS
+each.
 
-    .venv/bin/python bench/inbound.py [N] [K]
+    .venv/bin/python bench/inbound.py [N] [K] [--rounds R] [--only sqlite|postgres]
 Target: ratio >= 0.5, p99 < 200 ms.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -23,7 +27,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -184,36 +188,54 @@ def run_sink(n: int, k: int) -> float:
     return len(lat) / secs
 
 
-def pg_bench_url(base: str) -> str:
-    """A database of its own next to the test database (created when missing)."""
+@contextlib.contextmanager
+def pg_scratch(base: str) -> Iterator[str]:
+    """A scratch database next to the test database, dropped afterwards (never ``test`` itself)."""
     import psycopg
 
+    name = f"hiroba_bench_{os.getpid()}"
     plain = base.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(plain, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname='hiroba_bench'").fetchone():
-            conn.execute("CREATE DATABASE hiroba_bench")
-    return base.rsplit("/", 1)[0] + "/hiroba_bench"
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield base.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 400
-    k = int(sys.argv[2]) if len(sys.argv) > 2 else 8
-    tmp = Path(tempfile.mkdtemp(prefix="hiroba-bench-"))
-    try:
-        sink = run_sink(n, k)
-        print(f"no-op aiosmtpd sink: {sink:8.1f} msg/s  ({n} messages, {k} clients)")
-        targets = [("SQLite", f"sqlite:///{tmp / 'bench.db'}")]
-        if os.environ.get("HIROBA_TEST_POSTGRES_URL"):
-            targets.append(("PostgreSQL", pg_bench_url(os.environ["HIROBA_TEST_POSTGRES_URL"])))
-        for name, url in targets:
-            rate, p50, p99, failed = run_hiroba(url, n, k, tmp, name.lower())
-            print(
-                f"hiroba smtpd ({name}): {rate:8.1f} msg/s  ratio {rate / sink:.2f}  "
-                f"end of DATA -> post visible p50 {p50:.0f} ms p99 {p99:.0f} ms  "
-                f"failed {failed}"
-            )
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("n", nargs="?", type=int, default=400, help="messages per run (400)")
+    parser.add_argument("k", nargs="?", type=int, default=8, help="concurrent clients (8)")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat the whole run R times")
+    parser.add_argument("--only", choices=("sqlite", "postgres"), help="one database only")
+    args = parser.parse_args()
+    n, k = args.n, args.k
+    pg_base = os.environ.get("HIROBA_TEST_POSTGRES_URL") if args.only != "sqlite" else None
+    for _ in range(args.rounds):
+        tmp = Path(tempfile.mkdtemp(prefix="hiroba-bench-"))
+        try:
+            sink = run_sink(n, k)
+            print(f"no-op aiosmtpd sink: {sink:8.1f} msg/s  ({n} messages, {k} clients)")
+            if args.only != "postgres":
+                report("SQLite", run_hiroba(f"sqlite:///{tmp / 'bench.db'}", n, k, tmp, "sqlite"),
+                       sink)  # fmt: skip
+            if pg_base:
+                with pg_scratch(pg_base) as url:
+                    report("PostgreSQL", run_hiroba(url, n, k, tmp, "postgres"), sink)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def report(name: str, result: tuple[float, float, float, int], sink: float) -> None:
+    rate, p50, p99, failed = result
+    print(
+        f"hiroba smtpd ({name}): {rate:8.1f} msg/s  ratio {rate / sink:.2f}  "
+        f"end of DATA -> post visible p50 {p50:.0f} ms p99 {p99:.0f} ms  failed {failed}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

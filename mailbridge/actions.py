@@ -78,7 +78,8 @@ def reply(ctx: InboundContext) -> Outcome:
     thread = threads.get_visible_thread(
         ctx.session, ctx.destination.token.target_id, viewer=ctx.sender
     )
-    emoji = quotes.is_reaction(ctx.incoming.text or "")
+    # ``row.text`` is the reply already stripped by the rules: no second pass over the quotes.
+    emoji = quotes.reaction_of(ctx.row.text or "")
     if emoji and not ctx.incoming.attachments:
         post = replied_post(ctx, thread)
         threads.react(ctx.session, user=ctx.sender, post=post, emoji=emoji, via=Via.EMAIL)

@@ -55,7 +55,7 @@ def receive(app: Flask, raw: bytes, rcpts: list[str], source: str) -> Outcome:
 
     :raises sqlalchemy.exc.OperationalError: (and other outages) when the database is down.
     """
-    with _serialized(app):
+    with serialized(app):
         row_id, earlier = store(app, raw, rcpts, source)
         if earlier is not None:
             return earlier
@@ -68,7 +68,8 @@ _SQLITE_WRITER = threading.Lock()
 
 
 @contextlib.contextmanager
-def _serialized(app: Flask) -> Iterator[None]:
+def serialized(app: Flask) -> Iterator[None]:
+    """On SQLite, wait for this process's turn to use the database (a no-op elsewhere)."""
     if engine_of(app).dialect.name != "sqlite":
         yield
         return
@@ -141,12 +142,14 @@ def _process(app: Flask, session: Session, row_id: int) -> Outcome:
     row = _claim(session, row_id)
     if row.status != "received":
         return duplicate(row)
-    incoming = parse(row.raw)
+    rcpts = [r for r in row.rcpt.split(",") if r]
+    incoming = parse(row.raw, rcpts)
     row.sender = incoming.sender[:320]
     row.subject = incoming.subject[:2000]
-    rcpts = [r for r in row.rcpt.split(",") if r]
     ctx = InboundContext(app=app, session=session, row=row, incoming=incoming, rcpts=rcpts)
-    verdict = next((v for rule in rules.RULES if (v := rule(ctx)) is not None), None)
+    # The rules only read the database: what they note on ``row`` is written once, later.
+    with session.no_autoflush:
+        verdict = next((v for rule in rules.RULES if (v := rule(ctx)) is not None), None)
     if verdict is None:
         outcome = actions.act(ctx)
         if outcome.status == "rejected" and replies.explains(outcome.reason):

@@ -28,7 +28,7 @@ from mailbridge.quote_patterns import (
     tail_ok,
 )
 
-__all__ = ["Stripped", "inline_answers", "is_reaction", "strip_reply"]
+__all__ = ["Stripped", "inline_answers", "is_reaction", "reaction_of", "strip_reply"]
 
 # Signature delimiters are only looked for in the last lines (talon's brute-force idea).
 _SIG_WINDOW = 15
@@ -343,7 +343,11 @@ def is_reaction(text: str) -> str | None:
 
     Skin-tone modifiers are removed so reactions to one post can be counted together.
     """
-    body = strip_reply(text).text.strip() if text.strip() else ""
+    return reaction_of(strip_reply(text).text.strip() if text.strip() else "")
+
+
+def reaction_of(body: str) -> str | None:
+    """Like ``is_reaction`` for a text already stripped of quotes (``strip_reply(t).text``)."""
     word = unicodedata.normalize("NFKC", body).strip().rstrip("!.。 ").lower()
     if not word or len(word) > 12:
         return None

@@ -38,15 +38,6 @@ class Verdict:
 Rule = Callable[[InboundContext], Verdict | None]
 
 
-def header(ctx: InboundContext, name: str) -> list[str]:
-    """Return every value of header ``name`` in the raw message (what parse() does not keep)."""
-    try:
-        msg = BytesHeaderParser(policy=compat32).parsebytes(ctx.row.raw)
-    except Exception:  # noqa: BLE001 - a header we cannot read is a header we do not have
-        return []
-    return [str(v) for v in (msg.get_all(name) or [])]
-
-
 def drop_duplicate_post(ctx: InboundContext) -> Verdict | None:
     """A mail whose Message-ID already made a post (e.g. a replay) is not posted again."""
     mid = ctx.incoming.message_id
@@ -59,7 +50,7 @@ def drop_own_mail(ctx: InboundContext) -> Verdict | None:
     """Our own mail coming back (Message-ID or sender on our domain, our List-Id, loop header)."""
     domain = ctx.app.config["MAIL_DOMAIN"]
     inc = ctx.incoming
-    loop_marks = header(ctx, "X-Hiroba-Loop") + [inc.headers.get("x-loop", "")]
+    loop_marks = [inc.headers.get("x-hiroba-loop", ""), inc.headers.get("x-loop", "")]
     if (
         (inc.message_id or "").lower().endswith("@" + domain)
         or inc.sender.endswith("@" + domain)

@@ -14,6 +14,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from flask import Flask
+from sqlalchemy import select
 
 from hub import tokens
 from hub.db import transaction
@@ -52,14 +53,19 @@ class BridgeHandler:
         return "250 2.1.5 OK"
 
     def exists(self, dest: Destination) -> bool:
-        """One lookup: a channel address names a live channel; a token's member exists."""
+        """One lookup: a channel address names a live channel; a token's member exists.
+
+        On SQLite it waits its turn with the pipeline (``ingest.serialized``): every transaction
+        there takes the write lock, and SQLite's own busy wait sleeps far longer than a turn.
+        """
         if dest.kind == "channel":
-            with transaction(self.app) as session:
+            with ingest.serialized(self.app), transaction(self.app) as session:
                 channel = channels.find_channel(session, dest.slug or "")
                 return channel is not None and channel.status == ChannelStatus.ACTIVE
         if dest.kind in MEMBER_TOKENS and dest.token is not None:
-            with transaction(self.app) as session:
-                return session.get(User, dest.token.user_id) is not None
+            with ingest.serialized(self.app), transaction(self.app) as session:
+                found = session.scalar(select(User.id).where(User.id == dest.token.user_id))
+                return found is not None
         return True
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:

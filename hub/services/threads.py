@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from hub import permissions
 from hub.db import utcnow
@@ -30,7 +30,8 @@ PAGE_SIZE = 30
 
 def get_visible_thread(session: Session, thread_id: int, *, viewer: User) -> Thread:
     """Return the thread if ``viewer`` may read it; otherwise NotFound (never reveal it exists)."""
-    thread = session.get(Thread, thread_id)
+    # The channel comes in the same query: every caller checks (and most then use) it.
+    thread = session.get(Thread, thread_id, options=[joinedload(Thread.channel)])
     if thread is None or not permissions.can_read(session, viewer, thread.channel):
         raise NotFound(Reason.NOT_FOUND, f"thread {thread_id}")
     return thread
