@@ -27,7 +27,7 @@ assets: node_modules/.installed
 	cp node_modules/@picocss/pico/css/pico.classless.min.css $(VENDOR)/pico.classless.min.css
 
 translations: $(VENV)/.installed
-	$(VENV)/bin/pybabel compile -q -d hub/translations
+	$(VENV)/bin/pybabel compile -d hub/translations
 
 demo: setup
 	$(HIROBA) init
