@@ -29,7 +29,7 @@ from urllib.parse import quote, unquote, urlsplit
 from flask import Flask
 from flask_babel import force_locale, get_translations
 from jinja2.ext import _make_new_gettext, _make_new_ngettext
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from hub import tokens
@@ -38,6 +38,8 @@ from hub.models import CaughtMail, Channel, Membership, OutboxMessage, Post, Thr
 from mailbridge import addresses
 
 MAX_ATTEMPTS = 8
+# Due outbox ids listed per query by drain_outbox.
+WINDOW = 200
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 REPLY_MARKER = "##- この行より上に返信してください / Please reply above this line -##"
 
@@ -489,37 +491,37 @@ def drain_outbox(app: Flask, *, limit: int = 200, now: datetime | None = None) -
     """
     engine = engine_of(app)
     postgres = engine.dialect.name == "postgresql"
-    # Built once per run: rows that fall due during the run are taken by the next one. Each
-    # claim starts after the last row this run took, in id order: the primary key walks from
-    # the cursor, skipping the rows already handled (and, on PostgreSQL, their dead index
-    # entries) instead of sorting every due row again. ``status || ''`` keeps a planner with
-    # stale statistics from choosing ix_outbox_due and that sort.
+    # Built once per run: rows that fall due during the run are taken by the next one. Due ids
+    # are listed a window at a time (one indexed query per WINDOW rows); each claim then locks
+    # the first still-pending row of the window. So a claim never re-sorts the whole due range,
+    # whatever the planner believes about the table (a burst of 10,000 rows right after an
+    # ANALYZE of an empty outbox made PostgreSQL do just that, per row).
     due_at = now or utcnow()
-    stmt = (
+    due = (_T.c.status == "pending", _T.c.not_before <= due_at)
+    window_q = (
+        select(_T.c.id).where(*due, _T.c.id > bindparam("after")).order_by(_T.c.id).limit(WINDOW)
+    )
+    claim = (
         select(*_CLAIM_COLUMNS)
-        .where(
-            _T.c.status.concat("") == "pending",
-            _T.c.not_before <= due_at,
-            _T.c.id > bindparam("after"),
-        )
+        .where(_T.c.id.in_(bindparam("window", expanding=True)), *due)
         .order_by(_T.c.id)
         .limit(1)
     )
     if postgres:
-        stmt = stmt.with_for_update(skip_locked=True)
-    with engine.connect() as conn:
-        first = conn.execute(
-            select(func.min(_T.c.id)).where(_T.c.status == "pending", _T.c.not_before <= due_at)
-        ).scalar()
-    if first is None:
-        return 0
-    after: dict[str, Any] = {"after": first - 1}
+        claim = claim.with_for_update(skip_locked=True)
     url = str(app.config.get("RELAY_URL") or "")
     relay = Relay(url) if url else None
     sent = 0
     cache: dict[int, int | None] = {}
+    after, window = 0, list[int]()
     try:
         for _ in range(limit):
+            if not window:
+                with engine.connect() as conn:
+                    window = list(conn.execute(window_q, {"after": after}).scalars())
+                if not window:
+                    break
+                after = window[-1]
             # A bare connection per row (lighter than a Session); the ORM joins in only for
             # the catcher and for bounces.
             with engine.begin() as conn, Session(bind=conn) as session:
@@ -527,10 +529,11 @@ def drain_outbox(app: Flask, *, limit: int = 200, now: datetime | None = None) -
                     # Marking a row sent need not wait for a disk flush: a worker crash still
                     # commits it; only a database crash could lose the mark (and re-send).
                     conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-                row = conn.execute(stmt, after).first()
+                row = conn.execute(claim, {"window": window}).first()
                 if row is None:
-                    break
-                after = {"after": row.id}
+                    window = []  # taken by other workers: look further
+                    continue
+                window = [i for i in window if i > row.id]
                 if _deliver(app, session, row, relay, now, cache):
                     sent += 1
                 session.flush()
