@@ -113,7 +113,10 @@ def session(app: Flask) -> Iterator[Any]:
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+    """A test client whose browser asks for English (tests of Japanese pages ask for ja)."""
+    test_client = app.test_client()
+    test_client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return test_client
 
 
 class AuthActions:

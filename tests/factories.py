@@ -22,6 +22,8 @@ def make_user(session: Session, **overrides: Any) -> User:
         "password": PASSWORD,
         "working_days": "mon-sun",
         "working_hours": "00:00-24:00",
+        # Tests read English by default; tests of Japanese pages and mail say locale="ja".
+        "locale": "en",
     }
     kw.update(overrides)
     if kw.get("email_only"):

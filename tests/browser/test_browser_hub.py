@@ -32,21 +32,21 @@ def hub(live_server):
 
 @pytest.fixture
 def ja_hub(database_url, tmp_path):
-    """The demo hub whose Japanese UI includes this part's catalog (compiled here, not merged)."""
+    """The demo hub in Japanese, from the project's catalog compiled here (no make step needed)."""
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
     root = Path(__file__).resolve().parents[2]
     folder = tmp_path / "translations" / "ja" / "LC_MESSAGES"
     folder.mkdir(parents=True)
-    with open(root / "hub/translations/parts/web.po", "rb") as src:
+    with open(root / "hub/translations/ja/LC_MESSAGES/messages.po", "rb") as src:
         catalog = read_po(src)
     with open(folder / "messages.mo", "wb") as out:
         write_mo(out, catalog)
     # Flask-Babel keeps one translation cache per process: drop what earlier apps loaded.
     babel.domain_instance.cache.clear()
     port = free_port()
-    dirs = f"{root / 'hub/translations'};{tmp_path / 'translations'}"
+    dirs = str(tmp_path / "translations")
     app = create_app(
         test_settings(database_url, tmp_path, BASE_URL=f"http://127.0.0.1:{port}",
                       WTF_CSRF_ENABLED=True, BABEL_TRANSLATION_DIRECTORIES=dirs)

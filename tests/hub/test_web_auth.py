@@ -100,6 +100,7 @@ def test_sign_in_is_rate_limited(database_url, tmp_path):
     limiter.reset()
     try:
         client = app.test_client()
+        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
         codes = [
             client.post("/login", data={"email": "x@corp.example", "password": "p"}).status_code
             for _ in range(4)
