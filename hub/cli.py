@@ -189,6 +189,7 @@ def demo_command(password: str | None) -> None:
         with cli_transaction() as session:
             result = demo.load(session, password=password)
             slugs = [(c.slug, c.name, c.private) for c in result.channels]
+            managers = [(u.email, u.name) for u in accounts.list_users(session) if u.email_only]
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
     cfg = current_app.config
@@ -200,6 +201,11 @@ def demo_command(password: str | None) -> None:
     for slug, name, private in slugs:
         address = f"{slug}@{cfg['MAIL_DOMAIN']}"
         click.echo(f"  {address:<34} {name}{' (private)' if private else ''}")
+    click.echo(f"SMTP intake: {cfg['SMTP_HOST']}:{cfg['SMTP_PORT']}  (swaks, mutt, or any client)")
+    click.echo("email-only managers (send as them; their mail is in the catcher):")
+    for email, name in managers:
+        click.echo(f"  {email:<34} {name}")
+    click.echo(f"mail catcher: {cfg['BASE_URL']}/admin/mail/caught  (reply as the recipient there)")
 
 
 COMMANDS: tuple[click.Command, ...] = (init_command, user_group, channel_group, demo_command)

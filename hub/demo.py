@@ -29,7 +29,13 @@ MEMBERS: list[tuple[str, str, dict[str, object]]] = [
     ("takahashi", "高橋 翔", {}),
     ("ito", "伊藤 さくら", {}),
     ("emily", "Emily Carter", {"locale": "en"}),
-    ("yamamoto", "山本 部長", {"email_only": True}),
+    # 部長 reads mail at any hour, so the demo's mail catcher shows his mail right away;
+    # 課長 keeps office hours, so his non-urgent mail waits for the morning (quiet hours).
+    (
+        "yamamoto",
+        "山本 部長",
+        {"email_only": True, "working_days": "mon-sun", "working_hours": "00:00-24:00"},
+    ),
     ("nakamura", "中村 課長", {"email_only": True}),
 ]
 
@@ -167,9 +173,7 @@ def load(session: Session, *, password: str | None = None) -> DemoResult:
             session,
             email=f"{local}@{DOMAIN}",
             name=name,
-            working_days="mon-fri",
-            working_hours="09:00-18:00",
-            **opts,
+            **{"working_days": "mon-fri", "working_hours": "09:00-18:00", **opts},
         )  # type: ignore[arg-type]  # fmt: skip
         for local, name, opts in MEMBERS
     }
@@ -191,7 +195,25 @@ def load(session: Session, *, password: str | None = None) -> DemoResult:
         channel.last_activity_at = latest[0] if latest else channel.created_at
     # The demo's history is already "seen": it must not turn into a flood of mail.
     session.execute(Event.__table__.update().values(processed_at=utcnow()))
+    _fresh_mail_for_the_managers(session, people)
     return DemoResult(ADMIN_EMAIL, password, True, made)
+
+
+def _fresh_mail_for_the_managers(session: Session, people: dict[str, User]) -> None:
+    """Leave the email-only managers something in the mail catcher when the hub starts: their
+    welcome mails and a new reply that names 部長 in a thread he answered by mail."""
+    managers = [u.id for u in people.values() if u.email_only]
+    session.execute(
+        Event.__table__.update()
+        .where(Event.kind == "member_added", Event.subject_id.in_(managers))
+        .values(processed_at=None)
+    )
+    thread = session.scalar(select(Post).where(Post.body.like("A社から、来期予算%"))).thread
+    threads.reply(
+        session, author=people["tanaka"], thread=thread, via=Via.WEB,
+        body="@yamamoto 部長、見積書の案をまとめました。値引きは5%で提示します。"
+        "この内容で先方に送ってよいか、ご確認をお願いします。",
+    )  # fmt: skip
 
 
 def _set_passwords(session: Session, password: str) -> None:

@@ -43,21 +43,23 @@ def ja_hub(database_url, tmp_path):
         catalog = read_po(src)
     with open(folder / "messages.mo", "wb") as out:
         write_mo(out, catalog)
-    # Flask-Babel keeps one translation cache per process: drop what earlier apps loaded.
-    babel.domain_instance.cache.clear()
     port = free_port()
     dirs = str(tmp_path / "translations")
     app = create_app(
         test_settings(database_url, tmp_path, BASE_URL=f"http://127.0.0.1:{port}",
                       WTF_CSRF_ENABLED=True, BABEL_TRANSLATION_DIRECTORIES=dirs)
     )  # fmt: skip
+    # Flask-Babel keeps one translation cache per process: drop what earlier apps loaded.
+    with app.app_context():
+        babel.domain_instance.cache.clear()
     with db.transaction(app) as session:
         demo.load(session, password=PASSWORD)
     server = LiveServer(app, port)
     yield server
     server.stop()
     db.engine_of(app).dispose()
-    babel.domain_instance.cache.clear()
+    with app.app_context():
+        babel.domain_instance.cache.clear()
 
 
 def sign_in(page: Page, base: str, local: str) -> None:
