@@ -137,7 +137,7 @@ def test_screenshots_of_the_demo(browser: Browser, ja_hub) -> None:
     expect(page.locator(".purpose-panel")).to_be_visible()
     page.screenshot(path=str(SHOTS / "channel.png"), full_page=True)
     page.locator("a", has_text="A社 来期予算の見積もり相談").click()
-    expect(page.locator("#posts article")).to_have_count(4)
+    expect(page.locator("#posts article")).to_have_count(5)  # with the fresh mention of 部長
     page.screenshot(path=str(SHOTS / "thread.png"), full_page=True)
 
     page.goto(f"{hub.url}/search?q=予算")
