@@ -20,7 +20,7 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
@@ -83,17 +83,25 @@ def store(app: Flask, raw: bytes, rcpts: list[str], source: str) -> tuple[int, O
     for attempt in (1, 2):
         try:
             with transaction(app) as session:
-                found = session.scalar(
-                    select(InboundMessage).where(InboundMessage.message_key == key)
-                )
+                # Plain statements (no unit of work): this runs for every message that arrives.
+                found = session.execute(
+                    select(InboundMessage.id, InboundMessage.status).where(
+                        InboundMessage.message_key == key
+                    )
+                ).first()
                 if found is not None:
-                    return found.id, None if found.status == "received" else duplicate(found)
-                row = InboundMessage(
-                    message_key=key, raw=bytes(raw), source=source, rcpt=",".join(rcpts)[:5000]
+                    if found.status == "received":
+                        return found.id, None
+                    return found.id, duplicate(session.get_one(InboundMessage, found.id))
+                row_id = session.scalar(
+                    insert(InboundMessage)
+                    .values(
+                        message_key=key, raw=bytes(raw), source=source, rcpt=",".join(rcpts)[:5000]
+                    )
+                    .returning(InboundMessage.id)
                 )
-                session.add(row)
-                session.flush()
-                return row.id, None
+                assert row_id is not None
+                return row_id, None
         except IntegrityError:
             # The same message arrived twice at once (e.g. SMTP and IMAP): read the other one.
             if attempt == 2:
