@@ -30,7 +30,7 @@ from hub.services import announcements
 from hub.services import thanks as thanks_service
 from hub.text import render_markdown
 from mailbridge import addresses, quiet
-from mailbridge.outbound import queue_mail
+from mailbridge.outbound import prefs_url, queue_mail
 
 Handler = Callable[[Flask, Session, Event], None]
 
@@ -139,8 +139,7 @@ def on_member_added(app: Flask, session: Session, event: Event) -> None:
         template="welcome",
         context={"user": user, "channels": channels, "reply_to": reply_to,
                  "thanks_address": f"thanks@{domain}", "help_address": f"help@{domain}",
-                 "prefs_link": _link(app, "/prefs/"
-                                     + tokens.make("prefs", user.id, 0, _keys(app)))},
+                 "prefs_link": prefs_url(app, user.id)},
         headers={"Reply-To": reply_to},
     )  # fmt: skip
 

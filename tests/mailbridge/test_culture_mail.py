@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import smtplib
 from collections.abc import Iterator
 from email import message_from_bytes, policy
@@ -189,10 +190,15 @@ def test_welcome_mail_and_reply_accepts_rules(app, db, intake, world) -> None:
     assert mail["Reply-To"].startswith("welcome+")
     assert "general@hub.test" in mail.get_body(("plain",)).get_content()
     assert "thanks@hub.test" in mail.get_body(("plain",)).get_content()
+    # The "change delivery" link opens the member's preferences page without sign-in.
+    text = mail.get_body(("plain",)).get_content()
+    link = re.search(r"http://hub\.test(/mail/prefs/[a-z0-9]+)", text)
+    assert link
     assert db.scalar(select(OutboxMessage).where(OutboxMessage.kind == "welcome",
                           OutboxMessage.to_addr == "web@corp.example")) is None  # fmt: skip
     to = mail["Reply-To"]
     db.rollback()
+    assert app.test_client().get(link.group(1)).status_code == 200
     msg = MIMEText("了解しました", "plain", "utf-8")
     msg["From"], msg["To"], msg["Subject"] = "boss@corp.example", to, "Re: ようこそ"
     msg["Message-ID"] = "<welcome-1@corp.example>"
