@@ -19,6 +19,7 @@ import re
 import smtplib
 import ssl
 import uuid
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import format_datetime, formataddr
@@ -29,7 +30,7 @@ from urllib.parse import quote, unquote, urlsplit
 from flask import Flask
 from flask_babel import force_locale, get_translations
 from jinja2.ext import _make_new_gettext, _make_new_ngettext
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from hub import tokens
@@ -475,8 +476,22 @@ def send_raw(
 _T = OutboxMessage.__table__
 _CLAIM_COLUMNS = (
     _T.c.id, _T.c.user_id, _T.c.to_addr, _T.c.mail_from, _T.c.raw, _T.c.subject,
-    _T.c.dedupe_key, _T.c.attempts,
+    _T.c.dedupe_key, _T.c.attempts, _T.c.status, _T.c.not_before,
 )  # fmt: skip
+# How a delivery went, written with one prepared statement (every outcome sets every column).
+_MARK = (
+    update(_T)
+    .where(_T.c.id == bindparam("b_id"))
+    .values(
+        attempts=bindparam("b_attempts"),
+        claimed_at=bindparam("b_claimed_at"),
+        mail_from=bindparam("b_mail_from"),
+        status=bindparam("b_status"),
+        last_error=bindparam("b_last_error"),
+        sent_at=bindparam("b_sent_at"),
+        not_before=bindparam("b_not_before"),
+    )
+)
 
 
 def drain_outbox(app: Flask, *, limit: int = 200, now: datetime | None = None) -> int:
@@ -486,8 +501,8 @@ def drain_outbox(app: Flask, *, limit: int = 200, now: datetime | None = None) -
     outbox and no row goes out twice; on SQLite the write lock makes workers take turns. The row
     stays locked while the relay takes it and is marked sent in the same transaction, so a
     worker killed mid-send leaves it pending for the next one. One relay connection serves the
-    whole run; rows are read and written with plain statements (no ORM objects) to keep the
-    per-mail cost small.
+    whole run; rows are read and written with prepared plain statements (no ORM objects, no
+    Session unless the catcher or a bounce needs one) to keep the per-mail cost small.
     """
     engine = engine_of(app)
     postgres = engine.dialect.name == "postgresql"
@@ -519,30 +534,28 @@ def drain_outbox(app: Flask, *, limit: int = 200, now: datetime | None = None) -
     relay = Relay(url) if url else None
     sent = 0
     cache: dict[int, int | None] = {}
-    after, window = 0, list[int]()
+    after, window, pos = 0, list[int](), 0
     try:
         for _ in range(limit):
-            if not window:
+            if pos >= len(window):
                 with engine.connect() as conn:
-                    window = list(conn.execute(window_q, {"after": after}).scalars())
+                    window, pos = list(conn.execute(window_q, {"after": after}).scalars()), 0
                 if not window:
                     break
                 after = window[-1]
-            # A bare connection per row (lighter than a Session); the ORM joins in only for
-            # the catcher and for bounces.
-            with engine.begin() as conn, Session(bind=conn) as session:
+            # A bare connection per row (lighter than a Session).
+            with engine.begin() as conn:
                 if postgres:
                     # Marking a row sent need not wait for a disk flush: a worker crash still
                     # commits it; only a database crash could lose the mark (and re-send).
                     conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-                row = conn.execute(claim, {"lo": window[0], "hi": window[-1]}).first()
+                row = conn.execute(claim, {"lo": window[pos], "hi": window[-1]}).first()
                 if row is None:
-                    window = []  # taken by other workers: look further
+                    pos = len(window)  # taken by other workers: look further
                     continue
-                window = [i for i in window if i > row.id]
-                if _deliver(app, session, row, relay, now, cache):
+                pos = bisect_right(window, row.id, pos)
+                if _deliver(app, conn, row, relay, now, cache):
                     sent += 1
-                session.flush()
     finally:
         if relay is not None:
             relay.close()
@@ -562,34 +575,35 @@ def claim_next(session: Session, now: datetime) -> OutboxMessage | None:
     return session.scalar(stmt)
 
 
-def _still_allowed(session: Session, row: Any, cache: dict[int, int | None]) -> bool:
+_PRIVATE_CHANNEL = (
+    select(Channel.id)
+    .join(Thread, Thread.channel_id == Channel.id)
+    .join(Post, Post.thread_id == Thread.id)
+    .where(Post.id == bindparam("post_id"), Channel.private.is_(True))
+)
+_IS_MEMBER = select(Membership.id).where(
+    Membership.user_id == bindparam("user_id"), Membership.channel_id == bindparam("channel_id")
+)
+
+
+def _still_allowed(conn: Connection, row: Any, cache: dict[int, int | None]) -> bool:
     """Mail about a post in a private channel goes only to someone still a member when it
     leaves (``cache`` maps post id to its private channel id, or None, for one drain run)."""
     if row.user_id is None or not row.dedupe_key.startswith("post:"):
         return True
     post_id = int(row.dedupe_key.split(":")[1])
     if post_id not in cache:
-        channel = session.scalar(
-            select(Channel)
-            .join(Thread, Thread.channel_id == Channel.id)
-            .join(Post, Post.thread_id == Thread.id)
-            .where(Post.id == post_id)
-        )
-        cache[post_id] = channel.id if channel is not None and channel.private else None
+        cache[post_id] = conn.execute(_PRIVATE_CHANNEL, {"post_id": post_id}).scalar()
     channel_id = cache[post_id]
     if channel_id is None:
         return True
-    found = session.scalar(
-        select(Membership.id).where(
-            Membership.user_id == row.user_id, Membership.channel_id == channel_id
-        )
-    )
-    return found is not None
+    params = {"user_id": row.user_id, "channel_id": channel_id}
+    return conn.execute(_IS_MEMBER, params).scalar() is not None
 
 
 def _deliver(
     app: Flask,
-    session: Session,
+    conn: Connection,
     row: Any,
     relay: Relay | None,
     now: datetime | None,
@@ -597,30 +611,40 @@ def _deliver(
 ) -> bool:
     """Send one claimed row and record how it went (in the claiming transaction)."""
     attempts = row.attempts + 1
-    done: dict[str, Any] = {"attempts": attempts, "claimed_at": utcnow()}
     mail_from = row.mail_from or return_path(app, row)
-    done["mail_from"] = mail_from
+    done: dict[str, Any] = {
+        "b_id": row.id, "b_attempts": attempts, "b_claimed_at": utcnow(),
+        "b_mail_from": mail_from, "b_status": row.status, "b_last_error": None,
+        "b_sent_at": None, "b_not_before": row.not_before,
+    }  # fmt: skip
     ok = False
-    if not _still_allowed(session, row, cache):
-        done.update(status="cancelled", last_error="no longer a member of the private channel")
+    if not _still_allowed(conn, row, cache):
+        done.update(b_status="cancelled", b_last_error="no longer a member of the private channel")
     else:
         try:
-            send_raw(app, session, row, relay, mail_from)
+            if relay is not None:
+                relay.send(mail_from, row.to_addr, row.raw)
+            else:
+                with Session(bind=conn) as session:
+                    send_raw(app, session, row, None, mail_from)
+                    session.flush()
         except PermanentFailure as exc:
-            done.update(status="failed", last_error=str(exc)[:2000])
+            done.update(b_status="failed", b_last_error=str(exc)[:2000])
             # A relay that refuses the address for good: stop mailing it (admins see it).
-            mark_bouncing(session, row.to_addr, threshold=1)
+            with Session(bind=conn) as session:
+                mark_bouncing(session, row.to_addr, threshold=1)
+                session.flush()
         except (OSError, smtplib.SMTPException) as exc:
-            done["last_error"] = f"{type(exc).__name__}: {exc}"[:2000]
+            done["b_last_error"] = f"{type(exc).__name__}: {exc}"[:2000]
             if attempts >= MAX_ATTEMPTS:
-                done["status"] = "failed"
+                done["b_status"] = "failed"
             else:
                 # Exponential back-off: 1, 2, 4 ... minutes.
-                done["not_before"] = (now or utcnow()) + timedelta(minutes=2 ** (attempts - 1))
+                done["b_not_before"] = (now or utcnow()) + timedelta(minutes=2 ** (attempts - 1))
         else:
-            done.update(status="sent", sent_at=utcnow(), last_error=None)
+            done.update(b_status="sent", b_sent_at=utcnow())
             ok = True
-    session.connection().execute(update(_T).where(_T.c.id == row.id).values(**done))
+    conn.execute(_MARK, done)
     return ok
 
 
