@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 from flask import Flask
 from itsdangerous import URLSafeSerializer
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from hub import permissions
@@ -251,7 +251,7 @@ def queue_post_mails(
         "prefs_url": _PREFS,
     }
     rendered: dict[tuple[str, str], outbound.Rendered] = {}
-    queued = 0
+    rows: list[dict[str, Any]] = []
     for r in recipients:
         user = r.user
         if user.email in done or not user.active or user.bouncing:
@@ -279,25 +279,27 @@ def queue_post_mails(
         if refs:
             headers["In-Reply-To"] = f"<{refs[-1]}>"
             headers["References"] = " ".join(f"<{x}>" for x in refs)
-        outbound.insert_mail(
-            app,
-            session,
-            kind="post",
-            dedupe_key=key,
-            user=user,
-            to_addr=user.email,
-            to_name=user.name,
-            rendered=look,
-            from_name=f"{author_name} via Hiroba",
-            headers=headers,
-            message_id=own_id,
-            not_before=not_before,
-            flush=False,
+        rows.append(
+            outbound.mail_values(
+                app,
+                kind="post",
+                dedupe_key=key,
+                user_id=user.id,
+                to_addr=user.email,
+                to_name=user.name,
+                rendered=look,
+                from_name=f"{author_name} via Hiroba",
+                headers=headers,
+                message_id=own_id,
+                not_before=not_before,
+            )
         )
         done.add(user.email)
-        queued += 1
+    if rows:
+        # One multi-row insert (no ORM object per mail); nothing reads these rows back here.
+        session.execute(insert(outbound.OutboxMessage), rows)
     session.flush()
-    return queued
+    return len(rows)
 
 
 def _personal(

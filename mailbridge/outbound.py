@@ -251,6 +251,52 @@ def list_headers(app: Flask, user_id: int, channel: Channel) -> dict[str, str]:
 # --- queueing ----------------------------------------------------------------------------------
 
 
+def mail_values(
+    app: Flask,
+    *,
+    kind: str,
+    dedupe_key: str,
+    user_id: int | None,
+    to_addr: str,
+    to_name: str,
+    rendered: Rendered,
+    from_name: str = "Hiroba",
+    headers: dict[str, str] | None = None,
+    message_id: str | None = None,
+    not_before: datetime | None = None,
+    urgent: bool = False,
+) -> dict[str, Any]:
+    """The column values of one outbox row (its VERP return path is filled in at delivery):
+    for callers that write many rows with one ``session.execute(insert(OutboxMessage), rows)``."""
+    domain = app.config["MAIL_DOMAIN"]
+    mid = message_id or new_message_id(domain, kind.split("_")[0])
+    all_headers = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
+    all_headers.update(headers or {})
+    raw = build_message(
+        from_name=from_name,
+        from_addr=f"hiroba@{domain}",
+        to_name=to_name,
+        to_addr=to_addr,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        message_id=mid,
+        headers=all_headers,
+    )
+    return {
+        "dedupe_key": dedupe_key,
+        "kind": kind,
+        "user_id": user_id,
+        "to_addr": to_addr,
+        "mail_from": "",
+        "message_id": mid,
+        "subject": rendered.subject,
+        "raw": raw,
+        "not_before": not_before or utcnow(),
+        "urgent": urgent,
+    }
+
+
 def insert_mail(
     app: Flask,
     session: Session,
@@ -273,33 +319,21 @@ def insert_mail(
 
     With ``flush=False`` (bulk fan-out) the VERP return path is filled in at delivery.
     """
-    domain = app.config["MAIL_DOMAIN"]
-    mid = message_id or new_message_id(domain, kind.split("_")[0])
-    all_headers = {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
-    all_headers.update(headers or {})
-    raw = build_message(
-        from_name=from_name,
-        from_addr=f"hiroba@{domain}",
-        to_name=to_name,
-        to_addr=to_addr,
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        message_id=mid,
-        headers=all_headers,
-    )
-    row = OutboxMessage(
-        dedupe_key=dedupe_key,
+    values = mail_values(
+        app,
         kind=kind,
+        dedupe_key=dedupe_key,
         user_id=user.id if user else None,
         to_addr=to_addr,
-        mail_from="",
-        message_id=mid,
-        subject=rendered.subject,
-        raw=raw,
-        not_before=not_before or utcnow(),
+        to_name=to_name,
+        rendered=rendered,
+        from_name=from_name,
+        headers=headers,
+        message_id=message_id,
+        not_before=not_before,
         urgent=urgent,
     )
+    row = OutboxMessage(**values)
     session.add(row)
     if flush:
         session.flush()
