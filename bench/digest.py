@@ -1,7 +1,11 @@
 """Benchmark (prints, never asserts): N members' daily digests from P new posts in C channels,
 built and queued by the real job, against rendering the same templates with no database.
 
-    .venv/bin/python bench/digest.py [--members 10000] [--posts 1000] [--channels 50] [--db URL]
+    .venv/bin/python bench/digest.py [--members 10000] [--posts 1000] [--channels 50]
+        [--db sqlite|postgres] [--rounds R]
+
+``--db postgres`` runs in a scratch database of its own (see bench/fanout.py: never the shared
+test database).
 
 Targets: the job within 60 s, and ratio (render-only seconds / job seconds) >= 0.5.
 """
@@ -18,6 +22,7 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def _rss_mb() -> float:
@@ -84,8 +89,20 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=10_000)
     parser.add_argument("--posts", type=int, default=1_000)
     parser.add_argument("--channels", type=int, default=50)
-    parser.add_argument("--db", default="")
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--pg-base", default="", help="server URL for the scratch database")
+    parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
+    from fanout import scratch_db
+
+    for _ in range(args.rounds):
+        tmp = Path(tempfile.mkdtemp(prefix="hiroba-bench-"))
+        with scratch_db(args.db, tmp, args.pg_base) as url:
+            run(url, tmp, args)
+
+
+def run(url: str, tmp: Path, args: argparse.Namespace) -> None:
+    """Build and queue every digest, then render the same digests with no database."""
 
     from sqlalchemy import func, select
 
@@ -94,8 +111,6 @@ def main() -> None:
     from hub.models import OutboxMessage, User
     from mailbridge import digests, jobs, outbound
 
-    tmp = Path(tempfile.mkdtemp(prefix="hiroba-bench-"))
-    url = args.db or f"sqlite:///{tmp / 'bench.db'}"
     engine = db.make_engine(url)
     with engine.begin() as conn:
         Base.metadata.drop_all(conn)

@@ -4,19 +4,26 @@ against a bare smtplib loop sending N equal-size mails to the same sink in the s
 Ours = fan-out (recipients, per-member rendering, outbox rows) + drain (claim, send over one
 reused connection, mark sent), from the post's commit to the last 250. Target ratio >= 0.7.
 
-    .venv/bin/python bench/fanout.py [--members 10000] [--db postgresql+psycopg://...]
+    .venv/bin/python bench/fanout.py [--members 10000] [--db sqlite|postgres] [--rounds R]
+
+``--db postgres`` runs in a scratch database of its own (``hiroba_bench_<pid>``, created on the
+server of HIROBA_TEST_POSTGRES_URL, or --pg-base, and dropped at the end): the shared test
+database is never touched.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing as mp
+import os
 import resource
 import smtplib
 import socket
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -50,6 +57,31 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+PG_BASE = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+@contextlib.contextmanager
+def scratch_db(kind: str, tmp: Path, pg_base: str = "") -> Iterator[str]:
+    """A fresh database for one run: a SQLite file in ``tmp``, or a PostgreSQL database of its
+    own next to ``pg_base`` (dropped afterwards; never the shared test database itself)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp / 'bench.db'}"
+        return
+    import psycopg
+
+    base = pg_base or os.environ.get("HIROBA_TEST_POSTGRES_URL") or PG_BASE
+    name = f"hiroba_bench_{os.getpid()}"
+    plain = base.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield base.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 def _setup(app, n: int):  # noqa: ANN001, ANN202
     from hub.db import transaction
     from hub.models import Channel, Delivery, Membership, User
@@ -80,9 +112,18 @@ def _setup(app, n: int):  # noqa: ANN001, ANN202
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--members", type=int, default=10_000)
-    parser.add_argument("--db", default="")
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--pg-base", default="", help="server URL for the scratch database")
+    parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
-    n = args.members
+    for _ in range(args.rounds):
+        tmp = Path(tempfile.mkdtemp(prefix="hiroba-bench-"))
+        with scratch_db(args.db, tmp, args.pg_base) as url:
+            run(url, tmp, args.members)
+
+
+def run(url: str, tmp: Path, n: int) -> None:
+    """One fan-out + drain of one post to ``n`` members, then the bare loop."""
 
     from hub import create_app, db, search
     from hub.db import Base, transaction
@@ -90,8 +131,6 @@ def main() -> None:
     from hub.services import threads
     from mailbridge import fanout, outbound
 
-    tmp = Path(tempfile.mkdtemp(prefix="hiroba-bench-"))
-    url = args.db or f"sqlite:///{tmp / 'bench.db'}"
     engine = db.make_engine(url)
     with engine.begin() as conn:
         Base.metadata.drop_all(conn)
