@@ -8,12 +8,17 @@ Nothing new, no digest. A DigestRun row (unique per member and period) makes it 
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 from flask import Flask
+from flask_babel import get_locale
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup, escape
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -142,6 +147,9 @@ class Activity:
     # Per member: mentions (channel id, item) and thanks received in the window.
     mentions: dict[int, list[tuple[int, NeedItem]]] = field(default_factory=dict)
     thanks: dict[int, list[ThanksItem]] = field(default_factory=dict)
+    # Channel sections rendered once per (locale, part, section) for every member who gets
+    # the same section; their reply links are markers filled in per member.
+    parts: dict[tuple[str, str, ChannelSection], str] = field(default_factory=dict)
 
 
 def load_activity(session: Session, since: datetime, until: datetime) -> Activity:
@@ -359,11 +367,25 @@ def span(period: str) -> timedelta:
     return timedelta(days=7) if period.startswith("weekly") else timedelta(days=1)
 
 
-def digest_context(app: Flask, user: User, digest: Digest, run_id: int) -> dict[str, Any]:
-    """What the digest templates need, with the member's links."""
+# Reply links inside a shared channel section: replaced by the member's own link per mail (the
+# nonce keeps a thread title from ever matching one).
+_MAILTO = f"@@hiroba-{uuid.uuid4().hex}-mailto-{{}}@@"
+_SECTION_TEMPLATES = {"txt": "mail/_digest_section.txt", "html": "mail/_digest_section_html.txt"}
+
+
+def digest_context(
+    app: Flask,
+    user: User,
+    digest: Digest,
+    run_id: int,
+    parts: dict[tuple[str, str, ChannelSection], str] | None = None,
+) -> dict[str, Any]:
+    """What the digest templates need, with the member's links. ``parts`` caches the rendered
+    channel sections across members (``Activity.parts``; a fresh cache when None)."""
     cfg = app.config
     keys = tokens.keys_from_config(cfg)
     domain, base = cfg["MAIL_DOMAIN"], cfg["BASE_URL"]
+    cache = parts if parts is not None else {}
 
     links: dict[int, str] = {}
 
@@ -378,12 +400,36 @@ def digest_context(app: Flask, user: User, digest: Digest, run_id: int) -> dict[
     def ack_mailto(announcement_id: int) -> str:
         return f"mailto:{addresses.encode('ack', user.id, announcement_id, domain, keys)}"
 
+    @pass_context
+    def channel_section(ctx: Context, section: ChannelSection, part: str) -> str:
+        """One channel's section, rendered once per language and shared, with this member's
+        reply links filled in."""
+        key = (str(get_locale()), part, section)
+        shared = cache.get(key)
+        if shared is None:
+            shared = cache[key] = ctx.environment.get_template(_SECTION_TEMPLATES[part]).render(
+                section=section,
+                gettext=ctx["gettext"],
+                ngettext=ctx["ngettext"],
+                mailto=lambda thread_id, _title: _MAILTO.format(thread_id),
+                thread_url=ctx["thread_url"],
+                channel_url=ctx["channel_url"],
+            )
+        out = shared
+        for item in section.items:
+            link = mailto(item.thread_id, item.title)
+            out = out.replace(
+                _MAILTO.format(item.thread_id), str(escape(link)) if part == "html" else link
+            )
+        return Markup(out) if part == "html" else out
+
     local_since = quiet.local_now(user, digest.since)
     return {
         "digest": digest,
         "since_local": local_since.strftime("%Y-%m-%d %H:%M"),
         "mailto": mailto,
         "ack_mailto": ack_mailto,
+        "channel_section": channel_section,
         "thread_url": lambda tid: f"{base}/t/{tid}",
         "channel_url": lambda slug: f"{base}/c/{slug}",
         "run_id": run_id,
@@ -439,7 +485,7 @@ def build_and_queue_digest(
     keys = tokens.keys_from_config(cfg)
     reply_to = addresses.encode("digest", user.id, run.id, domain, keys)
     unsubscribe = outbound.unsubscribe_url(app, user.id, 0)
-    context = digest_context(app, user, digest, run.id)
+    context = digest_context(app, user, digest, run.id, act.parts if act else None)
     context.update(
         base_url=cfg["BASE_URL"], mail_domain=domain, recipient=user,
         prefs_url=outbound.prefs_url(app, user.id),
