@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(TEMPLATES), static_folder="static")
     app.config.from_object(config.Defaults)
     if test_config is None:
+        # An optional TOML file (HIROBA_CONFIG_FILE) first; environment variables win over it.
+        config_file = os.environ.get("HIROBA_CONFIG_FILE")
+        if config_file:
+            app.config.from_file(config_file, load=tomllib.load, text=False)
         app.config.from_prefixed_env("HIROBA")
     else:
         app.config.update(test_config)
