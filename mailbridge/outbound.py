@@ -569,30 +569,39 @@ def drain_outbox(app: Flask, *, limit: int = 200, now: datetime | None = None) -
     sent = 0
     cache: dict[int, int | None] = {}
     after, window, pos = 0, list[int](), 0
-    try:
-        for _ in range(limit):
-            if pos >= len(window):
-                with engine.connect() as conn:
-                    window, pos = list(conn.execute(window_q, {"after": after}).scalars()), 0
-                if not window:
-                    break
-                after = window[-1]
-            # A bare connection per row (lighter than a Session).
-            with engine.begin() as conn:
-                if postgres:
-                    # Marking a row sent need not wait for a disk flush: a worker crash still
-                    # commits it; only a database crash could lose the mark (and re-send).
-                    conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-                row = conn.execute(claim, {"lo": window[pos], "hi": window[-1]}).first()
-                if row is None:
-                    pos = len(window)  # taken by other workers: look further
-                    continue
-                pos = bisect_right(window, row.id, pos)
-                if _deliver(app, conn, row, relay, now, cache):
-                    sent += 1
-    finally:
-        if relay is not None:
-            relay.close()
+    # One connection for the whole run (no pool checkout, ping or settings per row); each row
+    # still gets a transaction of its own.
+    with engine.connect() as conn:
+        if postgres:
+            # Marking a row sent need not wait for a disk flush: a worker crash still commits
+            # it; only a database crash could lose the mark (and re-send). Reset before the
+            # connection goes back to the pool.
+            conn.exec_driver_sql("SET synchronous_commit TO OFF")
+            conn.commit()
+        try:
+            for _ in range(limit):
+                if pos >= len(window):
+                    with conn.begin():
+                        window = list(conn.execute(window_q, {"after": after}).scalars())
+                    pos = 0
+                    if not window:
+                        break
+                    after = window[-1]
+                with conn.begin():
+                    row = conn.execute(claim, {"lo": window[pos], "hi": window[-1]}).first()
+                    if row is None:
+                        pos = len(window)  # taken by other workers: look further
+                        continue
+                    pos = bisect_right(window, row.id, pos)
+                    if _deliver(app, conn, row, relay, now, cache):
+                        sent += 1
+        finally:
+            if relay is not None:
+                relay.close()
+            if postgres and not conn.invalidated:
+                conn.rollback()
+                conn.exec_driver_sql("RESET synchronous_commit")
+                conn.commit()
     return sent
 
 
