@@ -15,11 +15,14 @@ one mail per event (or digest period) per recipient.
 from __future__ import annotations
 
 import base64
+import contextlib
 import re
 import smtplib
 import ssl
 import uuid
 from bisect import bisect_right
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import format_datetime, formataddr
@@ -30,7 +33,7 @@ from urllib.parse import quote, unquote, urlsplit
 from flask import Flask
 from flask_babel import force_locale, get_translations
 from jinja2.ext import _make_new_gettext, _make_new_ngettext
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, RootTransaction, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from hub import tokens
@@ -532,11 +535,15 @@ def drain_outbox(app: Flask, *, limit: int = 200, now: datetime | None = None) -
     """Send every due message (up to ``limit``), one row per transaction; return how many sent.
 
     On PostgreSQL rows are claimed with FOR UPDATE SKIP LOCKED, so several workers share the
-    outbox and no row goes out twice; on SQLite the write lock makes workers take turns. The row
-    stays locked while the relay takes it and is marked sent in the same transaction, so a
-    worker killed mid-send leaves it pending for the next one. One relay connection serves the
-    whole run; rows are read and written with prepared plain statements (no ORM objects, no
-    Session unless the catcher or a bounce needs one) to keep the per-mail cost small.
+    outbox and no row goes out twice; on SQLite the write lock makes workers take turns. A row
+    stays locked while the relay takes it and is marked sent in the same transaction, right
+    after the relay's 250, so a worker killed mid-send leaves it pending for the next one.
+
+    One relay connection serves the whole run, rows are read and written with prepared plain
+    statements, and each in-flight row has one database connection for the run. On PostgreSQL
+    with a relay two rows are in flight: while the relay takes one (in a sender thread, in
+    order), the next is claimed in its own transaction and the previous one is marked, so the
+    database round trips overlap the relay's instead of adding to them.
     """
     engine = engine_of(app)
     postgres = engine.dialect.name == "postgresql"
@@ -566,43 +573,161 @@ def drain_outbox(app: Flask, *, limit: int = 200, now: datetime | None = None) -
         claim = claim.with_for_update(skip_locked=True)
     url = str(app.config.get("RELAY_URL") or "")
     relay = Relay(url) if url else None
-    sent = 0
+    # SQLite's write lock allows one open transaction at a time: one row in flight there.
+    depth = 2 if postgres and relay is not None else 1
+    sender = ThreadPoolExecutor(1, thread_name_prefix="hiroba-relay") if depth > 1 else None
     cache: dict[int, int | None] = {}
+    sent = claimed = 0
     after, window, pos = 0, list[int](), 0
-    # One connection for the whole run (no pool checkout, ping or settings per row); each row
-    # still gets a transaction of its own.
-    with engine.connect() as conn:
+    flights: deque[_Flight] = deque()
+    with contextlib.ExitStack() as stack:
+        free = [stack.enter_context(engine.connect()) for _ in range(depth)]
         if postgres:
             # Marking a row sent need not wait for a disk flush: a worker crash still commits
-            # it; only a database crash could lose the mark (and re-send). Reset before the
-            # connection goes back to the pool.
-            conn.exec_driver_sql("SET synchronous_commit TO OFF")
-            conn.commit()
+            # it; only a database crash could lose the mark (and re-send).
+            for conn in free:
+                stack.callback(_reset_commit, conn)
+                conn.exec_driver_sql("SET synchronous_commit TO OFF")
+                conn.commit()
         try:
-            for _ in range(limit):
-                if pos >= len(window):
-                    with conn.begin():
-                        window = list(conn.execute(window_q, {"after": after}).scalars())
-                    pos = 0
-                    if not window:
-                        break
-                    after = window[-1]
-                with conn.begin():
-                    row = conn.execute(claim, {"lo": window[pos], "hi": window[-1]}).first()
+            while True:
+                # Claim ahead while a connection is free.
+                while free and claimed < limit:
+                    if pos >= len(window):
+                        with free[-1].begin():
+                            found = free[-1].execute(window_q, {"after": after}).scalars()
+                            window, pos = list(found), 0
+                        if not window:
+                            claimed = limit  # nothing more is due
+                            break
+                        after = window[-1]
+                    conn = free.pop()
+                    tx = conn.begin()
+                    try:
+                        row = conn.execute(claim, {"lo": window[pos], "hi": window[-1]}).first()
+                    except BaseException:
+                        tx.rollback()
+                        free.append(conn)
+                        raise
                     if row is None:
+                        tx.commit()
+                        free.append(conn)
                         pos = len(window)  # taken by other workers: look further
                         continue
                     pos = bisect_right(window, row.id, pos)
-                    if _deliver(app, conn, row, relay, now, cache):
-                        sent += 1
+                    claimed += 1
+                    flights.append(_start(app, conn, tx, row, relay, sender, cache))
+                if not flights:
+                    break
+                flight = flights.popleft()
+                sent += _finish(app, flight, now)
+                free.append(flight.conn)
         finally:
+            # Whatever went wrong, rows already handed to the relay are recorded before leaving.
+            if sender is not None:
+                sender.shutdown(wait=True)
+            for flight in flights:
+                try:
+                    _finish(app, flight, now)
+                except Exception:  # noqa: BLE001 - the first error is the one raised
+                    if flight.tx.is_active:
+                        flight.tx.rollback()
             if relay is not None:
                 relay.close()
-            if postgres and not conn.invalidated:
-                conn.rollback()
-                conn.exec_driver_sql("RESET synchronous_commit")
-                conn.commit()
     return sent
+
+
+def _reset_commit(conn: Connection) -> None:
+    """Undo the run's session setting before the connection goes back to the pool."""
+    if not conn.invalidated:
+        conn.rollback()
+        conn.exec_driver_sql("RESET synchronous_commit")
+        conn.commit()
+
+
+@dataclass(slots=True)
+class _Flight:
+    """A claimed row, locked by its open transaction, on its way to the relay."""
+
+    conn: Connection
+    tx: RootTransaction
+    row: Any
+    mail_from: str
+    # How the send went (None: not sent, no longer allowed to go).
+    outcome: Future[None] | None
+
+
+def _start(
+    app: Flask,
+    conn: Connection,
+    tx: RootTransaction,
+    row: Any,
+    relay: Relay | None,
+    sender: ThreadPoolExecutor | None,
+    cache: dict[int, int | None],
+) -> _Flight:
+    """Hand one claimed row to the relay (in the sender thread when there is one)."""
+    mail_from = row.mail_from or return_path(app, row)
+    if not _still_allowed(conn, row, cache):
+        return _Flight(conn, tx, row, mail_from, None)
+    if relay is not None and sender is not None:
+        return _Flight(
+            conn, tx, row, mail_from, sender.submit(relay.send, mail_from, row.to_addr, row.raw)
+        )
+    outcome: Future[None] = Future()
+    try:
+        if relay is not None:
+            relay.send(mail_from, row.to_addr, row.raw)
+        else:
+            with Session(bind=conn) as session:
+                send_raw(app, session, row, None, mail_from)
+                session.flush()
+    except Exception as exc:  # noqa: BLE001 - judged in _finish
+        outcome.set_exception(exc)
+    else:
+        outcome.set_result(None)
+    return _Flight(conn, tx, row, mail_from, outcome)
+
+
+def _finish(app: Flask, flight: _Flight, now: datetime | None) -> bool:
+    """Wait for the relay's answer on one row, record it and commit the row's transaction."""
+    row, conn = flight.row, flight.conn
+    attempts = row.attempts + 1
+    done: dict[str, Any] = {
+        "b_id": row.id, "b_attempts": attempts, "b_claimed_at": utcnow(),
+        "b_mail_from": flight.mail_from, "b_status": row.status, "b_last_error": None,
+        "b_sent_at": None, "b_not_before": row.not_before,
+    }  # fmt: skip
+    ok = False
+    error = flight.outcome.exception() if flight.outcome is not None else None
+    if flight.outcome is None:
+        done.update(b_status="cancelled", b_last_error="no longer a member of the private channel")
+    elif isinstance(error, PermanentFailure):
+        done.update(b_status="failed", b_last_error=str(error)[:2000])
+        # A relay that refuses the address for good: stop mailing it (admins see it).
+        with Session(bind=conn) as session:
+            mark_bouncing(session, row.to_addr, threshold=1)
+            session.flush()
+    elif isinstance(error, (OSError, smtplib.SMTPException)):
+        done["b_last_error"] = f"{type(error).__name__}: {error}"[:2000]
+        if attempts >= MAX_ATTEMPTS:
+            done["b_status"] = "failed"
+        else:
+            # Exponential back-off: 1, 2, 4 ... minutes.
+            done["b_not_before"] = (now or utcnow()) + timedelta(minutes=2 ** (attempts - 1))
+    elif error is not None:
+        flight.tx.rollback()
+        raise error
+    else:
+        done.update(b_status="sent", b_sent_at=utcnow())
+        ok = True
+    try:
+        conn.execute(_MARK, done)
+    except BaseException:
+        flight.tx.rollback()
+        raise
+    flight.tx.commit()
+    return ok
 
 
 def claim_next(session: Session, now: datetime) -> OutboxMessage | None:
@@ -642,53 +767,6 @@ def _still_allowed(conn: Connection, row: Any, cache: dict[int, int | None]) -> 
         return True
     params = {"user_id": row.user_id, "channel_id": channel_id}
     return conn.execute(_IS_MEMBER, params).scalar() is not None
-
-
-def _deliver(
-    app: Flask,
-    conn: Connection,
-    row: Any,
-    relay: Relay | None,
-    now: datetime | None,
-    cache: dict[int, int | None],
-) -> bool:
-    """Send one claimed row and record how it went (in the claiming transaction)."""
-    attempts = row.attempts + 1
-    mail_from = row.mail_from or return_path(app, row)
-    done: dict[str, Any] = {
-        "b_id": row.id, "b_attempts": attempts, "b_claimed_at": utcnow(),
-        "b_mail_from": mail_from, "b_status": row.status, "b_last_error": None,
-        "b_sent_at": None, "b_not_before": row.not_before,
-    }  # fmt: skip
-    ok = False
-    if not _still_allowed(conn, row, cache):
-        done.update(b_status="cancelled", b_last_error="no longer a member of the private channel")
-    else:
-        try:
-            if relay is not None:
-                relay.send(mail_from, row.to_addr, row.raw)
-            else:
-                with Session(bind=conn) as session:
-                    send_raw(app, session, row, None, mail_from)
-                    session.flush()
-        except PermanentFailure as exc:
-            done.update(b_status="failed", b_last_error=str(exc)[:2000])
-            # A relay that refuses the address for good: stop mailing it (admins see it).
-            with Session(bind=conn) as session:
-                mark_bouncing(session, row.to_addr, threshold=1)
-                session.flush()
-        except (OSError, smtplib.SMTPException) as exc:
-            done["b_last_error"] = f"{type(exc).__name__}: {exc}"[:2000]
-            if attempts >= MAX_ATTEMPTS:
-                done["b_status"] = "failed"
-            else:
-                # Exponential back-off: 1, 2, 4 ... minutes.
-                done["b_not_before"] = (now or utcnow()) + timedelta(minutes=2 ** (attempts - 1))
-        else:
-            done.update(b_status="sent", b_sent_at=utcnow())
-            ok = True
-    conn.execute(_MARK, done)
-    return ok
 
 
 def mark_bouncing(session: Session, address: str, threshold: int) -> None:
