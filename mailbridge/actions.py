@@ -1,5 +1,8 @@
 """Act on a routed, authorised message: call the same hub.services the web calls.
 
+``act_all`` handles each destination of a message once (its DESTINATION_RULES, then ``act``)
+and combines the outcomes; a refused destination is explained by mail.
+
 Dispatch is by ``Destination.kind``. A HubError raised by a service becomes a rejected Outcome
 carrying its reason, so permission rules live only in the services; the savepoint around each
 action rolls back whatever the service had written before it refused.
@@ -7,8 +10,10 @@ action rolls back whatever the service had written before it refused.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select
 
@@ -16,8 +21,9 @@ from hub.errors import HubError, Invalid, NotFound, Reason
 from hub.models import Attachment, OutboxMessage, Post, Thread, Via
 from hub.services import attachments as attachment_service
 from hub.services import channels, threads
-from mailbridge import commands, culture_mail, digest_replies, quotes
+from mailbridge import commands, culture_mail, digest_replies, quotes, replies, rules
 from mailbridge.context import InboundContext, Outcome
+from mailbridge.parse import Incoming
 
 Handler = Callable[[InboundContext], Outcome]
 
@@ -36,6 +42,63 @@ def act(ctx: InboundContext) -> Outcome:
         return Outcome(
             "rejected", str(err.reason), author=author, text=ctx.row.text, trimmed=ctx.row.trimmed
         )
+
+
+def act_all(ctx: InboundContext) -> Outcome:
+    """Handle each destination once (rules, then the action) and combine the outcomes.
+
+    Only the first post made carries the mail's Message-ID (it is unique on posts): later
+    destinations see the message without one.
+    """
+    original = ctx.incoming
+    for n, (rcpt, dest) in enumerate(ctx.destinations):
+        ctx.destination, ctx.rcpt = dest, rcpt
+        outcome = handle_one(ctx, n, original)
+        ctx.handled.append((rcpt, outcome))
+        if ctx.incoming.message_id and (outcome.post_id is not None or outcome.results):
+            ctx.incoming = dataclasses.replace(ctx.incoming, message_id=None)
+    ctx.incoming = original
+    return combine(ctx.handled)
+
+
+def handle_one(ctx: InboundContext, n: int, original: Incoming) -> Outcome:
+    """One destination: its rules, then its action; a refusal is explained by mail."""
+    with ctx.session.no_autoflush:
+        verdict = next(
+            (v for rule in rules.DESTINATION_RULES if (v := rule(ctx)) is not None), None
+        )
+    if verdict is None:
+        outcome = act(ctx)
+        if outcome.status == "rejected" and replies.explains(outcome.reason):
+            replies.explain(ctx, str(outcome.reason), n=n, incoming=original)
+        return outcome
+    if verdict.explain:
+        replies.explain(ctx, str(verdict.reason), n=n, incoming=original)
+    return Outcome(
+        verdict.status,
+        verdict.reason,
+        author=ctx.sender.email if ctx.sender else None,
+        text=ctx.row.text,
+        trimmed=ctx.row.trimmed,
+    )
+
+
+def combine(handled: list[tuple[str | None, Outcome]]) -> Outcome:
+    """The message's outcome: the first successful destination's (else the first one's), with
+    ``results`` listing every destination (a digest reply's posts each get an entry)."""
+    if len(handled) == 1:
+        return handled[0][1]
+    entries: list[dict[str, Any]] = []
+    for rcpt, out in handled:
+        base = {"rcpt": rcpt, "status": out.status, "reason": str(out.reason or "") or None}
+        if out.results:
+            entries += [{**base, "thread_id": None, "post_id": None, **r} for r in out.results]
+        else:
+            entries.append(
+                {**base, "thread_id": out.thread_id, "post_id": out.post_id, "text": out.text}
+            )
+    first = next((o for _, o in handled if o.status not in rules.UNSUCCESSFUL), handled[0][1])
+    return dataclasses.replace(first, results=entries)
 
 
 def _posted(status: str, ctx: InboundContext, post: Post) -> Outcome:

@@ -19,21 +19,6 @@ STATUSES = (
 )  # fmt: skip
 
 
-@dataclass
-class InboundContext:
-    """One message on its way through the pipeline."""
-
-    app: Flask
-    session: Session
-    row: InboundMessage
-    incoming: Incoming
-    rcpts: list[str]
-    destination: Destination | None = None
-    # The recipient address that produced ``destination``.
-    rcpt: str | None = None
-    sender: User | None = None
-
-
 @dataclass(frozen=True)
 class Outcome:
     """How a message ended: what `hiroba mail ingest --json` and the mail log show."""
@@ -45,5 +30,25 @@ class Outcome:
     author: str | None = None
     text: str | None = None
     trimmed: str | None = None
-    # One entry per post when one mail made several (a digest reply answering several threads).
+    # One entry per post when one mail made several (a digest reply answering several threads),
+    # and one per destination when it went to several of our addresses (with rcpt and status).
     results: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class InboundContext:
+    """One message on its way through the pipeline."""
+
+    app: Flask
+    session: Session
+    row: InboundMessage
+    incoming: Incoming
+    rcpts: list[str]
+    # The destination being handled now, and the recipient address that produced it.
+    destination: Destination | None = None
+    rcpt: str | None = None
+    sender: User | None = None
+    # Every destination of the message, in the order they are handled: (address, destination).
+    destinations: list[tuple[str | None, Destination]] = field(default_factory=list)
+    # The destinations handled so far, with their outcomes.
+    handled: list[tuple[str | None, Outcome]] = field(default_factory=list)

@@ -1,8 +1,9 @@
 """receive(app, raw, rcpts, source) -> Outcome: store, decide, act, record.
 
 The raw message is committed first, in its own transaction, so nothing is lost once the sender
-hears 250. Then one transaction parses it, runs the RULES, acts and records the outcome: the
-post and the final status commit together, and a message is processed once however often it
+hears 250. Then one transaction parses it, runs the RULES, acts once for each of our addresses
+it was sent to (a cross-post to two channels makes two threads) and records the outcome: the
+posts and the final status commit together, and a message is processed once however often it
 arrives (Message-ID, or the sha256 of the raw bytes, is unique). A database outage raises (the
 SMTP intake answers 451 and the sender retries); anything else wrong with a mail is recorded.
 """
@@ -26,8 +27,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 from hub.db import engine_of, is_postgres, transaction, utcnow
-from hub.models import InboundMessage, RefusalNotice
-from mailbridge import actions, outbound, replies, rules
+from hub.models import InboundMessage
+from mailbridge import actions, replies, rules
 from mailbridge.context import InboundContext, Outcome
 from mailbridge.parse import parse
 
@@ -159,16 +160,14 @@ def _process(app: Flask, session: Session, row_id: int) -> Outcome:
     with session.no_autoflush:
         verdict = next((v for rule in rules.RULES if (v := rule(ctx)) is not None), None)
     if verdict is None:
-        outcome = actions.act(ctx)
-        if outcome.status == "rejected" and replies.explains(outcome.reason):
-            explain(ctx, str(outcome.reason))
+        outcome = actions.act_all(ctx)
     else:
         author = ctx.sender.email if ctx.sender else None
         outcome = Outcome(
             verdict.status, verdict.reason, author=author, text=row.text, trimmed=row.trimmed
         )
         if verdict.explain:
-            explain(ctx, str(verdict.reason))
+            replies.explain(ctx, str(verdict.reason))
     record(row, outcome, ctx)
     return outcome
 
@@ -194,41 +193,6 @@ def _record_failure(app: Flask, row_id: int, exc: Exception) -> Outcome:
         if row is not None and row.status == "received":
             row.status, row.reason, row.processed_at = "failed", reason, utcnow()
     return Outcome("failed", reason)
-
-
-def explain(ctx: InboundContext, reason: str) -> None:
-    """Send the member one mail saying why their mail was not posted, with their text quoted.
-
-    At most one per address, reason and day (RefusalNotice); never to an auto-reply or a bounce.
-    """
-    user, inc = ctx.sender, ctx.incoming
-    if user is None or not user.active or inc.auto_reply or inc.bounce is not None:
-        return
-    day = utcnow().date().isoformat()
-    try:
-        with ctx.session.begin_nested():
-            ctx.session.add(RefusalNotice(address=user.email, reason=reason, day=day))
-    except IntegrityError:
-        return
-    why, fix = replies.explanation(reason)
-    mid = inc.message_id
-    outbound.queue_mail(
-        ctx.app,
-        ctx.session,
-        kind="refusal",
-        dedupe_key=f"refusal:{ctx.row.id}",
-        to=user,
-        template="rejected",
-        context={
-            "reason": reason,
-            "why": why,
-            "fix": fix,
-            "subject": inc.subject,
-            "original": (inc.text or "").strip(),
-            "address": ctx.rcpt or "",
-        },
-        headers={"In-Reply-To": f"<{mid}>", "References": f"<{mid}>"} if mid else None,
-    )
 
 
 def process_received(app: Flask, *, limit: int = 50, min_age_seconds: int = 30) -> int:

@@ -1,8 +1,16 @@
-"""The two lookup tables of a refusal: Reason -> SMTP reply text, Reason -> explanation mail."""
+"""The two lookup tables of a refusal (Reason -> SMTP reply text, Reason -> explanation mail),
+and ``explain``, which queues that explanation mail."""
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
+
+from hub.db import utcnow
 from hub.errors import Reason
+from hub.models import RefusalNotice
+from mailbridge import outbound
+from mailbridge.context import InboundContext
+from mailbridge.parse import Incoming
 
 TEMPFAIL = "451 4.3.0 Temporary failure, please try again later"
 OK = "250 2.0.0 OK: message accepted"
@@ -94,3 +102,43 @@ def explains(reason: str | None) -> bool:
 def explanation(reason: str | None) -> tuple[str, str]:
     """Return (why, how to fix it) for ``reason``, as untranslated msgids."""
     return EXPLANATIONS.get(reason or "", DEFAULT_EXPLANATION)
+
+
+def explain(
+    ctx: InboundContext, reason: str, *, n: int = 0, incoming: Incoming | None = None
+) -> None:
+    """Send the member one mail saying why their mail was not posted, with their text quoted.
+
+    At most one per address, reason and day (RefusalNotice); never to an auto-reply or a bounce.
+    ``n`` numbers the refused destination of a mail sent to several of our addresses: the mail
+    then names the address in its subject.
+    """
+    user, inc = ctx.sender, incoming or ctx.incoming
+    if user is None or not user.active or inc.auto_reply or inc.bounce is not None:
+        return
+    day = utcnow().date().isoformat()
+    try:
+        with ctx.session.begin_nested():
+            ctx.session.add(RefusalNotice(address=user.email, reason=reason, day=day))
+    except IntegrityError:
+        return
+    why, fix = explanation(reason)
+    mid = inc.message_id
+    several = len(ctx.destinations) > 1 and ctx.rcpt
+    outbound.queue_mail(
+        ctx.app,
+        ctx.session,
+        kind="refusal",
+        dedupe_key=f"refusal:{ctx.row.id}" + (f":{n}" if n else ""),
+        to=user,
+        template="rejected",
+        context={
+            "reason": reason,
+            "why": why,
+            "fix": fix,
+            "subject": f"{inc.subject} ({ctx.rcpt})" if several else inc.subject,
+            "original": (inc.text or "").strip(),
+            "address": ctx.rcpt or "",
+        },
+        headers={"In-Reply-To": f"<{mid}>", "References": f"<{mid}>"} if mid else None,
+    )

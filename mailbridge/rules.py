@@ -1,22 +1,26 @@
 """The inbound rules: a literal, ordered tuple of small functions; the first verdict wins.
 
 Each rule looks at one message (an InboundContext) and either passes (None) or stops it with a
-Verdict that names a status and a Reason. Rules may fill in what they found out (the destination,
-the sender, the extracted text), but they never act: acting is ``actions.act``.
+Verdict that names a status and a Reason. A message that passes RULES is handled once for each
+of its destinations (``route`` finds them all): DESTINATION_RULES then refuse or skip one
+destination only, so a cross-post to a channel closed to the sender still reaches the others.
+Rules may fill in what they found out (the destinations, the sender, the extracted text), but
+they never act: acting is ``actions.act``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import compat32
+from typing import Any
 
 from sqlalchemy import select
 
 from hub import tokens
 from hub.errors import Reason
-from hub.models import OutboxMessage, Post, Thread
+from hub.models import Channel, OutboxMessage, Post, Thread
 from hub.services import accounts
 from mailbridge import addresses, auth, bounces, quotes
 from mailbridge.addresses import Destination
@@ -24,6 +28,8 @@ from mailbridge.context import InboundContext
 
 # Destinations whose mail becomes a post: an empty text there is refused.
 POSTING_KINDS = frozenset({"channel", "reply"})
+# Outcomes of a destination that placed nothing.
+UNSUCCESSFUL = frozenset({"rejected", "ignored", "duplicate", "failed"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,19 +83,34 @@ def take_bounce(ctx: InboundContext) -> Verdict | None:
 
 
 def route(ctx: InboundContext) -> Verdict | None:
-    """Find where the mail goes: envelope recipients, then To/Cc, then our Message-IDs."""
+    """Find where the mail goes: every one of our envelope recipients (when none, To/Cc), else
+    one of our Message-IDs it answers. Each destination is handled once; channels come last,
+    so a reply that also copies its thread's channel is seen first (``skip_replied_channel``).
+    """
     cfg = ctx.app.config
     keys = tokens.keys_from_config(cfg)
-    for address in (*ctx.rcpts, *ctx.incoming.to, *ctx.incoming.cc):
-        dest = addresses.decode(address, cfg["MAIL_DOMAIN"], keys)
-        if dest is not None and dest.kind != "bounce":
-            ctx.destination, ctx.rcpt = dest, address
-            return None
-    dest = _from_references(ctx, keys)
-    if dest is None:
-        return Verdict("rejected", Reason.UNKNOWN_ADDRESS)
-    ctx.destination = dest
+    found = _ours(ctx.rcpts, cfg, keys) or _ours((*ctx.incoming.to, *ctx.incoming.cc), cfg, keys)
+    if not found:
+        dest = _from_references(ctx, keys)
+        if dest is None:
+            return Verdict("rejected", Reason.UNKNOWN_ADDRESS)
+        found = [(None, dest)]
+    found.sort(key=lambda pair: pair[1].kind == "channel")
+    ctx.destinations = found[: int(cfg["SMTP_MAX_RECIPIENTS"])]
+    ctx.rcpt, ctx.destination = ctx.destinations[0]
     return None
+
+
+def _ours(
+    candidates: Iterable[str], cfg: Mapping[str, Any], keys: list[str]
+) -> list[tuple[str | None, Destination]]:
+    """The (address, destination) pairs of our addresses among ``candidates``, each once."""
+    found: dict[Destination, str] = {}
+    for address in candidates:
+        dest = addresses.decode(address, cfg["MAIL_DOMAIN"], keys)
+        if dest is not None and dest.kind != "bounce" and dest not in found:
+            found[dest] = address
+    return [(address, dest) for dest, address in found.items()]
 
 
 def _from_references(ctx: InboundContext, keys: list[str]) -> Destination | None:
@@ -145,13 +166,10 @@ def authenticate(ctx: InboundContext) -> Verdict | None:
 
 
 def extract_text(ctx: InboundContext) -> Verdict | None:
-    """Keep only the new text (quotes and signatures go to ``trimmed``); refuse an empty post."""
+    """Keep only the new text (quotes and signatures go to ``trimmed``)."""
     stripped = quotes.strip_reply(ctx.incoming.text or "")
     ctx.row.text = stripped.text.strip()
     ctx.row.trimmed = stripped.trimmed or None
-    dest = ctx.destination
-    if dest is not None and dest.kind in POSTING_KINDS and not ctx.row.text:
-        return Verdict("rejected", Reason.EMPTY_BODY, explain=True)
     return None
 
 
@@ -162,7 +180,49 @@ RULES: tuple[Rule, ...] = (
     take_bounce,
     route,
     identify_sender,
-    check_token_owner,
     authenticate,
     extract_text,
+)
+
+
+# Rules for one destination of a message that passed RULES (``ctx.destination``, ``ctx.rcpt``);
+# a verdict here refuses or skips that destination only.
+
+
+def skip_replied_channel(ctx: InboundContext) -> Verdict | None:
+    """A channel address copied on a mail already placed in a thread of that channel (a reply
+    that also Cc's its channel) opens no second thread there."""
+    dest = ctx.destination
+    if dest is None or dest.kind != "channel":
+        return None
+    thread_ids = {
+        tid
+        for _, out in ctx.handled
+        if out.status not in UNSUCCESSFUL
+        for tid in (out.thread_id, *(r.get("thread_id") for r in out.results))
+        if tid is not None
+    }
+    if not thread_ids:
+        return None
+    in_channel = ctx.session.scalar(
+        select(Thread.id)
+        .join(Channel, Channel.id == Thread.channel_id)
+        .where(Thread.id.in_(thread_ids), Channel.slug == dest.slug)
+        .limit(1)
+    )
+    return Verdict("ignored", Reason.DUPLICATE) if in_channel is not None else None
+
+
+def refuse_empty_post(ctx: InboundContext) -> Verdict | None:
+    """A destination whose mail becomes a post refuses an empty text (the member is told)."""
+    dest = ctx.destination
+    if dest is not None and dest.kind in POSTING_KINDS and not ctx.row.text:
+        return Verdict("rejected", Reason.EMPTY_BODY, explain=True)
+    return None
+
+
+DESTINATION_RULES: tuple[Rule, ...] = (
+    check_token_owner,
+    skip_replied_channel,
+    refuse_empty_post,
 )

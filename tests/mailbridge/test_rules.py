@@ -21,9 +21,14 @@ def test_rules_are_a_literal_ordered_tuple() -> None:
         "take_bounce",
         "route",
         "identify_sender",
-        "check_token_owner",
         "authenticate",
         "extract_text",
+    ]
+    # Then, for each destination of the message: a verdict here touches that destination only.
+    assert [r.__name__ for r in rules.DESTINATION_RULES] == [
+        "check_token_owner",
+        "skip_replied_channel",
+        "refuse_empty_post",
     ]
 
 
