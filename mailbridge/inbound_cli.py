@@ -29,7 +29,8 @@ def _echo(data: Any) -> None:
 
 
 def outcome_dict(outcome: Outcome) -> dict[str, Any]:
-    """An Outcome as `hiroba mail ingest --json` prints it (``results`` only when several)."""
+    """An Outcome as `hiroba mail ingest --json` prints it (``results`` when it made several
+    posts or went to several of our addresses: one entry per post or destination)."""
     data: dict[str, Any] = {
         "status": outcome.status,
         "reason": outcome.reason,
@@ -46,15 +47,20 @@ def outcome_dict(outcome: Outcome) -> dict[str, Any]:
 
 @click.command("ingest")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per message.")
-@click.option("--to", "to", default=None, help="Envelope recipient (default: the To/Cc headers).")
+@click.option(
+    "--to",
+    "to",
+    multiple=True,
+    help="Envelope recipient, repeatable (default: the To/Cc headers).",
+)
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @with_appcontext
-def ingest_command(as_json: bool, to: str | None, files: tuple[str, ...]) -> None:
+def ingest_command(as_json: bool, to: tuple[str, ...], files: tuple[str, ...]) -> None:
     """Feed .eml files through the inbound pipeline, as if they came by SMTP."""
     app = _app()
     for name in files:
         raw = Path(name).read_bytes()
-        outcome = ingest.receive(app, raw, [to] if to else [], "cli")
+        outcome = ingest.receive(app, raw, list(to), "cli")
         data = {"file": name, **outcome_dict(outcome)}
         if as_json:
             _echo(data)

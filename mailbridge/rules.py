@@ -84,8 +84,9 @@ def take_bounce(ctx: InboundContext) -> Verdict | None:
 
 def route(ctx: InboundContext) -> Verdict | None:
     """Find where the mail goes: every one of our envelope recipients (when none, To/Cc), else
-    one of our Message-IDs it answers. Each destination is handled once; channels come last,
-    so a reply that also copies its thread's channel is seen first (``skip_replied_channel``).
+    one of our Message-IDs it answers. Each destination is handled once, in address order but
+    token addresses (replies) first, so a reply that also copies its thread's channel is seen
+    before that channel (``skip_replied_channel``).
     """
     cfg = ctx.app.config
     keys = tokens.keys_from_config(cfg)
@@ -95,7 +96,7 @@ def route(ctx: InboundContext) -> Verdict | None:
         if dest is None:
             return Verdict("rejected", Reason.UNKNOWN_ADDRESS)
         found = [(None, dest)]
-    found.sort(key=lambda pair: pair[1].kind == "channel")
+    found.sort(key=lambda pair: pair[1].token is None)
     ctx.destinations = found[: int(cfg["SMTP_MAX_RECIPIENTS"])]
     ctx.rcpt, ctx.destination = ctx.destinations[0]
     return None
