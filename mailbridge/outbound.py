@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import format_datetime, formataddr
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -513,22 +514,63 @@ def send_raw(
 _T = OutboxMessage.__table__
 _CLAIM_COLUMNS = (
     _T.c.id, _T.c.user_id, _T.c.to_addr, _T.c.mail_from, _T.c.raw, _T.c.subject,
-    _T.c.dedupe_key, _T.c.attempts, _T.c.status, _T.c.not_before,
+    _T.c.dedupe_key, _T.c.attempts, _T.c.status,
 )  # fmt: skip
-# How a delivery went, written with one prepared statement (every outcome sets every column).
-_MARK = (
-    update(_T)
-    .where(_T.c.id == bindparam("b_id"))
-    .values(
-        attempts=bindparam("b_attempts"),
-        claimed_at=bindparam("b_claimed_at"),
-        mail_from=bindparam("b_mail_from"),
-        status=bindparam("b_status"),
-        last_error=bindparam("b_last_error"),
-        sent_at=bindparam("b_sent_at"),
-        not_before=bindparam("b_not_before"),
-    )
-)
+_MARK_VALUES = {
+    "attempts": bindparam("b_attempts"),
+    "claimed_at": bindparam("b_claimed_at"),
+    "mail_from": bindparam("b_mail_from"),
+    "status": bindparam("b_status"),
+    "last_error": bindparam("b_last_error"),
+    "sent_at": bindparam("b_sent_at"),
+}
+# How a delivery went, one prepared statement for every outcome (a retry also moves not_before).
+_MARK = update(_T).where(_T.c.id == bindparam("b_id")).values(**_MARK_VALUES)
+_MARK_RETRY = _MARK.values(not_before=bindparam("b_not_before"))
+
+
+class _Prepared:
+    """A statement compiled once per run and executed on the driver's cursor: the per-mail path
+    skips SQLAlchemy's statement handling (values still go through the column types)."""
+
+    def __init__(self, stmt: Any, dialect: Any) -> None:
+        compiled = stmt.compile(dialect=dialect)
+        self.sql = compiled.string
+        self.order = list(compiled.positiontup or []) if compiled.positional else None
+        self.procs = {
+            name: proc
+            for name, bind in compiled.binds.items()
+            if (proc := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        }
+        fixed = {
+            k: b.effective_value
+            for k, b in compiled.binds.items()
+            if not b.required and not k.startswith("%(")
+        }
+        self.fixed = self._process(fixed)
+        self.names = [c.name for c in getattr(stmt, "selected_columns", ())]
+
+    def _process(self, values: dict[str, Any]) -> dict[str, Any]:
+        return {
+            k: (self.procs[k](v) if v is not None and k in self.procs else v)
+            for k, v in values.items()
+        }
+
+    def execute(self, conn: Connection, params: dict[str, Any]) -> Any:
+        """Run with ``params``; a SELECT returns its first row (attributes by column name)."""
+        values = {**self.fixed, **self._process(params)}
+        args = [values[k] for k in self.order] if self.order is not None else values
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(self.sql, args)
+            if not self.names:
+                return None
+            found = cursor.fetchone()
+        finally:
+            cursor.close()
+        return (
+            None if found is None else SimpleNamespace(**dict(zip(self.names, found, strict=True)))
+        )
 
 
 def drain_outbox(app: Flask, *, limit: int = 200, now: datetime | None = None) -> int:
@@ -571,6 +613,8 @@ def drain_outbox(app: Flask, *, limit: int = 200, now: datetime | None = None) -
     )
     if postgres:
         claim = claim.with_for_update(skip_locked=True)
+    claim_row = _Prepared(claim, engine.dialect)
+    mark = _Prepared(_MARK, engine.dialect)
     url = str(app.config.get("RELAY_URL") or "")
     relay = Relay(url) if url else None
     # SQLite's write lock allows one open transaction at a time: one row in flight there.
@@ -604,7 +648,7 @@ def drain_outbox(app: Flask, *, limit: int = 200, now: datetime | None = None) -
                     conn = free.pop()
                     tx = conn.begin()
                     try:
-                        row = conn.execute(claim, {"lo": window[pos], "hi": window[-1]}).first()
+                        row = claim_row.execute(conn, {"lo": window[pos], "hi": window[-1]})
                     except BaseException:
                         tx.rollback()
                         free.append(conn)
@@ -620,7 +664,7 @@ def drain_outbox(app: Flask, *, limit: int = 200, now: datetime | None = None) -
                 if not flights:
                     break
                 flight = flights.popleft()
-                sent += _finish(app, flight, now)
+                sent += _finish(app, flight, mark, now)
                 free.append(flight.conn)
         finally:
             # Whatever went wrong, rows already handed to the relay are recorded before leaving.
@@ -628,7 +672,7 @@ def drain_outbox(app: Flask, *, limit: int = 200, now: datetime | None = None) -
                 sender.shutdown(wait=True)
             for flight in flights:
                 try:
-                    _finish(app, flight, now)
+                    _finish(app, flight, mark, now)
                 except Exception:  # noqa: BLE001 - the first error is the one raised
                     if flight.tx.is_active:
                         flight.tx.rollback()
@@ -689,14 +733,14 @@ def _start(
     return _Flight(conn, tx, row, mail_from, outcome)
 
 
-def _finish(app: Flask, flight: _Flight, now: datetime | None) -> bool:
+def _finish(app: Flask, flight: _Flight, mark: _Prepared, now: datetime | None) -> bool:
     """Wait for the relay's answer on one row, record it and commit the row's transaction."""
     row, conn = flight.row, flight.conn
     attempts = row.attempts + 1
     done: dict[str, Any] = {
         "b_id": row.id, "b_attempts": attempts, "b_claimed_at": utcnow(),
         "b_mail_from": flight.mail_from, "b_status": row.status, "b_last_error": None,
-        "b_sent_at": None, "b_not_before": row.not_before,
+        "b_sent_at": None,
     }  # fmt: skip
     ok = False
     error = flight.outcome.exception() if flight.outcome is not None else None
@@ -722,7 +766,10 @@ def _finish(app: Flask, flight: _Flight, now: datetime | None) -> bool:
         done.update(b_status="sent", b_sent_at=utcnow())
         ok = True
     try:
-        conn.execute(_MARK, done)
+        if "b_not_before" in done:
+            conn.execute(_MARK_RETRY, done)
+        else:
+            mark.execute(conn, done)
     except BaseException:
         flight.tx.rollback()
         raise
