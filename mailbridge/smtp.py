@@ -4,6 +4,10 @@ Strangers and forged tokens are refused at RCPT (``550 5.1.1``), so nothing boun
 forged sender. DATA stores the message and runs ``ingest.receive`` off the event loop; ``250`` is
 said only after the raw message is committed. Any internal error or database outage answers
 ``451 4.3.0``, never aiosmtpd's default 500, so the sending server retries and nothing is lost.
+A message to several of our addresses is handled once per address: when some are refused (a
+private channel closed to the sender) and others taken, DATA answers 250 and the member is told
+about the refused ones by mail; only when every one is refused is the refusal answered as for
+a single address.
 """
 
 from __future__ import annotations

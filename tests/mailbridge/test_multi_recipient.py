@@ -18,9 +18,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from hub.errors import Reason
 from hub.models import InboundMessage, OutboxMessage, Post, Thanks, Thread
-from mailbridge import ingest, smtp
+from mailbridge import actions, ingest, smtp
 from mailbridge.cli import mail_group
+from mailbridge.context import Outcome
 from tests.conftest import free_port
 from tests.factories import make_channel, make_thread, make_user
 from tests.mailbridge.test_ingest import reply_address
@@ -231,3 +233,24 @@ def test_admin_views_list_every_destination(
     ]
     log = json.loads(runner.invoke(mail_group, ["log", "--json"]).output)
     assert [r["status"] for r in log[-1]["results"]] == ["posted", "rejected"]
+
+
+def test_digest_posts_keep_their_entries_among_destinations() -> None:
+    """A digest reply's per-post entries stay, each tagged with its destination and status."""
+    digest = Outcome(
+        "replied", thread_id=3, post_id=30, text="了解",
+        results=[{"thread_id": 3, "post_id": 30, "text": "了解"},
+                 {"thread_id": 4, "post_id": 40, "text": "確認します"}],
+    )  # fmt: skip
+    refused = Outcome("rejected", Reason.NOT_A_MEMBER)
+    posted = Outcome("posted", thread_id=5, post_id=50, text="共有")
+    out = actions.combine([("board@hub.test", refused), ("digest+t@hub.test", digest),
+                           ("general@hub.test", posted)])  # fmt: skip
+    assert (out.status, out.post_id) == ("replied", 30)
+    assert [(r["rcpt"], r["status"], r["reason"], r["post_id"]) for r in out.results] == [
+        ("board@hub.test", "rejected", "not_a_member", None),
+        ("digest+t@hub.test", "replied", None, 30),
+        ("digest+t@hub.test", "replied", None, 40),
+        ("general@hub.test", "posted", None, 50),
+    ]
+    assert actions.combine([("digest+t@hub.test", digest)]) is digest  # one destination: as is
