@@ -129,7 +129,7 @@ def run(url: str, tmp: Path, n: int) -> None:
     from hub.db import Base, transaction
     from hub.models import Channel, OutboxMessage, User, Via
     from hub.services import threads
-    from mailbridge import fanout, outbound
+    from mailbridge import delivery, fanout
 
     engine = db.make_engine(url)
     with engine.begin() as conn:
@@ -164,7 +164,7 @@ def run(url: str, tmp: Path, n: int) -> None:
             pass
         t_fan = time.perf_counter()
         sent = 0
-        while batch := outbound.drain_outbox(app, limit=5000):
+        while batch := delivery.drain_outbox(app, limit=5000):
             sent += batch
         t1 = time.perf_counter()
         ours = sent / (t1 - t0)

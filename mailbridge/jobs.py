@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from hub.db import transaction, utcnow
 from hub.models import Delivery, DigestRun, User
 from hub.services import announcements
-from mailbridge import digests, fanout, ingest, outbound
+from mailbridge import delivery, digests, fanout, ingest
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ def fan_out_events(app: Flask) -> int:
 
 def drain_outbox(app: Flask) -> int:
     """Deliver every due outbox row."""
-    return outbound.drain_outbox(app, limit=1000)
+    return delivery.drain_outbox(app, limit=1000)
 
 
 def send_digests(app: Flask, now: datetime | None = None) -> int:

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from hub.db import transaction, utcnow
 from hub.models import DigestRun, OutboxMessage
 from hub.services import accounts
-from mailbridge import digests, fanout, outbound
+from mailbridge import delivery, digests, fanout, outbound
 
 
 def _app() -> Flask:
@@ -104,9 +104,9 @@ def flush_command() -> None:
     while n := fanout.fan_out(app):
         events += n
     for _ in range(10_000):
-        mails += outbound.drain_outbox(app, limit=1000)
+        mails += delivery.drain_outbox(app, limit=1000)
         with transaction(app) as session:
-            if outbound.claim_next(session, utcnow()) is None:
+            if delivery.claim_next(session, utcnow()) is None:
                 break
     click.echo(f"{events} events fanned out, {mails} mails delivered")
 

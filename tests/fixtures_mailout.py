@@ -10,14 +10,14 @@ from typing import Any
 
 from flask import Flask
 
-from mailbridge import fanout, outbound
+from mailbridge import delivery, fanout
 
 
 def deliver(app: Flask, now: datetime | None = None) -> int:
     """Fan out every pending event, then send everything due (as `hiroba mail flush` does)."""
     while fanout.fan_out(app, now=now):
         pass
-    return outbound.drain_outbox(app, limit=10_000, now=now)
+    return delivery.drain_outbox(app, limit=10_000, now=now)
 
 
 def to(sink: Any, address: str) -> list[EmailMessage]:

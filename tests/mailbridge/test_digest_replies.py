@@ -15,7 +15,7 @@ from sqlalchemy import select
 from hub.db import utcnow
 from hub.models import InboundMessage, PendingReply, Post, Via
 from hub.services import threads
-from mailbridge import digests, outbound, smtp
+from mailbridge import delivery, digests, smtp
 from tests.conftest import free_port
 from tests.factories import make_channel, make_thread, make_user
 from tests.fixtures_mailout import text_of, to
@@ -50,7 +50,7 @@ def _digest(app: Any, session: Any, sink: Any, period: str) -> EmailMessage:
     boss = session.scalar(select(digests.User).where(digests.User.email == BOSS))
     assert digests.build_and_queue_digest(app, session, boss, period, utcnow()) is not None
     session.commit()
-    outbound.drain_outbox(app)
+    delivery.drain_outbox(app)
     return [m for m in to(sink, BOSS) if str(m["Reply-To"]).startswith("digest+")][-1]
 
 
@@ -134,7 +134,7 @@ def test_unplaced_text_is_kept_and_which_thread_posts_it(
     assert pending.text == "どちらも確認しました。" and pending.resolved_at is None
     session.commit()
     assert _posts(session, t1) == ["予算案"] and _posts(session, t2) == ["18日"]
-    outbound.drain_outbox(app)
+    delivery.drain_outbox(app)
     (which,) = [m for m in to(smtp_sink, BOSS) if str(m["Reply-To"]).startswith("which+")]
     listing = text_of(which)
     assert "どちらも確認しました。" in listing

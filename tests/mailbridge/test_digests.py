@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from hub.db import utcnow
 from hub.models import ChannelKind, DigestRun, OutboxMessage, Thanks, ThanksRecipient, Via
 from hub.services import channels, threads
-from mailbridge import digests, jobs, outbound
+from mailbridge import delivery, digests, jobs
 from tests.factories import make_channel, make_thread, make_user
 from tests.fixtures_mailout import text_of, to
 
@@ -49,7 +49,7 @@ def test_digest_order_markers_and_links(app, session, smtp_sink, company):
     session.commit()
     row = _build(app, session, boss)
     assert row is not None
-    outbound.drain_outbox(app)
+    delivery.drain_outbox(app)
     (mail,) = to(smtp_sink, "boss@corp.example")
     body = text_of(mail)
     # What needs him first, then thanks, then channels (purpose under the name), social last.
@@ -118,5 +118,5 @@ def test_digest_job_sends_each_member_once(app, session, smtp_sink, company):
     session.commit()
     assert jobs.send_digests(app) == 1
     assert jobs.send_digests(app) == 0
-    outbound.drain_outbox(app)
+    delivery.drain_outbox(app)
     assert len([m for m in to(smtp_sink, "boss@corp.example") if "月曜の件" in text_of(m)]) == 1

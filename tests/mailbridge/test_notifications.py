@@ -108,12 +108,12 @@ def test_leaving_after_queueing_cancels_the_mail(app, session, smtp_sink, team):
     accounts.update_preferences(session, boss, delivery=Delivery.EVERY_POST)
     make_thread(session, channel=secret, author=peer, title="Merger", body="hush")
     session.commit()
-    from mailbridge import fanout, outbound
+    from mailbridge import delivery, fanout
 
     fanout.fan_out(app)
     channels.leave(session, user=boss, channel=secret)
     session.commit()
-    outbound.drain_outbox(app)
+    delivery.drain_outbox(app)
     assert not to(smtp_sink, "boss@corp.example")
     row = session.scalar(
         select(OutboxMessage).where(

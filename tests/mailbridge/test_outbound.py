@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from hub.models import OutboxMessage, User, Via
 from hub.services import threads
-from mailbridge import outbound
+from mailbridge import delivery, outbound
 from tests.conftest import free_port
 from tests.factories import make_channel, make_thread, make_user
 from tests.fixtures_mailout import deliver, ids, parse, text_of, to
@@ -146,7 +146,7 @@ def test_one_connection_and_a_permanent_refusal_marks_bouncing(app, session):
                 context={"link": "http://hub.test/x", "minutes": 15},
             )  # fmt: skip
         session.commit()
-        assert outbound.drain_outbox(app) == 4
+        assert delivery.drain_outbox(app) == 4
     finally:
         relay.stop()
     assert handler.ehlo == 1 and len(handler.got) == 4
@@ -165,7 +165,7 @@ def test_relay_down_backs_off_and_keeps_the_mail(app, session):
         context={"link": "http://hub.test/x", "minutes": 15},
     )  # fmt: skip
     session.commit()
-    assert outbound.drain_outbox(app) == 0
+    assert delivery.drain_outbox(app) == 0
     row = session.scalar(select(OutboxMessage))
     session.refresh(row)
     assert row.status == "pending" and row.attempts == 1 and row.last_error

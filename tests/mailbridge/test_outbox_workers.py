@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKER = """
 import json, sys
 from hub import create_app
-from mailbridge.outbound import drain_outbox
+from mailbridge.delivery import drain_outbox
 app = create_app(json.loads(sys.argv[1]))
 while drain_outbox(app, limit=10):
     pass

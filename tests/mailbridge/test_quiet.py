@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from hub.models import Delivery, OutboxMessage, Via
 from hub.services import accounts, channels, threads
-from mailbridge import fanout, outbound, quiet
+from mailbridge import delivery, fanout, quiet
 from tests.factories import make_channel, make_thread, make_user
 from tests.fixtures_mailout import to
 
@@ -61,7 +61,7 @@ def test_notification_waits_for_the_next_working_period(app, session, smtp_sink)
     post = make_thread(session, channel=channel, author=digest_taker, title="Night", body="x")
     session.commit()
     fanout.fan_out(app, now=FRIDAY_NOON_UTC)
-    outbound.drain_outbox(app, now=FRIDAY_NOON_UTC)
+    delivery.drain_outbox(app, now=FRIDAY_NOON_UTC)
     smtp_sink.messages.clear()
     threads.reply(session, author=author, thread=post.thread, body="late reply", via=Via.WEB)
     session.commit()
@@ -75,13 +75,13 @@ def test_notification_waits_for_the_next_working_period(app, session, smtp_sink)
     # Outside his hours the digest-taking manager gets it in his next digest instead.
     assert "boss@corp.example" not in rows
     session.commit()
-    outbound.drain_outbox(app, now=FRIDAY_NOON_UTC)
+    delivery.drain_outbox(app, now=FRIDAY_NOON_UTC)
     assert night(smtp_sink, "berlin@corp.example") == 1
     assert night(smtp_sink, "tokyo@corp.example") == 0
     # Monday 09:00 in Tokyo: the held mails (the new thread and the reply) go out.
-    outbound.drain_outbox(app, now=datetime(2026, 11, 30, 0, 0, 1, tzinfo=UTC))
+    delivery.drain_outbox(app, now=datetime(2026, 11, 30, 0, 0, 1, tzinfo=UTC))
     assert night(smtp_sink, "tokyo@corp.example") == 2
-    assert outbound.drain_outbox(app, now=FRIDAY_NOON_UTC + timedelta(days=7)) == 0
+    assert delivery.drain_outbox(app, now=FRIDAY_NOON_UTC + timedelta(days=7)) == 0
 
 
 def night(sink: Any, address: str) -> int:

@@ -1,0 +1,444 @@
+"""Deliver the outbox: through the relay in RELAY_URL (one SMTP connection reused across rows),
+or into the built-in catcher (CaughtMail rows) when no relay is configured.
+
+Delivery guarantees: a row is claimed (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and stays locked
+while it is handed to the relay; it is marked sent in that same transaction. A worker killed
+before the relay said 250 leaves the row pending (its transaction rolls back), so another worker
+sends it; several workers never send one row twice. The unique (dedupe_key, to_addr) key means
+one mail per event (or digest period) per recipient.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import smtplib
+import ssl
+from bisect import bisect_right
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from flask import Flask
+from sqlalchemy import Connection, RootTransaction, bindparam, func, select, update
+from sqlalchemy.orm import Session
+
+from hub.db import engine_of, is_postgres, utcnow
+from hub.models import CaughtMail, Channel, Membership, OutboxMessage, Post, Thread, User
+from mailbridge.outbound import return_path
+
+MAX_ATTEMPTS = 8
+# Due outbox ids listed per query by drain_outbox.
+WINDOW = 200
+
+
+class PermanentFailure(Exception):
+    """The relay refused for good (5xx): do not retry."""
+
+
+class Relay:
+    """One SMTP connection to RELAY_URL, opened on first use and reused for many messages."""
+
+    def __init__(self, url: str) -> None:
+        self.parts = urlsplit(url)
+        self.client: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        parts = self.parts
+        host, port = parts.hostname or "127.0.0.1", parts.port
+        if parts.scheme == "smtps":
+            ctx = ssl.create_default_context()
+            client: smtplib.SMTP = smtplib.SMTP_SSL(host, port or 465, timeout=30, context=ctx)
+        else:
+            client = smtplib.SMTP(host, port or 25, timeout=30)
+        if parts.scheme in ("smtp+starttls", "submission"):
+            client.starttls(context=ssl.create_default_context())
+        if parts.username:
+            client.login(unquote(parts.username), unquote(parts.password or ""))
+        return client
+
+    def send(self, mail_from: str, to_addr: str, raw: bytes) -> None:
+        """Send one message; 5xx raises PermanentFailure, anything else drops the connection."""
+        if self.client is None:
+            self.client = self._connect()
+        try:
+            self.client.sendmail(mail_from, [to_addr], raw)
+        except smtplib.SMTPRecipientsRefused as exc:
+            self._reset()
+            code = next(iter(exc.recipients.values()))[0]
+            if 500 <= code < 600:
+                raise PermanentFailure(str(exc)) from exc
+            raise
+        except smtplib.SMTPResponseException as exc:
+            self._reset()
+            if 500 <= exc.smtp_code < 600:
+                raise PermanentFailure(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
+            raise
+        except (OSError, smtplib.SMTPException):
+            self.close()
+            raise
+
+    def _reset(self) -> None:
+        try:
+            if self.client is not None:
+                self.client.rset()
+        except (OSError, smtplib.SMTPException):
+            self.close()
+
+    def close(self) -> None:
+        client, self.client = self.client, None
+        if client is not None:
+            try:
+                client.quit()
+            except (OSError, smtplib.SMTPException):
+                client.close()
+
+
+def send_raw(
+    app: Flask,
+    session: Session,
+    row: Any,
+    relay: Relay | None = None,
+    mail_from: str | None = None,
+) -> None:
+    """Hand one message (an OutboxMessage or a row with its columns) to the relay, or to the
+    catcher when no relay is configured."""
+    sender = mail_from or row.mail_from or return_path(app, row)
+    url = str(app.config.get("RELAY_URL") or "")
+    if not url:
+        session.add(
+            CaughtMail(
+                outbox_id=row.id,
+                mail_from=sender,
+                to_addr=row.to_addr,
+                subject=row.subject,
+                raw=row.raw,
+            )
+        )
+        return
+    if relay is not None:
+        relay.send(sender, row.to_addr, row.raw)
+        return
+    one = Relay(url)
+    try:
+        one.send(sender, row.to_addr, row.raw)
+    finally:
+        one.close()
+
+
+_T = OutboxMessage.__table__
+_CLAIM_COLUMNS = (
+    _T.c.id, _T.c.user_id, _T.c.to_addr, _T.c.mail_from, _T.c.raw, _T.c.subject,
+    _T.c.dedupe_key, _T.c.attempts, _T.c.status,
+)  # fmt: skip
+_MARK_VALUES = {
+    "attempts": bindparam("b_attempts"),
+    "claimed_at": bindparam("b_claimed_at"),
+    "mail_from": bindparam("b_mail_from"),
+    "status": bindparam("b_status"),
+    "last_error": bindparam("b_last_error"),
+    "sent_at": bindparam("b_sent_at"),
+}
+# How a delivery went, one prepared statement for every outcome (a retry also moves not_before).
+_MARK = update(_T).where(_T.c.id == bindparam("b_id")).values(**_MARK_VALUES)
+_MARK_RETRY = _MARK.values(not_before=bindparam("b_not_before"))
+
+
+class _Prepared:
+    """A statement compiled once per run and executed on the driver's cursor: the per-mail path
+    skips SQLAlchemy's statement handling (values still go through the column types)."""
+
+    def __init__(self, stmt: Any, dialect: Any) -> None:
+        compiled = stmt.compile(dialect=dialect)
+        self.sql = compiled.string
+        self.order = list(compiled.positiontup or []) if compiled.positional else None
+        self.procs = {
+            name: proc
+            for name, bind in compiled.binds.items()
+            if (proc := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        }
+        fixed = {
+            k: b.effective_value
+            for k, b in compiled.binds.items()
+            if not b.required and not k.startswith("%(")
+        }
+        self.fixed = self._process(fixed)
+        self.names = [c.name for c in getattr(stmt, "selected_columns", ())]
+
+    def _process(self, values: dict[str, Any]) -> dict[str, Any]:
+        return {
+            k: (self.procs[k](v) if v is not None and k in self.procs else v)
+            for k, v in values.items()
+        }
+
+    def execute(self, conn: Connection, params: dict[str, Any]) -> Any:
+        """Run with ``params``; a SELECT returns its first row (attributes by column name)."""
+        values = {**self.fixed, **self._process(params)}
+        args = [values[k] for k in self.order] if self.order is not None else values
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(self.sql, args)
+            if not self.names:
+                return None
+            found = cursor.fetchone()
+        finally:
+            cursor.close()
+        return (
+            None if found is None else SimpleNamespace(**dict(zip(self.names, found, strict=True)))
+        )
+
+
+def drain_outbox(app: Flask, *, limit: int = 200, now: datetime | None = None) -> int:
+    """Send every due message (up to ``limit``), one row per transaction; return how many sent.
+
+    On PostgreSQL rows are claimed with FOR UPDATE SKIP LOCKED, so several workers share the
+    outbox and no row goes out twice; on SQLite the write lock makes workers take turns. A row
+    stays locked while the relay takes it and is marked sent in the same transaction, right
+    after the relay's 250, so a worker killed mid-send leaves it pending for the next one.
+
+    One relay connection serves the whole run, rows are read and written with prepared plain
+    statements, and each in-flight row has one database connection for the run. On PostgreSQL
+    with a relay two rows are in flight: while the relay takes one (in a sender thread, in
+    order), the next is claimed in its own transaction and the previous one is marked, so the
+    database round trips overlap the relay's instead of adding to them.
+    """
+    engine = engine_of(app)
+    postgres = engine.dialect.name == "postgresql"
+    # Built once per run: rows that fall due during the run are taken by the next one. Due ids
+    # are listed a window at a time (one indexed query per WINDOW rows); each claim then locks
+    # the first still-pending row of the window. So a claim never re-sorts the whole due range,
+    # whatever the planner believes about the table (a burst of 10,000 rows right after an
+    # ANALYZE of an empty outbox made PostgreSQL do just that, per row).
+    due_at = now or utcnow()
+    due = (_T.c.status == "pending", _T.c.not_before <= due_at)
+    window_q = (
+        select(_T.c.id).where(*due, _T.c.id > bindparam("after")).order_by(_T.c.id).limit(WINDOW)
+    )
+    # The claim reads only the window's id range through the primary key: ``status || ''`` and
+    # ``coalesce`` keep ix_outbox_due (and its sort of every due row) out of the plan.
+    claim = (
+        select(*_CLAIM_COLUMNS)
+        .where(
+            _T.c.id.between(bindparam("lo"), bindparam("hi")),
+            _T.c.status.concat("") == "pending",
+            func.coalesce(_T.c.not_before, _T.c.not_before) <= due_at,
+        )
+        .order_by(_T.c.id)
+        .limit(1)
+    )
+    if postgres:
+        claim = claim.with_for_update(skip_locked=True)
+    claim_row = _Prepared(claim, engine.dialect)
+    mark = _Prepared(_MARK, engine.dialect)
+    url = str(app.config.get("RELAY_URL") or "")
+    relay = Relay(url) if url else None
+    # SQLite's write lock allows one open transaction at a time: one row in flight there.
+    depth = 2 if postgres and relay is not None else 1
+    sender = ThreadPoolExecutor(1, thread_name_prefix="hiroba-relay") if depth > 1 else None
+    cache: dict[int, int | None] = {}
+    sent = claimed = 0
+    after, window, pos = 0, list[int](), 0
+    flights: deque[_Flight] = deque()
+    with contextlib.ExitStack() as stack:
+        free = [stack.enter_context(engine.connect()) for _ in range(depth)]
+        if postgres:
+            # Marking a row sent need not wait for a disk flush: a worker crash still commits
+            # it; only a database crash could lose the mark (and re-send).
+            for conn in free:
+                stack.callback(_reset_commit, conn)
+                conn.exec_driver_sql("SET synchronous_commit TO OFF")
+                conn.commit()
+        try:
+            while True:
+                # Claim ahead while a connection is free.
+                while free and claimed < limit:
+                    if pos >= len(window):
+                        with free[-1].begin():
+                            found = free[-1].execute(window_q, {"after": after}).scalars()
+                            window, pos = list(found), 0
+                        if not window:
+                            claimed = limit  # nothing more is due
+                            break
+                        after = window[-1]
+                    conn = free.pop()
+                    tx = conn.begin()
+                    try:
+                        row = claim_row.execute(conn, {"lo": window[pos], "hi": window[-1]})
+                    except BaseException:
+                        tx.rollback()
+                        free.append(conn)
+                        raise
+                    if row is None:
+                        tx.commit()
+                        free.append(conn)
+                        pos = len(window)  # taken by other workers: look further
+                        continue
+                    pos = bisect_right(window, row.id, pos)
+                    claimed += 1
+                    flights.append(_start(app, conn, tx, row, relay, sender, cache))
+                if not flights:
+                    break
+                flight = flights.popleft()
+                sent += _finish(app, flight, mark, now)
+                free.append(flight.conn)
+        finally:
+            # Whatever went wrong, rows already handed to the relay are recorded before leaving.
+            if sender is not None:
+                sender.shutdown(wait=True)
+            for flight in flights:
+                try:
+                    _finish(app, flight, mark, now)
+                except Exception:  # noqa: BLE001 - the first error is the one raised
+                    if flight.tx.is_active:
+                        flight.tx.rollback()
+            if relay is not None:
+                relay.close()
+    return sent
+
+
+def _reset_commit(conn: Connection) -> None:
+    """Undo the run's session setting before the connection goes back to the pool."""
+    if not conn.invalidated:
+        conn.rollback()
+        conn.exec_driver_sql("RESET synchronous_commit")
+        conn.commit()
+
+
+@dataclass(slots=True)
+class _Flight:
+    """A claimed row, locked by its open transaction, on its way to the relay."""
+
+    conn: Connection
+    tx: RootTransaction
+    row: Any
+    mail_from: str
+    # How the send went (None: not sent, no longer allowed to go).
+    outcome: Future[None] | None
+
+
+def _start(
+    app: Flask,
+    conn: Connection,
+    tx: RootTransaction,
+    row: Any,
+    relay: Relay | None,
+    sender: ThreadPoolExecutor | None,
+    cache: dict[int, int | None],
+) -> _Flight:
+    """Hand one claimed row to the relay (in the sender thread when there is one)."""
+    mail_from = row.mail_from or return_path(app, row)
+    if not _still_allowed(conn, row, cache):
+        return _Flight(conn, tx, row, mail_from, None)
+    if relay is not None and sender is not None:
+        return _Flight(
+            conn, tx, row, mail_from, sender.submit(relay.send, mail_from, row.to_addr, row.raw)
+        )
+    outcome: Future[None] = Future()
+    try:
+        if relay is not None:
+            relay.send(mail_from, row.to_addr, row.raw)
+        else:
+            with Session(bind=conn) as session:
+                send_raw(app, session, row, None, mail_from)
+                session.flush()
+    except Exception as exc:  # noqa: BLE001 - judged in _finish
+        outcome.set_exception(exc)
+    else:
+        outcome.set_result(None)
+    return _Flight(conn, tx, row, mail_from, outcome)
+
+
+def _finish(app: Flask, flight: _Flight, mark: _Prepared, now: datetime | None) -> bool:
+    """Wait for the relay's answer on one row, record it and commit the row's transaction."""
+    row, conn = flight.row, flight.conn
+    attempts = row.attempts + 1
+    done: dict[str, Any] = {
+        "b_id": row.id, "b_attempts": attempts, "b_claimed_at": utcnow(),
+        "b_mail_from": flight.mail_from, "b_status": row.status, "b_last_error": None,
+        "b_sent_at": None,
+    }  # fmt: skip
+    ok = False
+    error = flight.outcome.exception() if flight.outcome is not None else None
+    if flight.outcome is None:
+        done.update(b_status="cancelled", b_last_error="no longer a member of the private channel")
+    elif isinstance(error, PermanentFailure):
+        done.update(b_status="failed", b_last_error=str(error)[:2000])
+        # A relay that refuses the address for good: stop mailing it (admins see it).
+        with Session(bind=conn) as session:
+            mark_bouncing(session, row.to_addr, threshold=1)
+            session.flush()
+    elif isinstance(error, (OSError, smtplib.SMTPException)):
+        done["b_last_error"] = f"{type(error).__name__}: {error}"[:2000]
+        if attempts >= MAX_ATTEMPTS:
+            done["b_status"] = "failed"
+        else:
+            # Exponential back-off: 1, 2, 4 ... minutes.
+            done["b_not_before"] = (now or utcnow()) + timedelta(minutes=2 ** (attempts - 1))
+    elif error is not None:
+        flight.tx.rollback()
+        raise error
+    else:
+        done.update(b_status="sent", b_sent_at=utcnow())
+        ok = True
+    try:
+        if "b_not_before" in done:
+            conn.execute(_MARK_RETRY, done)
+        else:
+            mark.execute(conn, done)
+    except BaseException:
+        flight.tx.rollback()
+        raise
+    flight.tx.commit()
+    return ok
+
+
+def claim_next(session: Session, now: datetime) -> OutboxMessage | None:
+    """Lock the next due pending row (skipping rows other workers hold on PostgreSQL)."""
+    stmt = (
+        select(OutboxMessage)
+        .where(OutboxMessage.status == "pending", OutboxMessage.not_before <= now)
+        .order_by(OutboxMessage.not_before, OutboxMessage.id)
+        .limit(1)
+    )
+    if is_postgres(session):
+        stmt = stmt.with_for_update(skip_locked=True)
+    return session.scalar(stmt)
+
+
+_PRIVATE_CHANNEL = (
+    select(Channel.id)
+    .join(Thread, Thread.channel_id == Channel.id)
+    .join(Post, Post.thread_id == Thread.id)
+    .where(Post.id == bindparam("post_id"), Channel.private.is_(True))
+)
+_IS_MEMBER = select(Membership.id).where(
+    Membership.user_id == bindparam("user_id"), Membership.channel_id == bindparam("channel_id")
+)
+
+
+def _still_allowed(conn: Connection, row: Any, cache: dict[int, int | None]) -> bool:
+    """Mail about a post in a private channel goes only to someone still a member when it
+    leaves (``cache`` maps post id to its private channel id, or None, for one drain run)."""
+    if row.user_id is None or not row.dedupe_key.startswith("post:"):
+        return True
+    post_id = int(row.dedupe_key.split(":")[1])
+    if post_id not in cache:
+        cache[post_id] = conn.execute(_PRIVATE_CHANNEL, {"post_id": post_id}).scalar()
+    channel_id = cache[post_id]
+    if channel_id is None:
+        return True
+    params = {"user_id": row.user_id, "channel_id": channel_id}
+    return conn.execute(_IS_MEMBER, params).scalar() is not None
+
+
+def mark_bouncing(session: Session, address: str, threshold: int) -> None:
+    """Count a hard failure for ``address``; over the threshold the member stops getting mail."""
+    user = session.scalar(select(User).where(User.email == address.lower()))
+    if user is None:
+        return
+    user.bounce_count += 1
+    if user.bounce_count >= threshold:
+        user.bouncing = True
