@@ -60,7 +60,7 @@ class Defaults:
     BOUNCE_THRESHOLD = 3
     # Posts flagged by this many members are hidden until reviewed.
     FLAG_HIDE_THRESHOLD = 3
-    # Show the mail catcher page (the embedded default has no relay).
+    # Show the mail catcher page (only while RELAY_URL is empty: the embedded default).
     MAIL_CATCHER = True
     # Run the scheduler (event fan-out, outbox, digests) inside `hiroba serve`.
     SCHEDULER_INTERVAL_SECONDS = 5

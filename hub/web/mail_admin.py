@@ -89,7 +89,9 @@ def replay(row_id: int) -> ResponseReturnValue:
 
 
 def _catcher_on() -> None:
-    if not current_app.config.get("MAIL_CATCHER"):
+    # The catcher exists only while no relay is configured: once real mail flows, "reply as the
+    # recipient" would let an admin speak for any member.
+    if not current_app.config.get("MAIL_CATCHER") or current_app.config.get("RELAY_URL"):
         abort(404)
 
 

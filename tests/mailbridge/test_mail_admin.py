@@ -63,6 +63,16 @@ def test_catcher_off_hides_the_page(app: Flask, client: FlaskClient, auth: Any, 
     assert client.get("/admin/mail/caught").status_code == 404
 
 
+def test_no_catcher_once_a_relay_is_set(
+    app: Flask, client: FlaskClient, auth: Any, world: Any
+) -> None:
+    """With real mail flowing, no admin may "reply as" a member."""
+    app.config["RELAY_URL"] = "smtp://127.0.0.1:25"
+    auth.login("admin@corp.example")
+    assert client.get("/admin/mail/caught").status_code == 404
+    assert client.post("/admin/mail/caught/1/reply", data={"body": "x"}).status_code == 404
+
+
 @pytest.fixture
 def intake(app: Flask) -> Iterator[Any]:
     controller = smtp.make_controller(app, "127.0.0.1", free_port())
