@@ -146,6 +146,7 @@ def test_cross_post_refused_for_the_closed_channel_only(
     assert "board@hub.test" in str(told["Subject"]) and "人事の件" in str(told["Subject"])
     body = told.get_body(preferencelist=("plain",)).get_content()
     assert "> 皆さん、準備をお願いします。" in body
+    assert "board@hub.test" in body  # the body names the refused address too
 
 
 def test_every_destination_refused_is_refused_as_before(
