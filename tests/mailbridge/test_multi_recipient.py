@@ -255,3 +255,19 @@ def test_digest_posts_keep_their_entries_among_destinations() -> None:
         ("general@hub.test", "posted", None, 50),
     ]
     assert actions.combine([("digest+t@hub.test", digest)]) is digest  # one destination: as is
+
+
+def test_admin_mail_page_shows_each_address_outcome(
+    app: Flask, session: Any, world: Any, intake: Any, client: Any, auth: Any
+) -> None:
+    make_user(session, email="admin@corp.example", admin=True)
+    session.commit()
+    send(
+        intake, ["general@hub.test", "board@hub.test"], mail(to="general@hub.test, board@hub.test")
+    )
+    row_id = only_row(session).id
+    session.commit()
+    auth.login("admin@corp.example")
+    page = client.get(f"/admin/mail/{row_id}").text
+    assert "Outcome per address" in page
+    assert "general@hub.test" in page and "board@hub.test" in page and "not_a_member" in page
