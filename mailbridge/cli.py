@@ -30,6 +30,7 @@ def _app() -> Flask:
     cls=FlaskGroup,
     create_app=_app,
     add_default_commands=False,
+    add_version_option=False,
     load_dotenv=False,
     set_debug_flag=False,
 )
