@@ -19,11 +19,13 @@ from flask_babel import get_locale
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from hub import tokens
+from hub.db import is_postgres, utcnow
 from hub.models import (
     Acknowledgement,
     Announcement,
@@ -436,6 +438,96 @@ def digest_context(
     }
 
 
+# The DigestRun insert of each dialect, built once (ON CONFLICT DO NOTHING ... RETURNING id).
+_CLAIM: dict[str, Any] = {}
+
+
+def _claim(
+    session: Session,
+    user: User,
+    period: str,
+    since: datetime,
+    now: datetime,
+    digest: Digest | None,
+    domain: str,
+) -> int | None:
+    """Insert the member's DigestRun for ``period``; its id, or None when one exists already.
+
+    ``INSERT ... ON CONFLICT DO NOTHING`` on the unique (member, period) key decides: a second
+    worker on the same member and period inserts nothing (on PostgreSQL it waits for the first
+    worker's transaction), so exactly one digest goes out per period.
+    """
+    dialect = "postgresql" if is_postgres(session) else "sqlite"
+    stmt = _CLAIM.get(dialect)
+    if stmt is None:
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        table = DigestRun.__table__
+        stmt = _CLAIM[dialect] = (
+            insert(table)
+            .on_conflict_do_nothing(index_elements=["user_id", "period"])
+            .returning(table.c.id)
+        )
+    safe_period = period.replace(":", "-")
+    values = {
+        "user_id": user.id,
+        "period": period,
+        "since": since,
+        "until": now,
+        "items": {"threads": digest.items()} if digest else {},
+        "message_id": f"digest.{safe_period}.u{user.id}@{domain}" if digest else None,
+        "created_at": utcnow(),
+    }
+    run_id: int | None = session.connection().execute(stmt, values).scalar()
+    return run_id
+
+
+def _mail(
+    app: Flask, user: User, period: str, digest: Digest, run_id: int, act: Activity | None
+) -> dict[str, Any]:
+    """Everything ``outbound.mail_values`` needs for the member's digest mail."""
+    cfg = app.config
+    domain = cfg["MAIL_DOMAIN"]
+    keys = tokens.keys_from_config(cfg)
+    reply_to = addresses.encode("digest", user.id, run_id, domain, keys)
+    unsubscribe = outbound.unsubscribe_url(app, user.id, 0)
+    context = digest_context(app, user, digest, run_id, act.parts if act else None)
+    context.update(
+        base_url=cfg["BASE_URL"], mail_domain=domain, recipient=user,
+        prefs_url=outbound.prefs_url(app, user.id),
+    )  # fmt: skip
+    return {
+        "kind": "digest",
+        # The DigestRun's unique key already makes this the only digest of the period.
+        "dedupe_key": f"digest:{period}",
+        "to_addr": user.email,
+        "to_name": user.name,
+        "rendered": outbound.render_email(app, "digest", user.locale, **context),
+        "headers": {
+            "Reply-To": reply_to,
+            "List-Id": f"Hiroba digest <digest.{domain}>",
+            "List-Unsubscribe": f"<{unsubscribe}>, <mailto:help@{domain}"
+            "?subject=digest%20off&body=digest%20off>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+        "message_id": f"digest.{period.replace(':', '-')}.u{user.id}@{domain}",
+        "urgent": True,
+    }
+
+
+def _activity(
+    session: Session,
+    activities: dict[tuple[datetime, datetime], Activity] | None,
+    since: datetime,
+    now: datetime,
+) -> Activity | None:
+    if activities is None:
+        return None
+    act = activities.get((since, now))
+    if act is None:
+        act = activities[(since, now)] = load_activity(session, since, now)
+    return act
+
+
 def build_and_queue_digest(
     app: Flask,
     session: Session,
@@ -448,66 +540,46 @@ def build_and_queue_digest(
 ) -> OutboxMessage | None:
     """Build ``user``'s digest for ``period`` and queue it; None if it exists or is empty.
 
-    ``since`` defaults to the end of the member's last digest (the job passes it, read for
-    everyone at once). The DigestRun insert is what decides: a second worker on the same member
-    and period hits the unique key and stops, so exactly one digest goes out per period.
+    ``since`` defaults to the end of the member's last digest. The DigestRun insert is what
+    decides (see ``_claim``). One member; the job uses ``queue_digests`` for many at once.
     """
     if not user.active or user.bouncing:
         return None
     if since is None:
         last = session.scalar(select(func.max(DigestRun.until)).where(DigestRun.user_id == user.id))
         since = last or now - span(period)
-    act = None
-    if activities is not None:
-        act = activities.get((since, now))
-        if act is None:
-            act = activities[(since, now)] = load_activity(session, since, now)
+    act = _activity(session, activities, since, now)
     digest = collect_digest(session, user, since, now, activity=act)
-    cfg = app.config
-    domain = cfg["MAIL_DOMAIN"]
-    safe_period = period.replace(":", "-")
-    run = DigestRun(
-        user_id=user.id,
-        period=period,
-        since=since,
-        until=now,
-        items={"threads": digest.items()} if digest else {},
-        message_id=f"digest.{safe_period}.u{user.id}@{domain}" if digest else None,
-    )
-    try:
-        with session.begin_nested():
-            session.add(run)
-            session.flush()
-    except IntegrityError:
+    run_id = _claim(session, user, period, since, now, digest, app.config["MAIL_DOMAIN"])
+    if run_id is None or digest is None:
         return None
-    if digest is None:
-        return None
-    keys = tokens.keys_from_config(cfg)
-    reply_to = addresses.encode("digest", user.id, run.id, domain, keys)
-    unsubscribe = outbound.unsubscribe_url(app, user.id, 0)
-    context = digest_context(app, user, digest, run.id, act.parts if act else None)
-    context.update(
-        base_url=cfg["BASE_URL"], mail_domain=domain, recipient=user,
-        prefs_url=outbound.prefs_url(app, user.id),
-    )  # fmt: skip
-    # The DigestRun's unique key already makes this the only digest of the period.
     return outbound.insert_mail(
-        app,
-        session,
-        kind="digest",
-        dedupe_key=f"digest:{period}",
-        user=user,
-        to_addr=user.email,
-        to_name=user.name,
-        rendered=outbound.render_email(app, "digest", user.locale, **context),
-        headers={
-            "Reply-To": reply_to,
-            "List-Id": f"Hiroba digest <digest.{domain}>",
-            "List-Unsubscribe": f"<{unsubscribe}>, <mailto:help@{domain}"
-            "?subject=digest%20off&body=digest%20off>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
-        message_id=run.message_id,
-        urgent=True,
-        flush=False,
+        app, session, user=user, flush=False, **_mail(app, user, period, digest, run_id, act)
     )
+
+
+def queue_digests(
+    app: Flask,
+    session: Session,
+    due: list[tuple[User, str, datetime]],
+    now: datetime,
+    activities: dict[tuple[datetime, datetime], Activity],
+) -> int:
+    """Build and queue the digests of many members (member, period, since) in ``session``'s
+    transaction: each member's access is read as in ``build_and_queue_digest``, each DigestRun
+    claimed on its own, and the outbox rows written with one multi-row insert. Returns how
+    many digests were queued."""
+    rows: list[dict[str, Any]] = []
+    for user, period, since in due:
+        if not user.active or user.bouncing:
+            continue
+        act = _activity(session, activities, since, now)
+        digest = collect_digest(session, user, since, now, activity=act)
+        run_id = _claim(session, user, period, since, now, digest, app.config["MAIL_DOMAIN"])
+        if run_id is None or digest is None:
+            continue
+        mail = _mail(app, user, period, digest, run_id, act)
+        rows.append(outbound.mail_values(app, user_id=user.id, **mail))
+    if rows:
+        session.connection().execute(insert(OutboxMessage.__table__), rows)
+    return len(rows)

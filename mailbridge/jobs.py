@@ -15,6 +15,9 @@ from mailbridge import delivery, digests, fanout, ingest
 
 log = logging.getLogger(__name__)
 
+# Members whose digests are built and queued in one transaction.
+DIGEST_BATCH = 100
+
 
 def fan_out_events(app: Flask) -> int:
     """Turn pending domain events into outbox rows."""
@@ -27,17 +30,19 @@ def drain_outbox(app: Flask) -> int:
 
 
 def send_digests(app: Flask, now: datetime | None = None) -> int:
-    """Build and queue the digests that are due now (each member in their own transaction)."""
+    """Build and queue the digests that are due now (``DIGEST_BATCH`` members a transaction)."""
     now = now or utcnow()
     with transaction(app) as session:
         users = list(
             session.scalars(
-                select(User).where(
+                select(User)
+                .where(
                     User.active.is_(True),
                     User.bouncing.is_(False),
                     (User.delivery.in_([Delivery.DAILY, Delivery.WEEKLY]))
                     | (User.delivery.is_(None) & User.email_only.is_(True)),
                 )
+                .order_by(User.id)
             )
         )
         done = set(
@@ -55,14 +60,16 @@ def send_digests(app: Flask, now: datetime | None = None) -> int:
     due = [(u, p) for u in users if (p := digests.due_period(u, now)) and (u.id, p) not in done]
     activities: dict[tuple[datetime, datetime], digests.Activity] = {}
     queued = 0
-    for user, period in due:
-        since = last.get(user.id) or now - digests.span(period)
+    # Members in batches, each batch one transaction (in member order, so concurrent workers
+    # wait on each other's DigestRun rows in the same order and never deadlock).
+    for start in range(0, len(due), DIGEST_BATCH):
+        batch = [
+            (user, period, last.get(user.id) or now - digests.span(period))
+            for user, period in due[start : start + DIGEST_BATCH]
+        ]
         with transaction(app) as session:
-            member = session.merge(user, load=False)
-            row = digests.build_and_queue_digest(
-                app, session, member, period, now, activities=activities, since=since
-            )
-            queued += row is not None
+            members = [(session.merge(u, load=False), p, s) for u, p, s in batch]
+            queued += digests.queue_digests(app, session, members, now, activities)
     return queued
 
 
