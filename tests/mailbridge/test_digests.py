@@ -120,3 +120,36 @@ def test_digest_job_sends_each_member_once(app, session, smtp_sink, company):
     assert jobs.send_digests(app) == 0
     delivery.drain_outbox(app)
     assert len([m for m in to(smtp_sink, "boss@corp.example") if "月曜の件" in text_of(m)]) == 1
+
+
+def test_batched_job_reads_each_members_access_and_claims_once(app, session, smtp_sink, company):
+    boss, peer, secret = company["boss"], company["peer"], company["secret"]
+    other = make_user(session, email="other@corp.example", name="次郎", email_only=True)
+    for member in (boss, other):
+        member.timezone, member.digest_hour = "UTC", 0
+        member.working_days = "mon,tue,wed,thu,fri,sat,sun"
+        channels.add_member(session, user=member, channel=secret, actor=None)
+    make_thread(session, channel=secret, author=peer, title="人事異動", body="内示")
+    make_thread(session, channel=company["work"], author=peer, title="週報", body="x")
+    session.commit()
+    # The boss left the private channel before the digest: the other member stayed.
+    channels.leave(session, user=boss, channel=secret)
+    session.commit()
+    assert jobs.send_digests(app) == 2
+    # A second worker on the same members and period claims nothing and queues nothing.
+    now = utcnow()
+    period = digests.due_period(boss, now)
+    again = [(boss, period, now - timedelta(days=1)), (other, period, now - timedelta(days=1))]
+    assert digests.queue_digests(app, session, again, now, {}) == 0
+    session.commit()
+    delivery.drain_outbox(app)
+    (boss_mail,) = to(smtp_sink, "boss@corp.example")
+    (other_mail,) = to(smtp_sink, "other@corp.example")
+    assert "週報" in text_of(boss_mail) and "人事異動" not in text_of(boss_mail)
+    assert "人事異動" in text_of(other_mail)
+    runs = session.scalars(select(DigestRun).where(DigestRun.period == period)).all()
+    assert sorted(r.user_id for r in runs) == sorted([boss.id, other.id])
+    assert {r.message_id for r in runs} == {
+        str(boss_mail["Message-ID"]).strip("<>"),
+        str(other_mail["Message-ID"]).strip("<>"),
+    }
