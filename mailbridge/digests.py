@@ -19,7 +19,7 @@ from flask_babel import get_locale
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -244,6 +244,11 @@ def _item(t: ThreadNews, others: int, user_id: int, names: dict[int, str]) -> Th
     return ThreadItem(t.thread_id, t.title, t.is_new, others, name, snippet(body, 100))
 
 
+_MEMBERSHIPS = select(Membership.channel_id, Membership.delivery).where(
+    Membership.user_id == bindparam("user_id")
+)
+
+
 def collect_digest(
     session: Session,
     user: User,
@@ -257,11 +262,9 @@ def collect_digest(
     if not user.active:
         return None
     # Access is read now, for this member: private channels only while a member.
-    joined = dict(
-        session.execute(
-            select(Membership.channel_id, Membership.delivery).where(Membership.user_id == user.id)
-        ).all()
-    )
+    # (A plain Core query on the session's connection, after a flush: many per job run.)
+    session.flush()
+    joined = dict(session.connection().execute(_MEMBERSHIPS, {"user_id": user.id}).all())
     readable = act.open_channels | (act.private_channels & set(joined))
     readable -= {cid for cid, d in joined.items() if d == Delivery.OFF}
     needs = _needs(session, user, since, until, act, readable, set(joined))

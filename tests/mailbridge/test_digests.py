@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.db import utcnow
-from hub.models import ChannelKind, DigestRun, OutboxMessage, Thanks, ThanksRecipient, Via
+from hub.models import ChannelKind, Delivery, DigestRun, OutboxMessage, Thanks, ThanksRecipient, Via
 from hub.services import channels, threads
 from mailbridge import delivery, digests, jobs
 from tests.factories import make_channel, make_thread, make_user
@@ -153,3 +153,16 @@ def test_batched_job_reads_each_members_access_and_claims_once(app, session, smt
         str(boss_mail["Message-ID"]).strip("<>"),
         str(other_mail["Message-ID"]).strip("<>"),
     }
+
+
+def test_channel_turned_off_is_left_out_of_the_digest(app, session, smtp_sink, company):
+    boss, peer = company["boss"], company["peer"]
+    membership = channels.add_member(session, user=boss, channel=company["fun"], actor=None)
+    membership.delivery = Delivery.OFF
+    make_thread(session, channel=company["fun"], author=peer, title="ランチ会", body="行こう")
+    make_thread(session, channel=company["work"], author=peer, title="議事録", body="x")
+    session.commit()
+    assert _build(app, session, boss) is not None
+    delivery.drain_outbox(app)
+    (mail,) = to(smtp_sink, "boss@corp.example")
+    assert "議事録" in text_of(mail) and "ランチ会" not in text_of(mail)
