@@ -441,10 +441,6 @@ def digest_context(
     }
 
 
-# The DigestRun insert of each dialect, built once (ON CONFLICT DO NOTHING ... RETURNING id).
-_CLAIM: dict[str, Any] = {}
-
-
 def _claim(
     session: Session,
     user: User,
@@ -454,34 +450,49 @@ def _claim(
     digest: Digest | None,
     domain: str,
 ) -> int | None:
-    """Insert the member's DigestRun for ``period``; its id, or None when one exists already.
+    """Insert the member's DigestRun for ``period``; its id, or None when one exists already."""
+    return _claim_many(session, [(user, period, since, digest)], now, domain).get(user.id)
+
+
+def _claim_many(
+    session: Session,
+    runs: list[tuple[User, str, datetime, Digest | None]],
+    now: datetime,
+    domain: str,
+) -> dict[int, int]:
+    """Insert the DigestRun of each (member, period, since, digest) in one statement; the new
+    run ids by member (one period per member). A member whose run exists already is left out.
 
     ``INSERT ... ON CONFLICT DO NOTHING`` on the unique (member, period) key decides: a second
     worker on the same member and period inserts nothing (on PostgreSQL it waits for the first
     worker's transaction), so exactly one digest goes out per period.
     """
-    dialect = "postgresql" if is_postgres(session) else "sqlite"
-    stmt = _CLAIM.get(dialect)
-    if stmt is None:
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        table = DigestRun.__table__
-        stmt = _CLAIM[dialect] = (
-            insert(table)
-            .on_conflict_do_nothing(index_elements=["user_id", "period"])
-            .returning(table.c.id)
-        )
-    safe_period = period.replace(":", "-")
-    values = {
-        "user_id": user.id,
-        "period": period,
-        "since": since,
-        "until": now,
-        "items": {"threads": digest.items()} if digest else {},
-        "message_id": f"digest.{safe_period}.u{user.id}@{domain}" if digest else None,
-        "created_at": utcnow(),
-    }
-    run_id: int | None = session.connection().execute(stmt, values).scalar()
-    return run_id
+    if not runs:
+        return {}
+    insert = pg_insert if is_postgres(session) else sqlite_insert
+    table = DigestRun.__table__
+    created = utcnow()
+    values = [
+        {
+            "user_id": user.id,
+            "period": period,
+            "since": since,
+            "until": now,
+            "items": {"threads": digest.items()} if digest else {},
+            "message_id": (
+                f"digest.{period.replace(':', '-')}.u{user.id}@{domain}" if digest else None
+            ),
+            "created_at": created,
+        }
+        for user, period, since, digest in sorted(runs, key=lambda r: r[0].id)
+    ]
+    stmt = (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["user_id", "period"])
+        .returning(table.c.user_id, table.c.id)
+    )
+    # Many parameter sets: SQLAlchemy sends them as multi-row VALUES ("insertmanyvalues").
+    return {user_id: run_id for user_id, run_id in session.connection().execute(stmt, values)}
 
 
 def _mail(
@@ -572,16 +583,22 @@ def queue_digests(
     transaction: each member's access is read as in ``build_and_queue_digest``, each DigestRun
     claimed on its own, and the outbox rows written with one multi-row insert. Returns how
     many digests were queued."""
-    rows: list[dict[str, Any]] = []
+    domain = app.config["MAIL_DOMAIN"]
+    built: list[tuple[User, str, datetime, Digest | None]] = []
+    acts: dict[int, Activity | None] = {}
     for user, period, since in due:
         if not user.active or user.bouncing:
             continue
-        act = _activity(session, activities, since, now)
-        digest = collect_digest(session, user, since, now, activity=act)
-        run_id = _claim(session, user, period, since, now, digest, app.config["MAIL_DOMAIN"])
+        act = acts[user.id] = _activity(session, activities, since, now)
+        built.append((user, period, since, collect_digest(session, user, since, now, activity=act)))
+    # Every DigestRun of the batch claimed in one statement (one round trip, not one a member).
+    claimed = _claim_many(session, built, now, domain)
+    rows: list[dict[str, Any]] = []
+    for user, period, _since, digest in built:
+        run_id = claimed.get(user.id)
         if run_id is None or digest is None:
             continue
-        mail = _mail(app, user, period, digest, run_id, act)
+        mail = _mail(app, user, period, digest, run_id, acts[user.id])
         rows.append(outbound.mail_values(app, user_id=user.id, **mail))
     if rows:
         session.connection().execute(insert(OutboxMessage.__table__), rows)
