@@ -67,10 +67,28 @@ def send_digests(app: Flask, now: datetime | None = None) -> int:
             (user, period, last.get(user.id) or now - digests.span(period))
             for user, period in due[start : start + DIGEST_BATCH]
         ]
-        with transaction(app) as session:
-            members = [(session.merge(u, load=False), p, s) for u, p, s in batch]
-            queued += digests.queue_digests(app, session, members, now, activities)
+        try:
+            queued += _queue_batch(app, batch, now, activities)
+        except Exception:
+            # One member's failure must not hold back the rest of the batch: retry one by one,
+            # and leave only the failing member for the next run.
+            for item in batch:
+                try:
+                    queued += _queue_batch(app, [item], now, activities)
+                except Exception:
+                    log.exception("digest for member %s failed", item[0].id)
     return queued
+
+
+def _queue_batch(
+    app: Flask,
+    batch: list[tuple[User, str, datetime]],
+    now: datetime,
+    activities: dict[tuple[datetime, datetime], digests.Activity],
+) -> int:
+    with transaction(app) as session:
+        members = [(session.merge(u, load=False), p, s) for u, p, s in batch]
+        return digests.queue_digests(app, session, members, now, activities)
 
 
 def send_reminders(app: Flask, now: datetime | None = None) -> int:

@@ -122,6 +122,31 @@ def test_digest_job_sends_each_member_once(app, session, smtp_sink, company):
     assert len([m for m in to(smtp_sink, "boss@corp.example") if "月曜の件" in text_of(m)]) == 1
 
 
+def test_one_failing_member_does_not_hold_back_the_batch(app, session, company, monkeypatch):
+    boss = company["boss"]
+    other = make_user(session, email="other@corp.example", name="次郎", email_only=True)
+    for member in (boss, other):
+        member.timezone, member.digest_hour = "UTC", 0
+        member.working_days = "mon,tue,wed,thu,fri,sat,sun"
+    make_thread(session, channel=company["work"], author=company["peer"], title="週報", body="x")
+    session.commit()
+    bad_id, real = boss.id, digests.queue_digests
+
+    def failing_for_the_boss(app, session, members, *args):
+        if any(user.id == bad_id for user, _period, _since in members):
+            raise RuntimeError("a broken digest")
+        return real(app, session, members, *args)
+
+    monkeypatch.setattr(digests, "queue_digests", failing_for_the_boss)
+    assert jobs.send_digests(app) == 1  # the other member still gets theirs
+    session.expire_all()
+    queued = session.scalars(select(OutboxMessage.to_addr).where(OutboxMessage.kind == "digest"))
+    assert list(queued) == ["other@corp.example"]
+    session.commit()  # SQLite: our read must not hold the job's write lock
+    monkeypatch.setattr(digests, "queue_digests", real)
+    assert jobs.send_digests(app) == 1  # and the boss's is built on the next run
+
+
 def test_batched_job_reads_each_members_access_and_claims_once(app, session, smtp_sink, company):
     boss, peer, secret = company["boss"], company["peer"], company["secret"]
     other = make_user(session, email="other@corp.example", name="次郎", email_only=True)
