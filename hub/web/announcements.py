@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
-from hub import permissions, tokens
+from hub import permissions
 from hub.db import get_session
 from hub.errors import Forbidden, HubError, Reason
 from hub.models import Announcement, Channel, User, Via
 from hub.services import announcements
 from hub.text import render_markdown
+from hub.web import signed
 from hub.web.htmx import is_htmx
 
 bp = Blueprint("announcements", __name__)
@@ -151,12 +152,9 @@ def ack(announcement_id: int) -> ResponseReturnValue:
 
 
 def _from_link(token: str) -> tuple[User, Announcement]:
-    found = tokens.read(token, tokens.keys_from_config(current_app.config))
-    if found is None or found.kind != "ack_link":
-        abort(404)
-    db = get_session()
-    user, item = db.get(User, found.user_id), db.get(Announcement, found.target_id)
-    if user is None or item is None or not user.active:
+    user, announcement_id = signed.member_for(token, "ack_link")
+    item = get_session().get(Announcement, announcement_id)
+    if item is None:
         abort(404)
     return user, item
 

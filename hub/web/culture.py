@@ -23,6 +23,7 @@ from hub.services import accounts, governance, moderation, threads
 from hub.services import rules as rules_service
 from hub.services import thanks as thanks_service
 from hub.text import render_markdown
+from hub.web import signed
 from hub.web.announcements import require_admin
 
 bp = Blueprint("culture", __name__)
@@ -220,12 +221,9 @@ def flag(post_id: int) -> ResponseReturnValue:
 
 
 def _flag_target(token: str) -> tuple[User, Post]:
-    found = tokens.read(token, tokens.keys_from_config(current_app.config))
-    if found is None or found.kind != "flag":
-        abort(404)
-    db = _db()
-    user, post = db.get(User, found.user_id), db.get(Post, found.target_id)
-    if user is None or post is None or not user.active:
+    user, post_id = signed.member_for(token, "flag")
+    post = _db().get(Post, post_id)
+    if post is None:
         abort(404)
     return user, post
 

@@ -12,25 +12,13 @@ from flask.typing import ResponseReturnValue
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
-from hub import tokens
 from hub.db import get_session
 from hub.errors import HubError
 from hub.models import Channel, Delivery, Membership, User
 from hub.services import accounts, attachments, channels
-from hub.web import csrf
+from hub.web import csrf, signed
 
 bp = Blueprint("mailprefs", __name__, url_prefix="/mail")
-
-
-def _member(token: str, kind: str) -> tuple[User, int]:
-    """The active member a signed link names, and its target id; 404 for anything else."""
-    found = tokens.read(token, tokens.keys_from_config(current_app.config))
-    if found is None or found.kind != kind:
-        abort(404)
-    user = get_session().get(User, found.user_id)
-    if user is None or not user.active:
-        abort(404)
-    return user, found.target_id
 
 
 def _memberships(user: User) -> list[tuple[Membership, Channel]]:
@@ -46,7 +34,7 @@ def _memberships(user: User) -> list[tuple[Membership, Channel]]:
 @bp.route("/prefs/<token>", methods=["GET", "POST"])
 def preferences(token: str) -> ResponseReturnValue:
     """Show and change how the member gets mail (the footer link of every mail)."""
-    user, _none = _member(token, "prefs")
+    user, _none = signed.member_for(token, "prefs")
     session = get_session()
     saved = False
     error = None
@@ -91,7 +79,7 @@ def _target(user: User, channel_id: int) -> Channel | None:
 @bp.get("/unsubscribe/<token>")
 def unsubscribe_confirm(token: str) -> ResponseReturnValue:
     """A GET only asks: link scanners must not unsubscribe anyone."""
-    user, channel_id = _member(token, "unsubscribe")
+    user, channel_id = signed.member_for(token, "unsubscribe")
     return render_template(
         "prefs/unsubscribe.html", user=user, channel=_target(user, channel_id), token=token
     )
@@ -101,7 +89,7 @@ def unsubscribe_confirm(token: str) -> ResponseReturnValue:
 @csrf.exempt
 def unsubscribe(token: str) -> ResponseReturnValue:
     """RFC 8058 one-click (body ``List-Unsubscribe=One-Click``) or the confirm page's button."""
-    user, channel_id = _member(token, "unsubscribe")
+    user, channel_id = signed.member_for(token, "unsubscribe")
     session = get_session()
     channel = _target(user, channel_id)
     if channel is not None:

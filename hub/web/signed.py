@@ -1,0 +1,20 @@
+"""Signed links from mail (preferences, unsubscribe, acknowledge, flag): who they name."""
+
+from __future__ import annotations
+
+from flask import abort, current_app
+
+from hub import tokens
+from hub.db import get_session
+from hub.models import User
+
+
+def member_for(token: str, kind: str) -> tuple[User, int]:
+    """The active member a signed link of ``kind`` names, and its target id; 404 otherwise."""
+    found = tokens.read(token, tokens.keys_from_config(current_app.config))
+    if found is None or found.kind != kind:
+        abort(404)
+    user = get_session().get(User, found.user_id)
+    if user is None or not user.active:
+        abort(404)
+    return user, found.target_id
