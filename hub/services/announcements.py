@@ -40,6 +40,16 @@ def get(session: Session, announcement_id: int) -> Announcement:
     return found
 
 
+def get_visible(session: Session, announcement_id: int, *, viewer: User) -> Announcement:
+    """Return the announcement if ``viewer`` is in its audience (or an admin), else NotFound."""
+    found = get(session, announcement_id)
+    if not permissions.is_admin(viewer) and viewer.id not in {
+        u.id for u in audience(session, found)
+    }:
+        raise NotFound(Reason.NOT_FOUND, f"announcement {announcement_id}")
+    return found
+
+
 def channel_ids(announcement: Announcement) -> list[int]:
     """The audience channel ids (empty means everyone)."""
     return [int(x) for x in announcement.audience.split(",") if x.strip()]

@@ -129,9 +129,7 @@ def edit(announcement_id: int) -> ResponseReturnValue:
 def show(announcement_id: int) -> ResponseReturnValue:
     """An announcement as members see it, with its acknowledge button."""
     db = get_session()
-    item = announcements.get(db, announcement_id)
-    if g.user not in announcements.audience(db, item) and not permissions.is_admin(g.user):
-        abort(404)
+    item = announcements.get_visible(db, announcement_id, viewer=g.user)
     ack = announcements.find_ack(db, g.user, item)
     return render_template(
         "announcements/show.html", item=item, ack=ack, body_html=render_markdown(item.body)

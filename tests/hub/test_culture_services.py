@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from hub.errors import Forbidden, Invalid
+from hub.errors import Forbidden, Invalid, NotFound
 from hub.models import ChannelStatus, Event, ModerationAction, OutboxMessage, Setting, Via
 from hub.services import announcements, channels, governance, moderation, rules
 from hub.services import thanks as thanks_service
@@ -129,3 +129,22 @@ def test_thanks_values_and_rules(db: Any) -> None:
     )
     rules.set_rules(db, actor=admin, markdown="# ルール")
     assert db.get(Setting, rules.KEY).value == "# ルール" and rules.get_rules(db) == "# ルール"
+
+
+def test_an_announcement_is_seen_by_its_audience_and_admins_only(db: Any) -> None:
+    admin, inside, outside = make_user(db, admin=True), make_user(db), make_user(db)
+    sales = make_channel(db, slug="sales-team")
+    channels.join(db, user=inside, channel=sales)
+    item = announcements.publish(
+        db,
+        author=admin,
+        title="営業部へ",
+        body="本文",
+        ack_required=True,
+        urgent=False,
+        channel_ids=[sales.id],
+    )
+    assert announcements.get_visible(db, item.id, viewer=inside) is item
+    assert announcements.get_visible(db, item.id, viewer=admin) is item
+    with pytest.raises(NotFound):
+        announcements.get_visible(db, item.id, viewer=outside)
