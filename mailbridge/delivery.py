@@ -4,7 +4,9 @@ or into the built-in catcher (CaughtMail rows) when no relay is configured.
 Delivery guarantees: a row is claimed (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and stays locked
 while it is handed to the relay; it is marked sent in that same transaction. A worker killed
 before the relay said 250 leaves the row pending (its transaction rolls back), so another worker
-sends it; several workers never send one row twice. The unique (dedupe_key, to_addr) key means
+sends it; several workers never send one row twice. A worker killed in the one round trip
+between the relay's 250 and its commit re-sends that mail (at least once, as every SMTP sender:
+the receiving side dedupes by Message-ID). The unique (dedupe_key, to_addr) key means
 one mail per event (or digest period) per recipient.
 """
 
