@@ -62,6 +62,10 @@ class Base(DeclarativeBase):
     }
 
 
+# Execution option of the connections ``reading`` uses (a plain BEGIN on SQLite).
+READ_ONLY = "hiroba_read_only"
+
+
 def database_url(app: Flask) -> str:
     """Return the configured database URL, defaulting to SQLite in the instance folder."""
     url = app.config.get("DATABASE_URL") or ""
@@ -94,7 +98,11 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
             # IMMEDIATE takes the write lock up front, so two writers queue instead of deadlocking.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A read-only transaction (``reading``) begins deferred: in WAL it never waits.
+            if conn.get_execution_options().get(READ_ONLY):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -105,6 +113,9 @@ def init_app(app: Flask) -> None:
     engine = make_engine(database_url(app))
     app.extensions["hiroba.engine"] = engine
     app.extensions["hiroba.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    app.extensions["hiroba.readmaker"] = sessionmaker(
+        engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False, autoflush=False
+    )
     app.teardown_appcontext(_close_session)
 
 
@@ -134,6 +145,22 @@ def transaction(app: Flask) -> Iterator[Session]:
     maker: sessionmaker[Session] = app.extensions["hiroba.sessionmaker"]
     with maker.begin() as session:
         yield session
+
+
+@contextlib.contextmanager
+def reading(app: Flask) -> Iterator[Session]:
+    """Open a session for reads only, always rolled back and closed.
+
+    On SQLite it begins a deferred transaction, which in WAL mode never waits for a writer (a
+    ``transaction`` takes the write lock up front): for hot lookups that must not queue behind
+    writes, such as the SMTP intake's check of each recipient.
+    """
+    maker: sessionmaker[Session] = app.extensions["hiroba.readmaker"]
+    with maker() as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
 
 
 def is_postgres(session: Session) -> bool:
