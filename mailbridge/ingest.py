@@ -1,11 +1,12 @@
 """receive(app, raw, rcpts, source) -> Outcome: store, decide, act, record.
 
-The raw message is committed first, in its own transaction, so nothing is lost once the sender
-hears 250. Then one transaction parses it, runs the RULES, acts once for each of our addresses
-it was sent to (a cross-post to two channels makes two threads) and records the outcome: the
-posts and the final status commit together, and a message is processed once however often it
-arrives (Message-ID, or the sha256 of the raw bytes, is unique). A database outage raises (the
-SMTP intake answers 451 and the sender retries); anything else wrong with a mail is recorded.
+One transaction stores the raw message, parses it, runs the RULES, acts once for each of our
+addresses it was sent to (a cross-post to two channels makes two threads) and records the
+outcome; the sender hears 250 only after it committed, so nothing is lost. The pipeline runs in
+a savepoint: a bug in it rolls back only what the pipeline wrote, and the stored message is
+committed as ``failed`` for an admin to replay. A database outage raises before anything is
+committed (the SMTP intake answers 451 and the sender retries). A message is processed once
+however often it arrives (Message-ID, or the sha256 of the raw bytes, is unique).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 
 from flask import Flask
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
@@ -52,15 +53,42 @@ def message_key(raw: bytes) -> str:
 
 
 def receive(app: Flask, raw: bytes, rcpts: list[str], source: str) -> Outcome:
-    """Store ``raw`` durably, then run the pipeline; returns how the message ended.
+    """Store ``raw`` and run the pipeline in one transaction; returns how the message ended.
 
     :raises sqlalchemy.exc.OperationalError: (and other outages) when the database is down.
     """
+    key = message_key(raw)
     with serialized(app):
-        row_id, earlier = store(app, raw, rcpts, source)
-        if earlier is not None:
-            return earlier
-        return process(app, row_id)
+        for attempt in (1, 2):
+            try:
+                with transaction(app) as session:
+                    return _receive(app, session, key, raw, rcpts, source)
+            except IntegrityError:
+                # The same message arrived twice at once (e.g. SMTP and IMAP): the other copy
+                # committed first, so the retry finds it.
+                if attempt == 2:
+                    raise
+    raise AssertionError("unreachable")
+
+
+def _receive(
+    app: Flask, session: Session, key: str, raw: bytes, rcpts: list[str], source: str
+) -> Outcome:
+    found = session.execute(
+        select(InboundMessage.id, InboundMessage.status).where(InboundMessage.message_key == key)
+    ).first()
+    if found is not None:
+        # Seen before: answered from its outcome, or processed now if an outage cut it short.
+        row = _claim(session, found.id)
+        if row.status != "received":
+            return duplicate(row)
+    else:
+        row = InboundMessage(
+            message_key=key, raw=bytes(raw), source=source, rcpt=",".join(rcpts)[:5000]
+        )
+        session.add(row)
+        session.flush()
+    return _run(app, session, row)
 
 
 # SQLite has one writer at a time: threads of one process take turns here instead of sleeping
@@ -78,36 +106,15 @@ def serialized(app: Flask) -> Iterator[None]:
         yield
 
 
-def store(app: Flask, raw: bytes, rcpts: list[str], source: str) -> tuple[int, Outcome | None]:
-    """Commit the raw message; for a known one return (its id, its earlier outcome)."""
-    key = message_key(raw)
-    for attempt in (1, 2):
-        try:
-            with transaction(app) as session:
-                # Plain statements (no unit of work): this runs for every message that arrives.
-                found = session.execute(
-                    select(InboundMessage.id, InboundMessage.status).where(
-                        InboundMessage.message_key == key
-                    )
-                ).first()
-                if found is not None:
-                    if found.status == "received":
-                        return found.id, None
-                    return found.id, duplicate(session.get_one(InboundMessage, found.id))
-                row_id = session.scalar(
-                    insert(InboundMessage)
-                    .values(
-                        message_key=key, raw=bytes(raw), source=source, rcpt=",".join(rcpts)[:5000]
-                    )
-                    .returning(InboundMessage.id)
-                )
-                assert row_id is not None
-                return row_id, None
-        except IntegrityError:
-            # The same message arrived twice at once (e.g. SMTP and IMAP): read the other one.
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+def store(app: Flask, raw: bytes, rcpts: list[str], source: str) -> int:
+    """Commit the raw message only, still ``received`` (for replays and tests); return its id."""
+    with transaction(app) as session:
+        row = InboundMessage(
+            message_key=message_key(raw), raw=bytes(raw), source=source, rcpt=",".join(rcpts)
+        )
+        session.add(row)
+        session.flush()
+        return row.id
 
 
 def duplicate(row: InboundMessage) -> Outcome:
@@ -126,14 +133,11 @@ def duplicate(row: InboundMessage) -> Outcome:
 
 def process(app: Flask, row_id: int) -> Outcome:
     """Run the pipeline on a stored message still ``received``; record and return the outcome."""
-    try:
-        with transaction(app) as session:
-            return _process(app, session, row_id)
-    except OUTAGE:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a bug must not lose the mail: record it
-        log.exception("inbound message %s failed", row_id)
-        return _record_failure(app, row_id, exc)
+    with transaction(app) as session:
+        row = _claim(session, row_id)
+        if row.status != "received":
+            return duplicate(row)
+        return _run(app, session, row)
 
 
 def _claim(session: Session, row_id: int) -> InboundMessage:
@@ -147,10 +151,21 @@ def _claim(session: Session, row_id: int) -> InboundMessage:
     return row
 
 
-def _process(app: Flask, session: Session, row_id: int) -> Outcome:
-    row = _claim(session, row_id)
-    if row.status != "received":
-        return duplicate(row)
+def _run(app: Flask, session: Session, row: InboundMessage) -> Outcome:
+    """The pipeline in a savepoint: a bug is recorded on the stored message, never lost."""
+    try:
+        with session.begin_nested():
+            return _process(app, session, row)
+    except OUTAGE:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a bug must not lose the mail: record it
+        log.exception("inbound message %s failed", row.id)
+        reason = f"internal_error: {type(exc).__name__}"[:100]
+        row.status, row.reason, row.processed_at = "failed", reason, utcnow()
+        return Outcome("failed", reason)
+
+
+def _process(app: Flask, session: Session, row: InboundMessage) -> Outcome:
     rcpts = [r for r in row.rcpt.split(",") if r]
     incoming = parse(row.raw, rcpts)
     row.sender = incoming.sender[:320]
@@ -184,15 +199,6 @@ def record(row: InboundMessage, outcome: Outcome, ctx: InboundContext | None = N
     if ctx is not None and ctx.sender is not None:
         row.author_id = ctx.sender.id
     row.processed_at = utcnow()
-
-
-def _record_failure(app: Flask, row_id: int, exc: Exception) -> Outcome:
-    reason = f"internal_error: {type(exc).__name__}"[:100]
-    with transaction(app) as session:
-        row = session.get(InboundMessage, row_id)
-        if row is not None and row.status == "received":
-            row.status, row.reason, row.processed_at = "failed", reason, utcnow()
-    return Outcome("failed", reason)
 
 
 def process_received(app: Flask, *, limit: int = 50, min_age_seconds: int = 30) -> int:

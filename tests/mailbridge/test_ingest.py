@@ -267,13 +267,21 @@ def test_bug_is_recorded_as_failed_and_replay_works(
     raw = mail(frm="buchou@corp.example", to=to, msgid="bug")
 
     def broken(ctx: Any) -> Any:
+        actions.reply(ctx)  # the reply is written, then something breaks
         raise RuntimeError("boom")
 
+    posts_before = session.scalar(select(func.count(Post.id)))
+    session.rollback()
     monkeypatch.setitem(actions.HANDLERS, "reply", broken)
     out = ingest.receive(app, raw, [to], "smtp")
     assert out.status == "failed"
     monkeypatch.undo()
-    row_id = session.scalar(select(InboundMessage.id))
+    # The half-done reply is gone, the mail itself is kept for the replay.
+    assert session.scalar(select(func.count(Post.id))) == posts_before
+    stored = session.scalars(select(InboundMessage)).one()
+    assert (stored.status, stored.reason) == ("failed", "internal_error: RuntimeError")
+    assert stored.raw == raw
+    row_id = stored.id
     session.rollback()  # SQLite: a reading session holds the write lock (BEGIN IMMEDIATE)
     assert ingest.replay(app, row_id).status == "replied"
     assert ingest.replay(app, row_id).status == "duplicate"
@@ -283,7 +291,7 @@ def test_process_received_picks_up_replayed_rows(app: Flask, session: Any, world
     from datetime import timedelta
 
     to = reply_address(app, world["boss"], world["thread"].id)
-    row_id, _ = ingest.store(app, mail(frm="buchou@corp.example", to=to), [to], "smtp")
+    row_id = ingest.store(app, mail(frm="buchou@corp.example", to=to), [to], "smtp")
     row = session.get(InboundMessage, row_id)
     row.received_at = row.received_at - timedelta(minutes=5)
     session.commit()
