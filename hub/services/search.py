@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from markupsafe import Markup, escape
-from sqlalchemy import ColumnElement, Integer, and_, func, or_, select, text
+from sqlalchemy import ColumnElement, Integer, case, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from hub import permissions
@@ -28,7 +28,8 @@ MARKUP = re.compile(r"(\*\*|__|`+|^#+\s|^>\s?)", re.MULTILINE)
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """One post found by a search, with a highlighted snippet (safe HTML)."""
+    """One thread found by a search, shown by one of its posts with a highlighted snippet
+    (safe HTML)."""
 
     post_id: int
     thread_id: int
@@ -77,38 +78,50 @@ def _title_matches(session: Session, term: str) -> ColumnElement[bool]:
 
 
 def search(session: Session, viewer: User, query: str, limit: int = 30) -> list[Hit]:
-    """Posts ``viewer`` may read whose body (or thread title) holds every term, newest first.
+    """Threads ``viewer`` may read with a post that holds every term (in its body or in the
+    thread's title): one hit per thread, the thread with the newest such post first.
 
-    Private channels count only for their members; deleted and hidden posts never appear.
-    A thread whose title matches is represented by its first post.
+    A thread is shown by its post whose own body holds the most terms, the earliest of those
+    (so a thread found by its title alone shows its first post). Private channels count only
+    for their members; deleted and hidden posts never appear.
     """
     terms = terms_of(query)
     readable = permissions.readable_channel_ids(session, viewer)
     if not terms or not readable:
         return []
-    visible = and_(
-        Thread.channel_id.in_(readable), Post.deleted_at.is_(None), Post.hidden.is_(False)
-    )
-    base = select(Post, Thread, Channel).join(Thread, Post.thread_id == Thread.id)
-    base = base.join(Channel, Thread.channel_id == Channel.id).where(visible)
-    by_body = base.where(
-        and_(
-            *(
-                or_(_body_matches(session, t, n), _title_matches(session, t))
-                for n, t in enumerate(terms)
-            )
+    in_body = [_body_matches(session, t, n) for n, t in enumerate(terms)]
+    in_title = [_title_matches(session, t) for t in terms]
+    # Every matching post, ranked within its thread (rank 1 shows the thread), with the id of
+    # its thread's newest matching post (the thread's place in the list).
+    in_own_body = sum(case((m, 1), else_=0) for m in in_body)
+    per_thread = Post.thread_id
+    matching = (
+        select(
+            Post.id.label("post_id"),
+            func.row_number()
+            .over(partition_by=per_thread, order_by=(in_own_body.desc(), Post.id))
+            .label("rank"),
+            func.max(Post.id).over(partition_by=per_thread).label("newest"),
         )
+        .join(Thread, Post.thread_id == Thread.id)
+        .where(
+            Thread.channel_id.in_(readable),
+            Post.deleted_at.is_(None),
+            Post.hidden.is_(False),
+            *(or_(body, title) for body, title in zip(in_body, in_title, strict=True)),
+        )
+        .subquery()
     )
-    first_ids = select(func.min(Post.id)).group_by(Post.thread_id).scalar_subquery()
-    by_title = base.where(
-        and_(*(_title_matches(session, t) for t in terms)), Post.id.in_(first_ids)
+    stmt = (
+        select(Post, Thread, Channel)
+        .join(matching, matching.c.post_id == Post.id)
+        .join(Thread, Post.thread_id == Thread.id)
+        .join(Channel, Thread.channel_id == Channel.id)
+        .where(matching.c.rank == 1)
+        .order_by(matching.c.newest.desc())
+        .limit(limit)
     )
-    found: dict[int, tuple[Post, Thread, Channel]] = {}
-    for stmt in (by_title, by_body):
-        for post, thread, channel in session.execute(stmt.order_by(Post.id.desc()).limit(limit)):
-            found.setdefault(post.id, (post, thread, channel))
-    rows = sorted(found.values(), key=lambda r: r[0].id, reverse=True)[:limit]
-    return [_hit(post, thread, channel, terms) for post, thread, channel in rows]
+    return [_hit(post, thread, channel, terms) for post, thread, channel in session.execute(stmt)]
 
 
 def _hit(post: Post, thread: Thread, channel: Channel, terms: list[str]) -> Hit:

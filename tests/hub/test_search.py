@@ -76,3 +76,55 @@ def test_empty_query_and_like_wildcards(session):
     assert search.search(session, alice, "   ") == []
     assert search.search(session, alice, "%") == []
     assert search.search(session, alice, "_") == []
+
+
+def _thread_matching_three_times(session):
+    """A thread whose title and two replies hold 予算 (its first post does not), and a newer one."""
+    alice, bob = make_user(session, name="Alice"), make_user(session, name="Bob")
+    chan = make_channel(session, slug="keiri", name="経理")
+    thread = make_thread(session, channel=chan, author=alice, title="予算の相談",
+                         body="来週の件です。").thread  # fmt: skip
+    threads.reply(session, author=bob, thread=thread, body="予算は足りますか", via="web")
+    threads.reply(session, author=alice, thread=thread, body="予算を増やしました", via="web")
+    newer = make_thread(session, channel=chan, author=bob, title="出張", body="予算の範囲で")
+    session.commit()
+    return alice, bob, thread, newer.thread
+
+
+def test_a_thread_is_listed_once_with_its_first_matching_post(session):
+    alice, _, thread, newer = _thread_matching_three_times(session)
+    hits = search.search(session, alice, "予算")
+    assert [h.thread_id for h in hits] == [newer.id, thread.id]
+    # The snippet is the first post whose own text holds the word, not the title-only first post.
+    found = hits[1]
+    assert found.snippet == "<mark>予算</mark>は足りますか" and found.author_name == "Bob"
+    assert found.title_html == "<mark>予算</mark>の相談"
+    assert found.post_id == thread.posts[1].id
+
+
+def test_threads_are_ordered_by_their_newest_matching_post(session):
+    alice, bob, thread, newer = _thread_matching_three_times(session)
+    threads.reply(session, author=bob, thread=thread, body="予算、承認されました", via="web")
+    session.commit()
+    assert [h.thread_id for h in search.search(session, alice, "予算")] == [thread.id, newer.id]
+    # A post holding every term beats one holding only some of them (the rest in the title).
+    (hit,) = search.search(session, alice, "予算 承認")
+    assert hit.snippet.striptags() == "予算、承認されました"
+
+
+def test_title_only_match_shows_the_first_post_once(session):
+    alice, _, thread, _ = _thread_matching_three_times(session)
+    (hit,) = search.search(session, alice, "相談")
+    assert hit.thread_id == thread.id and hit.post_id == thread.posts[0].id
+    assert hit.snippet == "来週の件です。"
+
+
+def test_long_term_through_the_trigram_index_lists_a_thread_once(session):
+    alice, bob = make_user(session), make_user(session)
+    chan = make_channel(session)
+    first = make_thread(session, channel=chan, author=alice, title="Budget 2025", body="Plan.")
+    threads.reply(session, author=bob, thread=first.thread, body="The budget is fine.", via="web")
+    threads.reply(session, author=alice, thread=first.thread, body="budget: +5%", via="web")
+    session.commit()
+    (hit,) = search.search(session, alice, "BUDGET")
+    assert hit.snippet == "The <mark>budget</mark> is fine."

@@ -185,3 +185,19 @@ def test_pages_render_for_a_signed_in_member(client, hub):
     for path in ("/settings", "/search", "/search?q=見積", "/channels/new", "/c/sales/new"):
         assert client.get(path).status_code == 200, path
     assert client.get("/admin/members").status_code == 403
+
+
+def test_search_page_lists_each_thread_once(client, session, hub):
+    """The title and two replies match: one result, linking to the first matching post."""
+    thread = hub["thread"]
+    first = threads.reply(session, author=hub["bob"], thread=thread, body="A社の見積", via="web")
+    threads.reply(session, author=hub["alice"], thread=thread, body="見積を直しました", via="web")
+    threads.reply(session, author=hub["bob"], thread=hub["secret_thread"], body="見積", via="web")
+    session.commit()
+    for headers in ({}, HX):
+        page = client.get("/search?q=A社", headers=headers).get_data(as_text=True)
+        assert page.count('class="result"') == 1
+        assert f'href="/t/{thread.id}#post-{first.id}"' in page
+        # The private channel's matching reply stays out for alice.
+        page = client.get("/search?q=見積", headers=headers).get_data(as_text=True)
+        assert page.count('class="result"') == 1 and "評価" not in page
