@@ -22,6 +22,8 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from itsdangerous import URLSafeSerializer
+
 KINDS = {
     "reply": 1,  # reply+<token>@: a reply in thread <target>
     "digest": 2,  # digest+<token>@: a reply to the digest run <target>
@@ -113,3 +115,13 @@ def keys_from_config(config: dict[str, object]) -> list[str]:
     """Return [SECRET_KEY, *OLD_SECRET_KEYS] from an app config."""
     old = str(config.get("OLD_SECRET_KEYS") or "")
     return [str(config["SECRET_KEY"])] + [k.strip() for k in old.split(",") if k.strip()]
+
+
+def attachment_signer(config: dict[str, object]) -> URLSafeSerializer:
+    """The signer of attachment links in mail (``/mail/file/<signed>/<name>``).
+
+    It signs with SECRET_KEY and still verifies links signed with any of OLD_SECRET_KEYS, so
+    links in older mail keep working after a key rotation. (itsdangerous signs with the *last*
+    key of its list and tries every key when verifying.)
+    """
+    return URLSafeSerializer(keys_from_config(config)[::-1], salt="hiroba-attachment")

@@ -23,11 +23,10 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Flask
-from itsdangerous import URLSafeSerializer
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from hub import permissions
+from hub import permissions, tokens
 from hub.models import (
     Channel,
     ChannelStatus,
@@ -199,8 +198,7 @@ def _names_for_mentions(session: Session, post: Post, body: str) -> str:
 
 def attachment_url(app: Flask, user_id: int, attachment_id: int, filename: str) -> str:
     """A signed download link bound to one member (checked against their access on use)."""
-    signer = URLSafeSerializer(str(app.config["SECRET_KEY"]), salt="hiroba-attachment")
-    tok = signer.dumps([user_id, attachment_id])
+    tok = tokens.attachment_signer(app.config).dumps([user_id, attachment_id])
     return f"{app.config['BASE_URL']}/mail/file/{tok}/{quote(filename)}"
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, render_template, request, send_file
 from flask.typing import ResponseReturnValue
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature
 from sqlalchemy import select
 
+from hub import tokens
 from hub.db import get_session
 from hub.errors import HubError
 from hub.models import Channel, Delivery, Membership, User
@@ -107,9 +108,8 @@ def unsubscribe(token: str) -> ResponseReturnValue:
 @bp.get("/file/<signed>/<path:filename>")
 def attachment(signed: str, filename: str) -> ResponseReturnValue:
     """An attachment linked from a mail: the link names the member, whose access is checked now."""
-    signer = URLSafeSerializer(str(current_app.config["SECRET_KEY"]), salt="hiroba-attachment")
     try:
-        user_id, attachment_id = signer.loads(signed)
+        user_id, attachment_id = tokens.attachment_signer(current_app.config).loads(signed)
     except (BadSignature, ValueError, TypeError):
         abort(404)
     session = get_session()
