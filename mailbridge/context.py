@@ -52,3 +52,5 @@ class InboundContext:
     destinations: list[tuple[str | None, Destination]] = field(default_factory=list)
     # The destinations handled so far, with their outcomes.
     handled: list[tuple[str | None, Outcome]] = field(default_factory=list)
+    # For a later delivery of the same mail to more of our addresses: the first one's outcome.
+    earlier: list[Outcome] = field(default_factory=list)

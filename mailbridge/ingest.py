@@ -12,6 +12,7 @@ however often it arrives (Message-ID, or the sha256 of the raw bytes, is unique)
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import re
@@ -74,21 +75,47 @@ def receive(app: Flask, raw: bytes, rcpts: list[str], source: str) -> Outcome:
 def _receive(
     app: Flask, session: Session, key: str, raw: bytes, rcpts: list[str], source: str
 ) -> Outcome:
-    found = session.execute(
-        select(InboundMessage.id, InboundMessage.status).where(InboundMessage.message_key == key)
-    ).first()
-    if found is not None:
-        # Seen before: answered from its outcome, or processed now if an outage cut it short.
-        row = _claim(session, found.id)
-        if row.status != "received":
+    row = _find(session, key)
+    if row is not None and row.status != "received":
+        extra = _unhandled(row, rcpts)
+        if not extra:
             return duplicate(row)
-    else:
+        # The same mail again, to our addresses its first delivery did not name (the sending
+        # server split the recipients over two sessions): those are handled now, once.
+        key, rcpts = f"{key[:960]}{FOLLOW_UP}{_digest(extra)}", extra
+        row = _find(session, key)
+        if row is not None and row.status != "received":
+            return duplicate(row)
+    if row is None:
+        # Seen for the first time (else an outage cut it short and it is processed now).
         row = InboundMessage(
             message_key=key, raw=bytes(raw), source=source, rcpt=",".join(rcpts)[:5000]
         )
         session.add(row)
         session.flush()
     return _run(app, session, row)
+
+
+# Marks the key of a follow-up delivery: "<message key> to:<digest of its new addresses>".
+FOLLOW_UP = " to:"
+
+
+def _find(session: Session, key: str) -> InboundMessage | None:
+    found = session.scalar(select(InboundMessage.id).where(InboundMessage.message_key == key))
+    return None if found is None else _claim(session, found)
+
+
+def _unhandled(row: InboundMessage, rcpts: list[str]) -> list[str]:
+    """Envelope recipients the stored delivery did not have, if it was routed by its envelope
+    and made it past the message-wide rules (a loop or a bounce stays one for every address)."""
+    if not row.rcpt or row.status in ("ignored", "bounce", "duplicate"):
+        return []
+    seen = {r.lower() for r in row.rcpt.split(",")}
+    return [r for r in rcpts if r.lower() not in seen]
+
+
+def _digest(addresses: list[str]) -> str:
+    return hashlib.sha256(",".join(sorted(a.lower() for a in addresses)).encode()).hexdigest()[:24]
 
 
 # SQLite has one writer at a time: threads of one process take turns here instead of sleeping
@@ -171,6 +198,15 @@ def _process(app: Flask, session: Session, row: InboundMessage) -> Outcome:
     row.sender = incoming.sender[:320]
     row.subject = incoming.subject[:2000]
     ctx = InboundContext(app=app, session=session, row=row, incoming=incoming, rcpts=rcpts)
+    if FOLLOW_UP in row.message_key:
+        # Its first delivery carries the Message-ID (a post may have it) and its outcome, so
+        # a channel copied on a reply placed there opens no second thread.
+        ctx.incoming = dataclasses.replace(incoming, message_id=None)
+        first = _find(session, row.message_key.split(FOLLOW_UP)[0])
+        if first is not None:
+            ctx.earlier.append(
+                Outcome(first.status, thread_id=first.thread_id, results=first.results or [])
+            )
     # The rules only read the database: what they note on ``row`` is written once, later.
     with session.no_autoflush:
         verdict = next((v for rule in rules.RULES if (v := rule(ctx)) is not None), None)

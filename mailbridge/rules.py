@@ -192,13 +192,14 @@ RULES: tuple[Rule, ...] = (
 
 def skip_replied_channel(ctx: InboundContext) -> Verdict | None:
     """A channel address copied on a mail already placed in a thread of that channel (a reply
-    that also Cc's its channel) opens no second thread there."""
+    that also Cc's its channel, in the same delivery or an earlier one) opens no second thread
+    there."""
     dest = ctx.destination
     if dest is None or dest.kind != "channel":
         return None
     thread_ids = {
         tid
-        for _, out in ctx.handled
+        for out in (*ctx.earlier, *(out for _, out in ctx.handled))
         if out.status not in UNSUCCESSFUL
         for tid in (out.thread_id, *(r.get("thread_id") for r in out.results))
         if tid is not None

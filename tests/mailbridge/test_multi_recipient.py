@@ -203,6 +203,51 @@ def test_reply_copying_another_channel_starts_a_thread_there(
     assert outcomes(row) == {to: ("replied", None), "sales@hub.test": ("posted", None)}
 
 
+def test_recipients_split_over_two_sessions_are_each_handled_once(
+    app: Flask, session: Any, world: Any, intake: Any
+) -> None:
+    """The sending server delivers one mail in two SMTP sessions, one of our addresses each
+    (as servers that send one recipient per transaction do): both channels get their thread,
+    and a retry of either session adds nothing."""
+    raw = mail(to="general@hub.test, sales@hub.test")
+    send(intake, ["general@hub.test"], raw)
+    send(intake, ["sales@hub.test"], raw)
+
+    [general] = [t for t in threads_in(session, "general") if t.title == "来週の展示会"]
+    [sales] = threads_in(session, "sales")
+    assert [p.body for p in sales.posts] == ["皆さん、準備をお願いします。"]
+    assert general.posts[0].message_id == "cross-1@client.example"
+    assert sales.posts[0].message_id is None  # unique on posts: the first delivery's
+    rows = list(session.scalars(select(InboundMessage).order_by(InboundMessage.id)))
+    assert [(r.rcpt, r.status, r.thread_id) for r in rows] == [
+        ("general@hub.test", "posted", general.id),
+        ("sales@hub.test", "posted", sales.id),
+    ]
+
+    session.rollback()  # SQLite: our read must not hold the intake's writes
+    send(intake, ["sales@hub.test"], raw)
+    send(intake, ["general@hub.test", "sales@hub.test"], raw)
+    assert ingest.receive(app, raw, [], "imap").status == "duplicate"
+    assert len(threads_in(session, "sales")) == 1
+    assert session.scalar(select(func.count()).select_from(Post).where(Post.via == "email")) == 2
+
+
+def test_reply_then_its_channel_in_a_second_session_opens_no_thread(
+    app: Flask, session: Any, world: Any, intake: Any
+) -> None:
+    to = reply_address(app, world["boss"], world["thread_id"])
+    raw = mail(to=to, cc="general@hub.test", subject="Re: 来期の予算", body="承知しました。")
+    send(intake, [to], raw)
+    send(intake, ["general@hub.test"], raw)
+
+    [thread] = threads_in(session, "general")
+    assert [p.body for p in thread.posts] == ["案です", "承知しました。"]
+    statuses = [
+        (r.status, r.reason) for r in session.scalars(select(InboundMessage).order_by("id"))
+    ]
+    assert statuses == [("replied", None), ("ignored", "duplicate")]
+
+
 def test_without_envelope_to_and_cc_route(app: Flask, session: Any, world: Any) -> None:
     """IMAP gives no envelope: To general@ with Cc thanks@ and a colleague posts and thanks."""
     raw = mail(
