@@ -15,7 +15,8 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.orm import Session
 
 from hub import db, migrate
-from hub.errors import HubError
+from hub.errors import HubError, Invalid, Reason
+from hub.models import Via
 from hub.services import accounts, channels
 
 
@@ -136,7 +137,7 @@ def user_set_role(email: str, role: str) -> None:
         click.echo(f"{user.email}: {role}")
 
 
-channel_group = AppGroup("channel", help="Channels: add, list.")
+channel_group = AppGroup("channel", help="Channels: add, list, member.")
 
 
 @channel_group.command("add")
@@ -176,6 +177,66 @@ def channel_list(as_json: bool) -> None:
     for r in rows:
         tag = " (private)" if r["private"] else (" (social)" if r["kind"] == "social" else "")
         click.echo(f"{r['slug']:<20} {r['name']}{tag} — {r['purpose']}")
+
+
+member_group = AppGroup("member", help="Who belongs to a channel: add, remove, list.")
+channel_group.add_command(member_group)
+
+
+@member_group.command("add")
+@click.argument("slug")
+@click.argument("emails", metavar="EMAIL...", nargs=-1, required=True)
+def member_add(slug: str, emails: tuple[str, ...]) -> None:
+    """Add members to a channel; each hears of it by mail. Someone already in is left as is;
+    an unknown or deactivated address adds nobody at all (exit 1)."""
+    refused: list[str] = []
+    with cli_transaction() as session:
+        channel = channels.get_channel(session, slug)
+        for email in emails:
+            try:
+                channels.add_member_by_email(
+                    session, channel=channel, email=email, actor=None, via=Via.CLI
+                )
+            except Invalid as exc:
+                if exc.reason == Reason.ALREADY_DONE:
+                    click.echo(f"{email}: already a member of {channel.slug}")
+                    continue
+                refused.append(f"{email}: {_explain(exc)}")
+            else:
+                click.echo(f"{email}: added to {channel.slug}")
+        if refused:
+            raise click.ClickException(
+                "nobody was added:\n" + "\n".join(f"  {line}" for line in refused)
+            )
+
+
+@member_group.command("remove")
+@click.argument("slug")
+@click.argument("email")
+def member_remove(slug: str, email: str) -> None:
+    """Take a member out of a channel (a private one is then gone for them)."""
+    with cli_transaction() as session:
+        channel = channels.get_channel(session, slug)
+        user = accounts.find_user_by_email(session, email)
+        if user is None:
+            raise click.ClickException(f"no member with the address {email}")
+        channels.remove_member(session, user=user, channel=channel, actor=None, via=Via.CLI)
+        click.echo(f"{user.email}: removed from {channel.slug}")
+
+
+@member_group.command("list")
+@click.argument("slug")
+@click.option("--json", "as_json", is_flag=True)
+def member_list(slug: str, as_json: bool) -> None:
+    """List a channel's active members and their role (owner or member)."""
+    with cli_transaction() as session:
+        channel = channels.get_channel(session, slug)
+        rows = [channels.member_as_dict(m) for m in channels.list_members(session, channel)]
+    if as_json:
+        echo_json(rows)
+        return
+    for r in rows:
+        click.echo(f"{r['email']:<32} {r['name']}  {r['role']}")
 
 
 @click.command("demo")

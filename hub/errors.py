@@ -42,6 +42,7 @@ class Reason(StrEnum):
     ALREADY_DONE = "already_done"
     NOT_PERMITTED_BY_POLICY = "not_permitted_by_policy"
     UNKNOWN_COMMAND = "unknown_command"
+    LAST_OWNER = "last_owner"
 
 
 class HubError(Exception):

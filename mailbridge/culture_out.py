@@ -192,6 +192,26 @@ def on_channel_review(app: Flask, session: Session, event: Event) -> None:
         )  # fmt: skip
 
 
+def on_channel_member_added(app: Flask, session: Session, event: Event) -> None:
+    """Tell a member someone added them to a channel (joining by oneself sends nothing)."""
+    if not (event.data or {}).get("added"):
+        return
+    user = session.get(User, event.subject_id or 0)
+    channel = session.get(Channel, event.channel_id or 0)
+    # Checked now: someone removed again before the mail is written hears nothing.
+    if user is None or channel is None or not permissions.is_member(session, user, channel):
+        return
+    actor = session.get(User, event.actor_id) if event.actor_id else None
+    queue_mail(
+        app, session, kind="channel_added", dedupe_key=f"channel_added:{event.id}", to=user,
+        template="channel_added",
+        context={"channel": channel, "actor": actor,
+                 "channel_address": f"{channel.slug}@{app.config['MAIL_DOMAIN']}",
+                 "channel_link": _link(app, f"/c/{channel.slug}")},
+        not_before=_not_before(user, False),
+    )  # fmt: skip
+
+
 def on_post_hidden(app: Flask, session: Session, event: Event) -> None:
     """Tell the author why their post was hidden."""
     post = session.get(Post, event.post_id or 0)
@@ -231,6 +251,7 @@ HANDLERS: dict[str, Handler] = {
     "channel_approved": on_channel_decided,
     "channel_declined": on_channel_decided,
     "channel_review_suggested": on_channel_review,
+    "member_joined": on_channel_member_added,
     "post_hidden": on_post_hidden,
     "member_nudged": on_member_nudged,
 }

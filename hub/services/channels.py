@@ -1,4 +1,4 @@
-"""Channels: create (open by default, with a purpose), browse, join, leave, delivery."""
+"""Channels: create (open by default, with a purpose), browse, join, leave, members, delivery."""
 
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ from hub.models import (
     Setting,
     Thread,
     User,
+    Via,
 )
-from hub.services import events
+from hub.services import accounts, events
 
 # The slug is also the mail local part, so it must not clash with our own addresses.
 SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
@@ -128,8 +129,12 @@ def list_channels(session: Session, *, viewer: User | None = None) -> list[Chann
 
 
 def channel_as_dict(session: Session, channel: Channel) -> dict[str, Any]:
+    # Active members only, as the members page lists them.
     members = session.scalar(
-        select(func.count()).select_from(Membership).where(Membership.channel_id == channel.id)
+        select(func.count())
+        .select_from(Membership)
+        .join(User, Membership.user_id == User.id)
+        .where(Membership.channel_id == channel.id, User.active.is_(True))
     )
     threads = session.scalar(
         select(func.count()).select_from(Thread).where(Thread.channel_id == channel.id)
@@ -149,25 +154,22 @@ def channel_as_dict(session: Session, channel: Channel) -> dict[str, Any]:
 
 
 def join(session: Session, *, user: User, channel: Channel) -> Membership:
-    """Join an open channel (private channels are joined by invitation of a member)."""
+    """Join an open channel (a private channel's owners or an admin add its members)."""
     if channel.private and not permissions.is_admin(user):
         raise Forbidden(Reason.PRIVATE_CHANNEL)
     return _add_member(session, user=user, channel=channel, actor=user)
 
 
 def add_member(session: Session, *, user: User, channel: Channel, actor: User | None) -> Membership:
-    """Add ``user`` to ``channel``; for a private channel the actor must be a member or admin."""
-    if (
-        actor is not None
-        and channel.private
-        and not (permissions.is_admin(actor) or permissions.is_member(session, actor, channel))
-    ):
-        raise Forbidden(Reason.PRIVATE_CHANNEL)
+    """Add ``user`` to ``channel`` quietly (``actor=None``: the hub itself, e.g. a first post);
+    an actor must be allowed to manage the members (``can_manage_members``)."""
+    if actor is not None and not can_manage_members(session, actor, channel):
+        raise Forbidden(Reason.PRIVATE_CHANNEL if channel.private else Reason.FORBIDDEN)
     return _add_member(session, user=user, channel=channel, actor=actor)
 
 
 def _add_member(
-    session: Session, *, user: User, channel: Channel, actor: User | None
+    session: Session, *, user: User, channel: Channel, actor: User | None, **data: Any
 ) -> Membership:
     if not user.active:
         raise Forbidden(Reason.INACTIVE_MEMBER)
@@ -183,6 +185,7 @@ def _add_member(
         actor_id=actor.id if actor else None,
         channel_id=channel.id,
         subject_id=user.id,
+        **data,
     )
     return m
 
@@ -228,3 +231,119 @@ def members_of(session: Session, channel: Channel) -> list[User]:
 def joined_channel_ids(session: Session, user: User) -> list[int]:
     """The ids of the channels ``user`` has joined."""
     return list(session.scalars(select(Membership.channel_id).where(Membership.user_id == user.id)))
+
+
+# --- who belongs: the members page and `hiroba channel member` -----------------------------
+
+
+def can_manage_members(session: Session, actor: User | None, channel: Channel) -> bool:
+    """Tell whether ``actor`` may add and remove members: the admin CLI (``None``), an active
+    admin (any channel), or an owner of a private channel (open channels are joined freely)."""
+    if actor is None:
+        return True
+    if not actor.active:
+        return False
+    if permissions.is_admin(actor):
+        return True
+    found = membership(session, actor, channel) if channel.private else None
+    return found is not None and found.role == "owner"
+
+
+def can_see_members(session: Session, viewer: User, channel: Channel) -> bool:
+    """Tell whether ``viewer`` may see who belongs: the channel's readers, and the admins (who
+    manage a private channel's members without being in it, and still cannot read it)."""
+    return permissions.can_read(session, viewer, channel) or permissions.is_admin(viewer)
+
+
+def get_member_list_channel(session: Session, slug: str, *, viewer: User) -> Channel:
+    """Return the channel if ``viewer`` may see its members; 'not found' to anyone else."""
+    channel = find_channel(session, slug)
+    if channel is None or not can_see_members(session, viewer, channel):
+        raise NotFound(Reason.NOT_FOUND, f"channel {slug}")
+    return channel
+
+
+def list_members(session: Session, channel: Channel) -> list[Membership]:
+    """The active members of ``channel`` with their role: owners first, then by name."""
+    stmt = (
+        select(Membership)
+        .join(User, Membership.user_id == User.id)
+        .where(Membership.channel_id == channel.id, User.active.is_(True))
+        .order_by((Membership.role == "owner").desc(), User.name, User.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def member_as_dict(m: Membership) -> dict[str, Any]:
+    """A membership as `hiroba channel member list --json` shows it."""
+    return {
+        "email": m.user.email,
+        "name": m.user.name,
+        "role": m.role,
+        "email_only": m.user.email_only,
+        "joined_at": m.joined_at.isoformat(),
+    }
+
+
+def add_member_by_email(
+    session: Session, *, channel: Channel, email: str, actor: User | None, via: Via
+) -> Membership:
+    """Add the member with the address ``email`` on ``actor``'s behalf (``None``: the admin
+    CLI); they hear of it by mail (event ``member_joined`` marked ``added``).
+
+    :raises Forbidden: the actor may not manage this channel's members.
+    :raises Invalid: no such address, a deactivated member, or already a member.
+    """
+    if not can_manage_members(session, actor, channel):
+        raise Forbidden(Reason.FORBIDDEN, "only the channel's owners and admins add members")
+    if not email.strip():
+        raise Invalid(Reason.INVALID_EMAIL, email)
+    user = accounts.find_user_by_email(session, email)
+    if user is None:
+        raise Invalid(Reason.UNKNOWN_ADDRESS, email.strip())
+    if not user.active:
+        raise Invalid(Reason.INACTIVE_MEMBER, user.email)
+    if membership(session, user, channel) is not None:
+        raise Invalid(Reason.ALREADY_DONE, user.email)
+    return _add_member(session, user=user, channel=channel, actor=actor, added=True, via=str(via))
+
+
+def remove_member(
+    session: Session, *, user: User, channel: Channel, actor: User | None, via: Via
+) -> None:
+    """Take ``user`` out of ``channel``; a private channel is then gone for them everywhere
+    (pages, search, digests, mail all ask ``permissions.can_read``). A channel keeps an owner.
+
+    :raises Forbidden: the actor may not manage this channel's members.
+    :raises Invalid: ``user`` is not a member, or is its last active owner.
+    """
+    if not can_manage_members(session, actor, channel):
+        raise Forbidden(Reason.FORBIDDEN, "only the channel's owners and admins remove members")
+    found = membership(session, user, channel)
+    if found is None:
+        raise Invalid(Reason.NOT_A_MEMBER, user.email)
+    if found.role == "owner" and user.active and _active_owners(session, channel) <= 1:
+        raise Invalid(Reason.LAST_OWNER, user.email)
+    session.delete(found)
+    events.emit(
+        session,
+        "member_removed",
+        actor_id=actor.id if actor else None,
+        channel_id=channel.id,
+        subject_id=user.id,
+        via=str(via),
+    )
+
+
+def _active_owners(session: Session, channel: Channel) -> int:
+    stmt = (
+        select(func.count())
+        .select_from(Membership)
+        .join(User, Membership.user_id == User.id)
+        .where(
+            Membership.channel_id == channel.id,
+            Membership.role == "owner",
+            User.active.is_(True),
+        )
+    )
+    return session.scalar(stmt) or 0

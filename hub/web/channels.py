@@ -1,18 +1,20 @@
-"""Channels: the list, one channel with its purpose and threads, create, join and leave."""
+"""Channels: the list, one channel with its purpose and threads, create, join and leave, and
+who belongs (the members page: owners of a private channel and admins add and remove)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, abort, current_app, g, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import login_required
 
 from hub import permissions
 from hub.db import get_session
 from hub.errors import Forbidden, Invalid
-from hub.models import Channel, ChannelKind, Thread
-from hub.services import channels, threads
+from hub.models import Channel, ChannelKind, Thread, Via
+from hub.services import accounts, channels, threads
 from hub.web.htmx import htmx_redirect, is_htmx, page_or_partial
 
 bp = Blueprint("channels", __name__)
@@ -149,3 +151,72 @@ def leave(slug: str) -> ResponseReturnValue:
     channels.leave(db, user=g.user, channel=channel)
     db.commit()
     return _membership_answer(channel)
+
+
+def _members_page(channel: Channel, status: int = 200, **extra: object) -> ResponseReturnValue:
+    db = get_session()
+    members = channels.list_members(db, channel)
+    can_manage = channels.can_manage_members(db, g.user, channel)
+    inside = {m.user_id for m in members}
+    others = [u for u in accounts.list_users(db, include_inactive=False) if u.id not in inside]
+    owners = sum(1 for m in members if m.role == "owner")
+    extra.setdefault("typed", "")
+    return render_template(
+        "channels/members.html",
+        channel=channel,
+        members=members,
+        can_manage=can_manage,
+        candidates=others if can_manage else [],
+        owners=owners,
+        can_read=permissions.can_read(db, g.user, channel),
+        **extra,
+    ), status
+
+
+@bp.get("/c/<slug>/members")
+@login_required
+def members(slug: str) -> ResponseReturnValue:
+    """Who belongs to a channel, with their role; its managers add and remove members here."""
+    channel = channels.get_member_list_channel(get_session(), slug, viewer=g.user)
+    return _members_page(channel)
+
+
+@bp.post("/c/<slug>/members")
+@login_required
+def add_member(slug: str) -> ResponseReturnValue:
+    """Add a member by address; a refused address comes back in the form with the reason."""
+    db = get_session()
+    channel = channels.get_member_list_channel(db, slug, viewer=g.user)
+    typed = request.form.get("email", "")
+    try:
+        added = channels.add_member_by_email(
+            db, channel=channel, email=typed, actor=g.user, via=Via.WEB
+        )
+    except Invalid as exc:
+        db.rollback()
+        return _members_page(channel, 422, error=exc, typed=typed)
+    name = added.user.name
+    db.commit()
+    flash(_("%(name)s was added to %(channel)s.", name=name, channel=channel.name), "success")
+    return htmx_redirect(url_for("channels.members", slug=channel.slug))
+
+
+@bp.post("/c/<slug>/members/<int:user_id>/remove")
+@login_required
+def remove_member(slug: str, user_id: int) -> ResponseReturnValue:
+    """Take a member out; leaving yourself out of a private channel takes you to the list."""
+    db = get_session()
+    channel = channels.get_member_list_channel(db, slug, viewer=g.user)
+    user = accounts.get_user(db, user_id)
+    try:
+        channels.remove_member(db, user=user, channel=channel, actor=g.user, via=Via.WEB)
+    except Invalid as exc:
+        db.rollback()
+        return _members_page(channel, 422, error=exc)
+    db.commit()
+    flash(
+        _("%(name)s was removed from %(channel)s.", name=user.name, channel=channel.name), "success"
+    )
+    if not channels.can_see_members(db, g.user, channel):
+        return htmx_redirect(url_for("channels.index"))
+    return htmx_redirect(url_for("channels.members", slug=channel.slug))
