@@ -1,7 +1,8 @@
 """Culture by mail, outgoing: the fan-out handlers that turn culture events into mail.
 
 Each handler takes ``(app, session, event)`` and queues outbox rows (``queue_mail``) with a
-dedupe key per event and recipient, so a re-run never mails anyone twice.
+dedupe key per event and recipient, so a re-run never mails anyone twice. Mail to one member
+that is not urgent waits for their working hours (``_not_before``, from ``mailbridge.quiet``).
 """
 
 from __future__ import annotations
@@ -140,7 +141,7 @@ def on_member_added(app: Flask, session: Session, event: Event) -> None:
         context={"user": user, "channels": channels, "reply_to": reply_to,
                  "thanks_address": f"thanks@{domain}", "help_address": f"help@{domain}",
                  "prefs_link": prefs_url(app, user.id)},
-        headers={"Reply-To": reply_to},
+        headers={"Reply-To": reply_to}, not_before=_not_before(user, False),
     )  # fmt: skip
 
 
@@ -172,6 +173,7 @@ def on_channel_decided(app: Flask, session: Session, event: Event) -> None:
         to=channel.created_by, template="channel_decision",
         context={"channel": channel, "approved": event.kind == "channel_approved",
                  "note": event.data.get("note") or ""},
+        not_before=_not_before(channel.created_by, False),
     )  # fmt: skip
 
 
@@ -223,6 +225,7 @@ def on_post_hidden(app: Flask, session: Session, event: Event) -> None:
         context={"post": post, "reasons": event.data.get("reasons") or [],
                  "note": event.data.get("note") or "",
                  "rules_link": _link(app, "/rules")},
+        not_before=_not_before(post.author, False),
     )  # fmt: skip
 
 
