@@ -8,7 +8,12 @@ a real member. Prints messages/s for both, their ratio, and the latency from the
 the post being visible in the database (p50/p99). Bounded: at most N messages and MAX_SECONDS
 each.
 
-    .venv/bin/python bench/inbound.py [N] [K] [--rounds R] [--only sqlite|postgres]
+With ``--floor`` it also measures a floor for any intake that keeps its promise ("250 only
+after the raw message is durably stored"): the same aiosmtpd, whose handler only commits the
+raw message (one INSERT) on one thread, on the same database; the gap between it and the sink
+is storage, the gap between hiroba and it is the pipeline.
+
+    .venv/bin/python bench/inbound.py [N] [K] [--rounds R] [--only sqlite|postgres] [--floor]
 Target: ratio >= 0.5, p99 < 200 ms.
 """
 
@@ -171,6 +176,47 @@ def run_hiroba(url: str, n: int, k: int, tmp: Path, tag: str) -> tuple[float, fl
     return len(lat) / secs, pct(lat, 0.5), pct(lat, 0.99), failed
 
 
+def serve_floor(url: str, port: int) -> None:
+    """The floor server (a child process): aiosmtpd whose DATA only commits the raw message."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from aiosmtpd.controller import Controller
+
+    from mailbridge import ingest
+
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": SECRET, "MAIL_DOMAIN": DOMAIN,
+                      "INSTANCE_DIR": tempfile.gettempdir()})  # fmt: skip
+    pool = ThreadPoolExecutor(1)
+
+    class StoreOnly:
+        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+            raw, rcpts = envelope.content, list(envelope.rcpt_tos)  # type: ignore[attr-defined]
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(pool, ingest.store, app, raw, rcpts, "smtp")
+            return "250 OK"
+
+    controller = Controller(StoreOnly(), hostname="127.0.0.1", port=port, decode_data=False)
+    controller.start()
+    signal.sigwait({signal.SIGTERM, signal.SIGINT})
+    controller.stop()
+
+
+def run_floor(url: str, n: int, k: int, tmp: Path) -> float:
+    prepare(url, tmp / "instance", 1)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, __file__, "--serve-floor", url, str(port)],
+                            stdout=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    try:
+        wait_port(port, proc)
+        pairs = [(f"m{i}@corp.example", f"general@{DOMAIN}") for i in range(k)]
+        secs, lat, _ = blast(port, n, k, pairs, "floor", None)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+    return len(lat) / secs
+
+
 def run_sink(n: int, k: int) -> float:
     port = free_port()
     proc = subprocess.Popen(
@@ -211,7 +257,12 @@ def main() -> None:
     parser.add_argument("k", nargs="?", type=int, default=8, help="concurrent clients (8)")
     parser.add_argument("--rounds", type=int, default=1, help="repeat the whole run R times")
     parser.add_argument("--only", choices=("sqlite", "postgres"), help="one database only")
+    parser.add_argument("--floor", action="store_true", help="also measure the store-only floor")
+    parser.add_argument("--serve-floor", nargs=2, metavar=("URL", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_floor:
+        serve_floor(args.serve_floor[0], int(args.serve_floor[1]))
+        return
     n, k = args.n, args.k
     pg_base = os.environ.get("HIROBA_TEST_POSTGRES_URL") if args.only != "sqlite" else None
     for _ in range(args.rounds):
@@ -220,13 +271,22 @@ def main() -> None:
             sink = run_sink(n, k)
             print(f"no-op aiosmtpd sink: {sink:8.1f} msg/s  ({n} messages, {k} clients)")
             if args.only != "postgres":
+                if args.floor:
+                    floor(run_floor(f"sqlite:///{tmp / 'floor.db'}", n, k, tmp), sink, "SQLite")
                 report("SQLite", run_hiroba(f"sqlite:///{tmp / 'bench.db'}", n, k, tmp, "sqlite"),
                        sink)  # fmt: skip
             if pg_base:
+                if args.floor:
+                    with pg_scratch(pg_base) as url:
+                        floor(run_floor(url, n, k, tmp), sink, "PostgreSQL")
                 with pg_scratch(pg_base) as url:
                     report("PostgreSQL", run_hiroba(url, n, k, tmp, "postgres"), sink)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def floor(rate: float, sink: float, name: str) -> None:
+    print(f"store-only floor ({name}): {rate:8.1f} msg/s  ratio {rate / sink:.2f}", flush=True)
 
 
 def report(name: str, result: tuple[float, float, float, int], sink: float) -> None:

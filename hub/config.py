@@ -23,6 +23,9 @@ class Defaults:
     # Largest message the SMTP intake accepts, in bytes (advertised with SIZE).
     SMTP_MAX_SIZE = 25 * 1024 * 1024
     SMTP_MAX_RECIPIENTS = 20
+    # Threads that run the inbound pipeline for the SMTP intake; 0 = one on SQLite (its writes
+    # take turns anyway), four on PostgreSQL.
+    SMTP_WORKERS = 0
     # smtp://host:25, smtps://user:pass@host:465, smtp+starttls://...; empty = built-in catcher.
     RELAY_URL = ""
     # IMAP mode: imap://user:pass@host:143/INBOX or imaps://... ; empty = off.
