@@ -182,29 +182,50 @@ def create(slug: str) -> ResponseReturnValue:
 @bp.get("/p/<int:post_id>")
 @login_required
 def permalink(post_id: int) -> ResponseReturnValue:
-    """A post's address: its thread, scrolled to it."""
+    """A post's address: its thread, scrolled to it; htmx gets the post alone (edit's Cancel)."""
     post = threads.get_visible_post(get_session(), post_id, viewer=g.user)
-    return redirect(url_for("threads.show", thread_id=post.thread_id) + f"#post-{post.id}")
+    if is_htmx():
+        return page_or_partial("threads/show.html", "threads/_post.html", post=post)
+    response = redirect(url_for("threads.show", thread_id=post.thread_id) + f"#post-{post.id}")
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+def _editable_post(post_id: int) -> Post:
+    """The post, if the viewer may edit it (404 if they may not see it, else 403)."""
+    post = threads.get_visible_post(get_session(), post_id, viewer=g.user)
+    if not permissions.can_edit(g.user, post) or post.deleted_at is not None:
+        raise Forbidden(Reason.NOT_AUTHOR)
+    return post
 
 
 @bp.route("/p/<int:post_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(post_id: int) -> ResponseReturnValue:
-    """Edit one's own post; the earlier text is kept as a revision."""
-    db = get_session()
-    post = threads.get_visible_post(db, post_id, viewer=g.user)
-    if not permissions.can_edit(g.user, post) or post.deleted_at is not None:
-        raise Forbidden(Reason.NOT_AUTHOR)
+    """Edit one's own post, in place with htmx (the form, then the post, swap in for the post)
+    or on a page of its own; the earlier text is kept as a revision."""
+    post = _editable_post(post_id)
     if request.method == "GET":
-        return render_template("threads/edit.html", post=post, body=post.body)
+        return _edit_form(post, post.body)
+    db = get_session()
     body = request.form.get("body", "")
     try:
         threads.edit_post(db, editor=g.user, post=post, body=body)
     except Invalid as exc:
         db.rollback()
-        return render_template("threads/edit.html", post=post, body=body, error=exc), 422
+        # The form comes back with what was typed and why; htmx gets it with 200, as a reply does.
+        return _edit_form(post, body, error=exc, status=200 if is_htmx() else 422)
     db.commit()
-    return htmx_redirect(url_for("threads.show", thread_id=post.thread_id) + f"#post-{post.id}")
+    if is_htmx():
+        return page_or_partial("threads/show.html", "threads/_post.html", post=post)
+    return redirect(url_for("threads.show", thread_id=post.thread_id) + f"#post-{post.id}", 303)
+
+
+def _edit_form(post: Post, body: str, status: int = 200, **extra: object) -> Response:
+    return page_or_partial(
+        "threads/edit.html", "threads/_edit_form.html", status, post=post, body=body,
+        inline=True, **extra,
+    )  # fmt: skip
 
 
 @bp.post("/p/<int:post_id>/delete")
