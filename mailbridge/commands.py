@@ -91,7 +91,8 @@ def execute(ctx: InboundContext, cmd: Command) -> dict[str, Any]:
             }.get(mode, "Digests are off; you still get mail for mentions and replies.")
         elif cmd.verb == "mute":
             channel = channels.get_visible_channel(ctx.session, cmd.arg, viewer=user)
-            channels.set_delivery(ctx.session, user=user, channel=channel, delivery=Delivery.OFF)
+            # A member's delivery goes off; someone outside stays outside (a ChannelMute).
+            channels.mute(ctx.session, user=user, channel=channel)
             result["message"] = "You will get no more mail from this channel."
         elif cmd.verb == "unsubscribe":
             accounts.update_preferences(ctx.session, user, delivery=Delivery.OFF)

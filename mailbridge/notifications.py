@@ -2,6 +2,7 @@
 
 Delivery mode: the member's own (``User.delivery``, default ``accounts.effective_delivery``),
 overridden per channel (``Membership.delivery``); a muted thread sends nothing but mentions.
+Someone outside a channel who muted it (``ChannelMute``) is treated as ``off`` there.
 
 - every_post: every new thread and reply;
 - daily / weekly (email-only default) and mentions: mentions, and replies in threads the member
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session
 from hub import permissions, tokens
 from hub.models import (
     Channel,
+    ChannelMute,
     ChannelStatus,
     Delivery,
     Event,
@@ -130,6 +132,23 @@ def on_post(app: Flask, session: Session, event: Event) -> None:
     queue_post_mails(app, session, post, recipients, quiet.clock_now())
 
 
+def channel_delivery(session: Session, user_id: int, channel_id: int) -> str | None:
+    """A member's delivery override for a channel; ``off`` for someone outside who muted it."""
+    row = session.execute(
+        select(Membership.delivery).where(
+            Membership.user_id == user_id, Membership.channel_id == channel_id
+        )
+    ).first()
+    if row is not None:
+        return row[0]
+    muted = session.scalar(
+        select(ChannelMute.id).where(
+            ChannelMute.user_id == user_id, ChannelMute.channel_id == channel_id
+        )
+    )
+    return Delivery.OFF if muted is not None else None
+
+
 def on_mention(app: Flask, session: Session, event: Event) -> None:
     """Fan-out handler for member_mentioned: the mentioned member hears of it (unless off)."""
     post = session.get(Post, event.post_id) if event.post_id else None
@@ -142,11 +161,7 @@ def on_mention(app: Flask, session: Session, event: Event) -> None:
     # Checked against the member's access now, not when the post was written.
     if not permissions.can_read(session, user, channel):
         return
-    found = session.scalar(
-        select(Membership.delivery).where(
-            Membership.user_id == user.id, Membership.channel_id == channel.id
-        )
-    )
+    found = channel_delivery(session, user.id, channel.id)
     if mode_for(user, found) == Delivery.OFF:
         return
     queue_post_mails(app, session, post, [Recipient(user, "mention", found)], quiet.clock_now())

@@ -1,7 +1,7 @@
 """The data model: typed SQLAlchemy 2.x classes, no Flask and no mail here."""
 
 from hub.models.accounts import ALL_DAYS, EmailAlias, LoginLink, Setting, User
-from hub.models.channels import Channel, Membership
+from hub.models.channels import Channel, ChannelMute, Membership
 from hub.models.culture import (
     Acknowledgement,
     Announcement,
@@ -42,6 +42,7 @@ __all__ = [
     "CaughtMail",
     "Channel",
     "ChannelKind",
+    "ChannelMute",
     "ChannelStatus",
     "CompanyValue",
     "Delivery",

@@ -61,3 +61,18 @@ class Membership(Base):
 
     user: Mapped[User] = relationship()
     channel: Mapped[Channel] = relationship(back_populates="memberships")
+
+
+class ChannelMute(Base):
+    """Someone outside a channel who asked for no mail from it (its mentions, its digest
+    section). A member says the same with ``Membership.delivery = off``; joining drops the row."""
+
+    __tablename__ = "channel_mute"
+    __table_args__ = (UniqueConstraint("user_id", "channel_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("channel.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,4 +1,5 @@
-"""Channels: create (open by default, with a purpose), browse, join, leave, members, delivery."""
+"""Channels: create (open by default, with a purpose), browse, join, leave, members, delivery,
+and mutes (no mail from a channel for someone outside it)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,18 @@ import re
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from hub import permissions
+from hub.db import is_postgres, utcnow
 from hub.errors import Forbidden, Invalid, NotFound, Reason
 from hub.models import (
     Channel,
     ChannelKind,
+    ChannelMute,
     ChannelStatus,
     Delivery,
     Membership,
@@ -178,6 +183,8 @@ def _add_member(
         return found
     m = Membership(user_id=user.id, channel_id=channel.id)
     session.add(m)
+    # A member's own delivery setting takes over from a mute they set while outside.
+    unmute(session, user=user, channel=channel)
     session.flush()
     events.emit(
         session,
@@ -208,14 +215,59 @@ def membership(session: Session, user: User, channel: Channel) -> Membership | N
 def set_delivery(
     session: Session, *, user: User, channel: Channel, delivery: str | None
 ) -> Membership:
-    """Override how ``user`` gets ``channel`` by mail (None = their own default)."""
+    """Override how the member ``user`` gets ``channel`` by mail (None = their own default).
+
+    :raises NotFound: ``user`` may not read the channel.
+    :raises Invalid: ``user`` is not a member (``mute`` stops mail without joining anyone).
+    """
     if not permissions.can_read(session, user, channel):
         raise NotFound(Reason.NOT_FOUND)
-    m = membership(session, user, channel) or _add_member(
-        session, user=user, channel=channel, actor=user
-    )
+    m = membership(session, user, channel)
+    if m is None:
+        raise Invalid(Reason.NOT_A_MEMBER, channel.slug)
     m.delivery = Delivery(delivery) if delivery else None
     return m
+
+
+def mute(session: Session, *, user: User, channel: Channel) -> None:
+    """Send ``user`` no more mail from ``channel`` (unsubscribe links, ``mute <channel>``): a
+    member's delivery goes off; anyone else gets a ChannelMute and stays out of the members.
+
+    :raises NotFound: ``user`` may not read the channel (a private one stays unnamed).
+    """
+    if not permissions.can_read(session, user, channel):
+        raise NotFound(Reason.NOT_FOUND)
+    found = membership(session, user, channel)
+    if found is not None:
+        found.delivery = Delivery.OFF
+        return
+    # Mail clients may send the one-click POST twice at once: the unique pair decides.
+    insert = pg_insert if is_postgres(session) else sqlite_insert
+    stmt = insert(ChannelMute).values(user_id=user.id, channel_id=channel.id, created_at=utcnow())
+    session.execute(stmt.on_conflict_do_nothing(index_elements=["user_id", "channel_id"]))
+
+
+def unmute(session: Session, *, user: User, channel: Channel) -> bool:
+    """Let ``channel``'s mail reach ``user`` again: drop their mute, and tell whether there
+    was one."""
+    result = session.execute(
+        delete(ChannelMute).where(
+            ChannelMute.user_id == user.id, ChannelMute.channel_id == channel.id
+        )
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def muted_channels(session: Session, user: User) -> list[Channel]:
+    """The channels ``user`` muted from outside, by name; only those they may read now (a row
+    for a channel since made unreadable names nothing)."""
+    stmt = (
+        select(Channel)
+        .join(ChannelMute, ChannelMute.channel_id == Channel.id)
+        .where(ChannelMute.user_id == user.id)
+        .order_by(Channel.name, Channel.id)
+    )
+    return [c for c in session.scalars(stmt) if permissions.can_read(session, user, c)]
 
 
 def members_of(session: Session, channel: Channel) -> list[User]:

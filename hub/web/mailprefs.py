@@ -7,8 +7,19 @@ client, which has no CSRF token: that one view is exempt, as the RFC requires.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request, send_file
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from itsdangerous import BadSignature
 from sqlalchemy import select
 
@@ -68,9 +79,23 @@ def preferences(token: str) -> ResponseReturnValue:
         deliveries=list(Delivery),
         effective=accounts.effective_delivery(user),
         memberships=_memberships(user),
+        muted=channels.muted_channels(session, user),
         saved=saved,
         error=error,
     )
+
+
+@bp.post("/prefs/<token>/unmute/<int:channel_id>")
+def unmute(token: str, channel_id: int) -> ResponseReturnValue:
+    """Let a channel muted from outside mail the member again (a button on the preferences)."""
+    user, _none = signed.member_for(token, "prefs")
+    session = get_session()
+    channel = session.get(Channel, channel_id)
+    # Only the member's own mute can go: any other id changes nothing and names nothing.
+    if channel is not None and channels.unmute(session, user=user, channel=channel):
+        session.commit()
+        flash(_("Unmuted: mail from that channel reaches you again."), "success")
+    return redirect(url_for("mailprefs.preferences", token=token) + "#muted", 303)
 
 
 def _target(user: User, channel_id: int) -> Channel | None:
@@ -95,7 +120,8 @@ def unsubscribe(token: str) -> ResponseReturnValue:
     channel = _target(user, channel_id)
     if channel is not None:
         try:
-            channels.set_delivery(session, user=user, channel=channel, delivery=Delivery.OFF)
+            # A member's delivery goes off; someone outside gets a mute, not a membership.
+            channels.mute(session, user=user, channel=channel)
         except HubError:
             # The member can no longer read the channel: there is nothing left to stop.
             pass

@@ -10,7 +10,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from hub.models import Delivery, Membership, OutboxMessage, User
+from hub.models import ChannelMute, Delivery, Membership, OutboxMessage, User
+from hub.services import channels
 from mailbridge import commands, ingest
 from tests.factories import make_channel, make_user
 from tests.mailbridge.test_ingest import mail
@@ -75,7 +76,18 @@ def test_mute_and_unsubscribe(app: Flask, session: Any, boss: User) -> None:
     assert send(app, "mute general\nunsubscribe").status == "command"
     session.expire_all()
     assert session.get(User, boss.id).delivery == Delivery.OFF
+    # Not a member of general: muted from outside, not made a member.
+    assert session.scalar(select(Membership.delivery)) is None
+    assert session.scalar(select(ChannelMute.user_id)) == boss.id
+
+
+def test_mute_by_a_member_turns_the_channel_off(app: Flask, session: Any, boss: User) -> None:
+    channels.join(session, user=boss, channel=channels.get_channel(session, "general"))
+    session.commit()
+    assert send(app, "ミュート general").status == "command"
+    session.expire_all()
     assert session.scalar(select(Membership.delivery)) == Delivery.OFF
+    assert session.scalar(select(ChannelMute.id)) is None
 
 
 def test_unknown_channel_is_reported(app: Flask, session: Any, boss: User) -> None:
