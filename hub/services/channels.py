@@ -198,12 +198,17 @@ def _add_member(
 
 
 def leave(session: Session, *, user: User, channel: Channel) -> None:
+    """Leave ``channel``. Someone who had turned an open channel's mail off keeps it off (a
+    ChannelMute): leaving must not bring its sections back into their digest."""
     found = membership(session, user, channel)
     if found is not None:
+        quiet = found.delivery == Delivery.OFF
         session.delete(found)
         events.emit(
             session, "member_left", actor_id=user.id, channel_id=channel.id, subject_id=user.id
         )
+        if quiet and not channel.private:
+            mute(session, user=user, channel=channel)
 
 
 def membership(session: Session, user: User, channel: Channel) -> Membership | None:

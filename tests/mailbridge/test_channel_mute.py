@@ -191,6 +191,33 @@ def test_member_unsubscribe_still_turns_the_channel_off(app, session, smtp_sink,
     session.commit()
 
 
+def test_leaving_a_channel_whose_mail_was_off_keeps_it_off(app, session, smtp_sink, office):
+    boss = office["boss"]
+    channels.join(session, user=boss, channel=office["sales"])
+    session.commit()
+    mention(app, session, office, "sales", "boss", "Budget")
+    mute_by("one_click", app, session, smtp_sink)  # a member: delivery off
+    session.expire_all()
+    channels.leave(session, user=boss, channel=office["sales"])
+    session.commit()
+    assert session.scalar(select(Membership.id).where(Membership.user_id == boss.id)) is None
+    assert session.scalar(select(ChannelMute.channel_id)) == office["sales"].id
+    make_thread(session, channel=office["sales"], author=office["peer"], title="Leads", body="x")
+    make_thread(session, channel=office["work"], author=office["peer"], title="Plan", body="x")
+    session.commit()
+    body = digest_text(app, session, smtp_sink, office)
+    assert "== Work ==" in body and "== Sales ==" not in body and "Leads" not in body
+
+
+def test_leaving_with_mail_on_mutes_nothing(app, session, smtp_sink, office):
+    boss = office["boss"]
+    channels.join(session, user=boss, channel=office["sales"])
+    session.commit()
+    channels.leave(session, user=boss, channel=office["sales"])
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(ChannelMute)) == 0
+
+
 def test_private_channel_mute_tells_nothing(app, session, smtp_sink, office):
     raw = mail(frm=BOSS, to="help@hub.test", subject="", body="mute hr\nmute nosuch")
     out = ingest.receive(app, raw, ["help@hub.test"], "smtp")
