@@ -22,9 +22,12 @@ limiter = Limiter(key_func=get_remote_address)
 
 
 def select_locale() -> str:
-    """The member's locale, else the browser's Accept-Language, else the default."""
+    """The member's locale (signed in, or named by the signed mail link being opened), else the
+    browser's Accept-Language, else the default."""
     if current_user and getattr(current_user, "is_authenticated", False):
         return str(current_user.locale)
+    if g.get("signed_member_locale") in ("ja", "en"):
+        return str(g.signed_member_locale)
     chosen = session.get("locale")
     if chosen in ("ja", "en"):
         return str(chosen)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app
+from flask import abort, current_app, g
+from flask_babel import refresh
 
 from hub import tokens
 from hub.db import get_session
@@ -17,4 +18,7 @@ def member_for(token: str, kind: str) -> tuple[User, int]:
     user = get_session().get(User, found.user_id)
     if user is None or not user.active:
         abort(404)
+    # The page speaks the member's language, not the browser's (hub.web.select_locale).
+    g.signed_member_locale = user.locale
+    refresh()
     return user, found.target_id

@@ -93,3 +93,29 @@ def test_preferences_page_changes_by_post_only(live_app):
         session.expire_all()
         assert session.get(User, user_id).delivery == Delivery.OFF
         session.close()
+
+
+def test_signed_pages_speak_the_members_language_not_the_browsers(live_app):
+    """A mail client's one-click POST or a browser set to another language: the page opened
+    from a member's own mail is in the member's language."""
+    app = live_app
+    session = app.extensions["hiroba.sessionmaker"]()
+    emily = make_user(session, email="emily@corp.example", locale="en", email_only=True)
+    kenji = make_user(session, email="kenji@corp.example", locale="ja", email_only=True)
+    ch = make_channel(session, slug="news", name="News")
+    session.commit()
+    client = app.test_client()
+    for user, browser, heading in (
+        (emily, "ja", "Mail preferences"),
+        (kenji, "en", "メールの設定"),
+    ):
+        page = client.get(
+            _path(outbound.prefs_url(app, user.id), app), headers={"Accept-Language": browser}
+        )
+        assert page.status_code == 200 and f"<h1>{heading}</h1>" in page.text
+    url = outbound.unsubscribe_url(app, emily.id, ch.id)
+    page = client.get(_path(url, app), headers={"Accept-Language": "ja"})
+    assert "<h1>Unsubscribe</h1>" in page.text
+    # Pages not opened from a signed link still follow the browser.
+    assert 'lang="ja"' in client.get("/login", headers={"Accept-Language": "ja"}).text
+    session.close()
