@@ -130,6 +130,7 @@ class ThreadNews:
     is_new: bool
     total: int = 0
     authors: dict[int | None, int] = field(default_factory=dict)
+    # The last posts and the questions: (author, snippet of the body).
     last: list[tuple[int | None, str]] = field(default_factory=list)
     questions: list[tuple[int | None, str]] = field(default_factory=list)
 
@@ -179,9 +180,10 @@ def load_activity(session: Session, since: datetime, until: datetime) -> Activit
             act.by_channel.setdefault(channel_id, []).append(t)
         t.total += 1
         t.authors[author_id] = t.authors.get(author_id, 0) + 1
-        t.last = [*t.last[-4:], (author_id, body)]
+        # Kept as the digest shows them: cut once here, not once for every member.
+        t.last = [*t.last[-4:], (author_id, snippet(body, 100))]
         if "?" in body or "？" in body:
-            t.questions.append((author_id, body))
+            t.questions.append((author_id, snippet(body, 100)))
     for news in act.by_channel.values():
         news.sort(key=lambda n: -n.thread_id)
     if act.by_channel:
@@ -242,20 +244,31 @@ def _load_personal(session: Session, act: Activity, since: datetime, until: date
 def _item(t: ThreadNews, others: int, user_id: int, names: dict[int, str]) -> ThreadItem:
     author_id, body = next(((a, b) for a, b in reversed(t.last) if a != user_id), (None, ""))
     name = names.get(author_id, "") if author_id else ""
-    return ThreadItem(t.thread_id, t.title, t.is_new, others, name, snippet(body, 100))
+    return ThreadItem(t.thread_id, t.title, t.is_new, others, name, body)
 
 
-# A member's channels with their delivery override, and the channels they muted from outside
-# (marked _MUTED): one round trip a member.
+# Members' channels with their delivery override, and the channels they muted from outside
+# (marked _MUTED): one round trip for a batch of members.
 _MUTED = "muted"
 _ACCESS = union_all(
-    select(Membership.channel_id, Membership.delivery).where(
-        Membership.user_id == bindparam("user_id")
+    select(Membership.user_id, Membership.channel_id, Membership.delivery).where(
+        Membership.user_id.in_(bindparam("user_ids", expanding=True))
     ),
-    select(ChannelMute.channel_id, literal_column(f"'{_MUTED}'")).where(
-        ChannelMute.user_id == bindparam("user_id")
+    select(ChannelMute.user_id, ChannelMute.channel_id, literal_column(f"'{_MUTED}'")).where(
+        ChannelMute.user_id.in_(bindparam("user_ids", expanding=True))
     ),
 )
+Access = list[tuple[int, str | None]]
+
+
+def read_access(session: Session, user_ids: list[int]) -> dict[int, Access]:
+    """Each member's (channel id, delivery or _MUTED) pairs, read now in ``session``'s
+    transaction (a plain Core query after a flush: the job reads a batch at a time)."""
+    session.flush()
+    found: dict[int, Access] = {uid: [] for uid in user_ids}
+    for uid, cid, delivery in session.connection().execute(_ACCESS, {"user_ids": user_ids}):
+        found[uid].append((cid, delivery))
+    return found
 
 
 def collect_digest(
@@ -265,15 +278,18 @@ def collect_digest(
     until: datetime,
     *,
     activity: Activity | None = None,
+    access: Access | None = None,
 ) -> Digest | None:
-    """What is new for ``user`` between ``since`` and ``until``; None when nothing is."""
+    """What is new for ``user`` between ``since`` and ``until``; None when nothing is.
+
+    ``access`` is the member's channels as ``read_access`` gives them, read in the same
+    transaction (read here when not given): private channels count only while a member.
+    """
     act = activity or load_activity(session, since, until)
     if not user.active:
         return None
-    # Access is read now, for this member: private channels only while a member.
-    # (A plain Core query on the session's connection, after a flush: many per job run.)
-    session.flush()
-    access = session.connection().execute(_ACCESS, {"user_id": user.id}).all()
+    if access is None:
+        access = read_access(session, [user.id])[user.id]
     joined = {cid: d for cid, d in access if d != _MUTED}
     readable = act.open_channels | (act.private_channels & set(joined))
     # Channels turned off by a member, or muted from outside (a member's own setting wins):
@@ -340,9 +356,8 @@ def _needs(
                 a, b = asked[-1]
                 name = act.names.get(a, "") if a else ""
                 out.append(
-                    NeedItem(t.thread_id, t.title, act.channels[cid][1], "question", name,
-                             snippet(b, 100))
-                )  # fmt: skip
+                    NeedItem(t.thread_id, t.title, act.channels[cid][1], "question", name, b)
+                )
     if act.announcements:
         acked = set(
             session.execute(
@@ -593,17 +608,20 @@ def queue_digests(
     activities: dict[tuple[datetime, datetime], Activity],
 ) -> int:
     """Build and queue the digests of many members (member, period, since) in ``session``'s
-    transaction: each member's access is read as in ``build_and_queue_digest``, each DigestRun
-    claimed on its own, and the outbox rows written with one multi-row insert. Returns how
-    many digests were queued."""
+    transaction: their access read in one statement of that transaction, their DigestRuns
+    claimed in one, and the outbox rows written with one multi-row insert. Returns how many
+    digests were queued."""
     domain = app.config["MAIL_DOMAIN"]
     built: list[tuple[User, str, datetime, Digest | None]] = []
     acts: dict[int, Activity | None] = {}
+    # Every member's access read in one statement, in this transaction, right before building.
+    access = read_access(session, [user.id for user, _period, _since in due])
     for user, period, since in due:
         if not user.active or user.bouncing:
             continue
         act = acts[user.id] = _activity(session, activities, since, now)
-        built.append((user, period, since, collect_digest(session, user, since, now, activity=act)))
+        digest = collect_digest(session, user, since, now, activity=act, access=access[user.id])
+        built.append((user, period, since, digest))
     # Every DigestRun of the batch claimed in one statement (one round trip, not one a member).
     claimed = _claim_many(session, built, now, domain)
     rows: list[dict[str, Any]] = []

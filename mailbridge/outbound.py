@@ -122,8 +122,10 @@ def _body(text: str, subtype: str) -> str:
     head = f"Content-Type: text/{subtype}; charset=utf-8\r\n"
     if text.isascii() and max(map(len, text.split("\n")), default=0) <= 900:
         return head + "Content-Transfer-Encoding: 7bit\r\n\r\n" + text.replace("\n", "\r\n")
-    data = base64.encodebytes(text.encode("utf-8")).decode("ascii").replace("\n", "\r\n")
-    return head + "Content-Transfer-Encoding: base64\r\n\r\n" + data
+    # One encode, then 76-character lines (base64.encodebytes works 57 bytes per call).
+    data = base64.b64encode(text.encode("utf-8")).decode("ascii")
+    lines = "\r\n".join([data[i : i + 76] for i in range(0, len(data), 76)])
+    return head + "Content-Transfer-Encoding: base64\r\n\r\n" + lines + "\r\n"
 
 
 def assemble(headers: list[tuple[str, str]], text: str, html: str | None) -> bytes:
