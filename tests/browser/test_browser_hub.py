@@ -10,15 +10,13 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
-from hub import create_app, db, demo
-from hub.web import babel
-from tests.conftest import LiveServer, free_port, test_settings
+from hub import db, demo
+from tests.browser.conftest import PASSWORD, sign_in
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "browser-demo-pass"
 SHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 
 
@@ -28,46 +26,6 @@ def hub(live_server):
     with db.transaction(live_server.app) as session:
         demo.load(session, password=PASSWORD)
     return live_server
-
-
-@pytest.fixture
-def ja_hub(database_url, tmp_path):
-    """The demo hub in Japanese, from the project's catalog compiled here (no make step needed)."""
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-
-    root = Path(__file__).resolve().parents[2]
-    folder = tmp_path / "translations" / "ja" / "LC_MESSAGES"
-    folder.mkdir(parents=True)
-    with open(root / "hub/translations/ja/LC_MESSAGES/messages.po", "rb") as src:
-        catalog = read_po(src)
-    with open(folder / "messages.mo", "wb") as out:
-        write_mo(out, catalog)
-    port = free_port()
-    dirs = str(tmp_path / "translations")
-    app = create_app(
-        test_settings(database_url, tmp_path, BASE_URL=f"http://127.0.0.1:{port}",
-                      WTF_CSRF_ENABLED=True, BABEL_TRANSLATION_DIRECTORIES=dirs)
-    )  # fmt: skip
-    # Flask-Babel keeps one translation cache per process: drop what earlier apps loaded.
-    with app.app_context():
-        babel.domain_instance.cache.clear()
-    with db.transaction(app) as session:
-        demo.load(session, password=PASSWORD)
-    server = LiveServer(app, port)
-    yield server
-    server.stop()
-    db.engine_of(app).dispose()
-    with app.app_context():
-        babel.domain_instance.cache.clear()
-
-
-def sign_in(page: Page, base: str, local: str) -> None:
-    page.goto(f"{base}/login")
-    page.locator("form[action='/login'] input[name=email]").fill(f"{local}@{demo.DOMAIN}")
-    page.locator("form[action='/login'] input[name=password]").fill(PASSWORD)
-    page.locator("form[action='/login'] button[type=submit]").click()
-    expect(page.locator("header.site .who")).to_be_visible()
 
 
 def test_reply_through_htmx_appears_in_a_second_browser(browser: Browser, hub) -> None:

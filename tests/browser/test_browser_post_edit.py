@@ -2,54 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
-from hub import create_app, db, demo
+from hub import db
 from hub.models import Post
-from hub.web import babel
-from tests.browser.test_browser_hub import PASSWORD, sign_in
-from tests.conftest import LiveServer, free_port, test_settings
+from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
 BEFORE = "@yamamoto 承知しました。月曜の午前中に見積書の案を共有します。"
 AFTER = "@yamamoto 承知しました。見積書の案は**火曜の朝**に共有します。"
 AFTER_SHOWN = "@yamamoto 承知しました。見積書の案は火曜の朝に共有します。"  # Markdown rendered
-
-
-@pytest.fixture
-def ja_hub(database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
-    """The demo hub served with the Japanese catalog compiled here."""
-    with (ROOT / "hub/translations/ja/LC_MESSAGES/messages.po").open("rb") as f:
-        catalog = read_po(f)
-    folder = tmp_path / "translations" / "ja" / "LC_MESSAGES"
-    folder.mkdir(parents=True)
-    with (folder / "messages.mo").open("wb") as out:
-        write_mo(out, catalog)
-    port = free_port()
-    app = create_app(
-        test_settings(database_url, tmp_path, BASE_URL=f"http://127.0.0.1:{port}",
-                      WTF_CSRF_ENABLED=True,
-                      BABEL_TRANSLATION_DIRECTORIES=str(tmp_path / "translations"))
-    )  # fmt: skip
-    with app.app_context():
-        babel.domain_instance.cache.clear()
-    with db.transaction(app) as session:
-        demo.load(session, password=PASSWORD)
-    server = LiveServer(app, port)
-    yield server
-    server.stop()
-    db.engine_of(app).dispose()
-    with app.app_context():
-        babel.domain_instance.cache.clear()
 
 
 def test_author_edits_a_post_in_place(browser: Browser, ja_hub) -> None:
