@@ -6,6 +6,7 @@ to run it again on PostgreSQL, as `make test` does when the URL is set.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -90,6 +91,35 @@ def test_settings(database_url: str, tmp_path: Path, **overrides: Any) -> dict[s
 
 
 test_settings.__test__ = False  # type: ignore[attr-defined]
+
+CATALOG = Path(__file__).resolve().parents[1] / "hub/translations/ja/LC_MESSAGES/messages.po"
+
+
+@contextlib.contextmanager
+def japanese_app(database_url: str, tmp_path: Path, **overrides: Any) -> Iterator[Flask]:
+    """The app with the project's Japanese catalog compiled here (no ``make`` step needed)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    from hub.web import babel
+
+    folder = tmp_path / "translations" / "ja" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    with CATALOG.open("rb") as src, (folder / "messages.mo").open("wb") as out:
+        write_mo(out, read_po(src))
+    dirs = str(tmp_path / "translations")
+    app = create_app(
+        test_settings(database_url, tmp_path, BABEL_TRANSLATION_DIRECTORIES=dirs, **overrides)
+    )
+    # Flask-Babel keeps one translation cache per process: drop what earlier apps loaded.
+    with app.app_context():
+        babel.domain_instance.cache.clear()
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            babel.domain_instance.cache.clear()
+        db.engine_of(app).dispose()
 
 
 @pytest.fixture

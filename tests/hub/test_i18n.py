@@ -8,12 +8,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from hub import create_app, db
-from hub.web import babel
-from tests.conftest import test_settings
+from hub import db
+from tests.conftest import japanese_app
 from tests.factories import make_channel, make_user
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,22 +20,8 @@ CATALOG = ROOT / "hub/translations/ja/LC_MESSAGES/messages.po"
 
 @pytest.fixture
 def ja_app(database_url, tmp_path):
-    """The app with the project's Japanese catalog compiled into a folder of its own."""
-    folder = tmp_path / "translations" / "ja" / "LC_MESSAGES"
-    folder.mkdir(parents=True)
-    with CATALOG.open("rb") as src, (folder / "messages.mo").open("wb") as out:
-        write_mo(out, read_po(src))
-    app = create_app(
-        test_settings(database_url, tmp_path,
-                      BABEL_TRANSLATION_DIRECTORIES=str(tmp_path / "translations"))
-    )  # fmt: skip
-    # Flask-Babel keeps one translation cache per process: drop what earlier apps loaded.
-    with app.app_context():
-        babel.domain_instance.cache.clear()
-    yield app
-    with app.app_context():
-        babel.domain_instance.cache.clear()
-    db.engine_of(app).dispose()
+    with japanese_app(database_url, tmp_path) as app:
+        yield app
 
 
 def test_every_extracted_string_has_a_japanese_translation(tmp_path):

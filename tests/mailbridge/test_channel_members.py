@@ -8,24 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from click.testing import CliRunner
 from flask import Flask
 from flask.cli import ScriptInfo
 
-from hub import create_app, db
+from hub import db
 from hub.models import Via
 from hub.services import accounts, channels
-from hub.web import babel
 from mailbridge.cli import main
-from tests.conftest import test_settings
+from tests.conftest import japanese_app
 from tests.factories import PASSWORD, make_channel, make_thread, make_user
 from tests.fixtures_mailout import deliver, text_of, to
-
-ROOT = Path(__file__).resolve().parents[2]
-CATALOG = ROOT / "hub/translations/ja/LC_MESSAGES/messages.po"
-PART = ROOT / "hub/translations/parts/channel_members.po"
 
 
 def hiroba(app: Flask, *args: str) -> Any:
@@ -159,28 +152,8 @@ def test_someone_removed_before_the_mail_is_written_gets_none(app, smtp_sink):
 
 @pytest.fixture
 def ja_app(database_url: str, tmp_path: Path, smtp_sink: Any) -> Iterator[Flask]:
-    """The app with the Japanese catalog (and this feature's part, until merged) compiled."""
-    with CATALOG.open("rb") as f:
-        catalog = read_po(f)
-    if PART.exists():
-        with PART.open("rb") as f:
-            for m in read_po(f):
-                if m.id and not (catalog.get(m.id) and catalog.get(m.id).string):
-                    catalog.add(m.id, m.string)
-    folder = tmp_path / "translations" / "ja" / "LC_MESSAGES"
-    folder.mkdir(parents=True)
-    with (folder / "messages.mo").open("wb") as out:
-        write_mo(out, catalog)
-    app = create_app(
-        test_settings(database_url, tmp_path, RELAY_URL=smtp_sink.url,
-                      BABEL_TRANSLATION_DIRECTORIES=str(tmp_path / "translations"))
-    )  # fmt: skip
-    with app.app_context():
-        babel.domain_instance.cache.clear()
-    yield app
-    with app.app_context():
-        babel.domain_instance.cache.clear()
-    db.engine_of(app).dispose()
+    with japanese_app(database_url, tmp_path, RELAY_URL=smtp_sink.url) as app:
+        yield app
 
 
 def test_the_mail_is_in_the_members_language(ja_app, smtp_sink):
