@@ -151,6 +151,12 @@ class Activity:
     # Per member: mentions (channel id, item) and thanks received in the window.
     mentions: dict[int, list[tuple[int, NeedItem]]] = field(default_factory=dict)
     thanks: dict[int, list[ThanksItem]] = field(default_factory=dict)
+    # Per channel: who wrote in it in the window. Anyone else sees the same section (for the
+    # same number of threads it may list): built once in ``outsider_sections``.
+    writers: dict[int, set[int | None]] = field(default_factory=dict)
+    outsider_sections: dict[tuple[int, int], tuple[ChannelSection | None, int]] = field(
+        default_factory=dict
+    )
     # Channel sections rendered once per (locale, part, section) for every member who gets
     # the same section; their reply links are markers filled in per member.
     parts: dict[tuple[str, str, ChannelSection], str] = field(default_factory=dict)
@@ -184,8 +190,9 @@ def load_activity(session: Session, since: datetime, until: datetime) -> Activit
         t.last = [*t.last[-4:], (author_id, snippet(body, 100))]
         if "?" in body or "？" in body:
             t.questions.append((author_id, snippet(body, 100)))
-    for news in act.by_channel.values():
+    for cid, news in act.by_channel.items():
         news.sort(key=lambda n: -n.thread_id)
+        act.writers[cid] = {a for n in news for a in n.authors}
     if act.by_channel:
         found = session.scalars(select(Channel).where(Channel.id.in_(act.by_channel)))
         act.channels = {
@@ -305,27 +312,23 @@ def collect_digest(
     )
     channels: list[ChannelSection] = []
     budget, more_threads, more_channels = MAX_THREADS, 0, 0
-    uid = user.id
     for cid in order:
         take = min(PER_CHANNEL, budget)
-        items: list[ThreadItem] = []
-        more = 0
-        for t in act.by_channel[cid]:
-            others = t.total - t.authors.get(uid, 0)
-            if not others:
-                continue
-            if len(items) < take:
-                items.append(_item(t, others, uid, act.names))
-            else:
-                more += 1
-        if not items:
+        if user.id in act.writers[cid]:
+            section, more = _section(act, cid, take, user.id)
+        else:
+            # Most members wrote nothing there: they share one section.
+            known = act.outsider_sections.get((cid, take))
+            if known is None:
+                known = act.outsider_sections[(cid, take)] = _section(act, cid, take, OUTSIDER)
+            section, more = known
+        if section is None:
             if more:
                 more_threads += more
                 more_channels += 1
             continue
-        budget -= len(items)
-        slug, name, purpose, social = act.channels[cid]
-        channels.append(ChannelSection(cid, slug, name, purpose, social, tuple(items), more))
+        budget -= len(section.items)
+        channels.append(section)
     fresh_needs = [n for n in needs if n.why != "ack" or n.author == "new"]
     if not channels and not thanks and not fresh_needs:
         return None
@@ -333,6 +336,29 @@ def collect_digest(
         user.id, since, until, tuple(needs), tuple(thanks), tuple(channels), more_threads,
         more_channels,
     )  # fmt: skip
+
+
+# The member id of "someone who wrote nothing in the channel" (no member has id 0).
+OUTSIDER = 0
+
+
+def _section(act: Activity, cid: int, take: int, uid: int) -> tuple[ChannelSection | None, int]:
+    """The channel's section for member ``uid`` listing at most ``take`` threads (None when it
+    lists none), and how many of its threads with news for them it leaves out."""
+    items: list[ThreadItem] = []
+    more = 0
+    for t in act.by_channel[cid]:
+        others = t.total - t.authors.get(uid, 0)
+        if not others:
+            continue
+        if len(items) < take:
+            items.append(_item(t, others, uid, act.names))
+        else:
+            more += 1
+    if not items:
+        return None, more
+    slug, name, purpose, social = act.channels[cid]
+    return ChannelSection(cid, slug, name, purpose, social, tuple(items), more), more
 
 
 def _needs(

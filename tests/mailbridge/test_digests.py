@@ -191,3 +191,37 @@ def test_channel_turned_off_is_left_out_of_the_digest(app, session, smtp_sink, c
     delivery.drain_outbox(app)
     (mail,) = to(smtp_sink, "boss@corp.example")
     assert "議事録" in text_of(mail) and "ランチ会" not in text_of(mail)
+
+
+def test_each_member_sees_counts_and_snippets_without_their_own_posts(app, session, company):
+    """Members who wrote nothing in a channel share one section; a member who wrote there
+    sees the threads counted and quoted without their own posts (and not a thread that holds
+    only theirs)."""
+    boss, peer = company["boss"], company["peer"]
+    other = make_user(session, email="other@corp.example", name="他部署", email_only=True)
+    third = make_user(session, email="third@corp.example", name="三人目", email_only=True)
+    since = utcnow() - timedelta(minutes=1)
+    plan = make_thread(session, channel=company["work"], author=peer, title="計画", body="案A")
+    threads.reply(session, author=peer, thread=plan.thread, body="案B", via=Via.WEB)
+    threads.reply(session, author=boss, thread=plan.thread, body="部長の意見", via=Via.EMAIL)
+    make_thread(session, channel=company["work"], author=boss, title="部長だけ", body="独り言")
+    session.commit()
+    act = digests.load_activity(session, since, utcnow())
+
+    def work_items(user: Any) -> dict[str, tuple[int, str, str]]:
+        digest = digests.collect_digest(session, user, since, utcnow(), activity=act)
+        (section,) = [c for c in digest.channels if c.slug == "work"]
+        return {i.title: (i.count, i.author, i.snippet) for i in section.items}
+
+    assert work_items(boss) == {"計画": (2, "花子", "案B")}
+    assert work_items(other) == {
+        "計画": (3, "部長", "部長の意見"),
+        "部長だけ": (1, "部長", "独り言"),
+    }
+    assert work_items(third) == work_items(other)
+    sections = [
+        next(c for c in digests.collect_digest(session, u, since, utcnow(), activity=act).channels
+             if c.slug == "work")
+        for u in (other, third)
+    ]  # fmt: skip
+    assert sections[0] is sections[1]  # built once, shared (and rendered once) for both
