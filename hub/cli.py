@@ -179,7 +179,7 @@ def channel_list(as_json: bool) -> None:
         click.echo(f"{r['slug']:<20} {r['name']}{tag} — {r['purpose']}")
 
 
-member_group = AppGroup("member", help="Who belongs to a channel: add, remove, list.")
+member_group = AppGroup("member", help="Who belongs to a channel: add, remove, list, set-role.")
 channel_group.add_command(member_group)
 
 
@@ -222,6 +222,23 @@ def member_remove(slug: str, email: str) -> None:
             raise click.ClickException(f"no member with the address {email}")
         channels.remove_member(session, user=user, channel=channel, actor=None, via=Via.CLI)
         click.echo(f"{user.email}: removed from {channel.slug}")
+
+
+@member_group.command("set-role")
+@click.argument("slug")
+@click.argument("email")
+@click.argument("role", type=click.Choice(channels.ROLES))
+def member_set_role(slug: str, email: str, role: str) -> None:
+    """Make a member an owner of a channel, or an owner a plain member (the last owner stays)."""
+    with cli_transaction() as session:
+        channel = channels.get_channel(session, slug)
+        user = accounts.find_user_by_email(session, email)
+        if user is None:
+            raise click.ClickException(f"no member with the address {email}")
+        changed = channels.set_role(
+            session, user=user, channel=channel, role=role, actor=None, via=Via.CLI
+        )
+        click.echo(f"{user.email}: {role} of {channel.slug}{'' if changed else ' already'}")
 
 
 @member_group.command("list")

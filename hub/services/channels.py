@@ -1,5 +1,5 @@
-"""Channels: create (open by default, with a purpose), browse, join, leave, members, delivery,
-and mutes (no mail from a channel for someone outside it)."""
+"""Channels: create (open by default, with a purpose), browse, join, leave, members and their
+roles, delivery, and mutes (no mail from a channel for someone outside it)."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ RESERVED = {
 }  # fmt: skip
 
 POLICIES = ("anyone", "approval", "admins")
+ROLES = ("owner", "member")
 
 
 def private_policy(session: Session, default: str = "approval") -> str:
@@ -199,9 +200,21 @@ def _add_member(
 
 def leave(session: Session, *, user: User, channel: Channel) -> None:
     """Leave ``channel``. Someone who had turned an open channel's mail off keeps it off (a
-    ChannelMute): leaving must not bring its sections back into their digest."""
+    ChannelMute): leaving must not bring its sections back into their digest.
+
+    :raises Invalid: ``user`` is the last active owner and other active members remain
+        (``Reason.LAST_OWNER``): they make someone else owner first (``set_role``).
+    """
     found = membership(session, user, channel)
     if found is not None:
+        # The last owner hands the channel on first; alone in it, they may go (admins remain).
+        if (
+            found.role == "owner"
+            and user.active
+            and _active_owners(session, channel) <= 1
+            and _others_remain(session, channel, user)
+        ):
+            raise Invalid(Reason.LAST_OWNER, channel.slug)
         quiet = found.delivery == Delivery.OFF
         session.delete(found)
         events.emit(
@@ -306,6 +319,20 @@ def can_manage_members(session: Session, actor: User | None, channel: Channel) -
     return found is not None and found.role == "owner"
 
 
+def can_set_roles(session: Session, actor: User | None, channel: Channel) -> bool:
+    """Tell whether ``actor`` may make members owners and take the role back: the admin CLI
+    (``None``), an active admin, or an active owner of the channel, open or private (anyone
+    joins an open channel, but its owners still share the looking after)."""
+    if actor is None:
+        return True
+    if not actor.active:
+        return False
+    if permissions.is_admin(actor):
+        return True
+    found = membership(session, actor, channel)
+    return found is not None and found.role == "owner"
+
+
 def can_see_members(session: Session, viewer: User, channel: Channel) -> bool:
     """Tell whether ``viewer`` may see who belongs: the channel's readers, and the admins (who
     manage a private channel's members without being in it, and still cannot read it)."""
@@ -390,6 +417,56 @@ def remove_member(
         subject_id=user.id,
         via=str(via),
     )
+
+
+def set_role(
+    session: Session, *, user: User, channel: Channel, role: str, actor: User | None, via: Via
+) -> bool:
+    """Make the member ``user`` an owner of ``channel`` (``role="owner"``) or a plain member
+    again (``"member"``); tell whether their role changed. A channel keeps an active owner.
+
+    :raises Forbidden: the actor may not change roles here (``can_set_roles``).
+    :raises Invalid: an unknown role, ``user`` is not a member, is deactivated (to become an
+        owner), or is the channel's last active owner stepping down (``Reason.LAST_OWNER``).
+    """
+    if not can_set_roles(session, actor, channel):
+        raise Forbidden(Reason.FORBIDDEN, "only the channel's owners and admins change roles")
+    if role not in ROLES:
+        raise Invalid(Reason.INVALID_VALUE, f"role: {role}")
+    found = membership(session, user, channel)
+    if found is None:
+        raise Invalid(Reason.NOT_A_MEMBER, user.email)
+    if found.role == role:
+        return False
+    if role == "owner" and not user.active:
+        raise Invalid(Reason.INACTIVE_MEMBER, user.email)
+    if found.role == "owner" and user.active and _active_owners(session, channel) <= 1:
+        raise Invalid(Reason.LAST_OWNER, user.email)
+    found.role = role
+    events.emit(
+        session,
+        "member_role_changed",
+        actor_id=actor.id if actor else None,
+        channel_id=channel.id,
+        subject_id=user.id,
+        role=role,
+        via=str(via),
+    )
+    return True
+
+
+def _others_remain(session: Session, channel: Channel, user: User) -> bool:
+    stmt = (
+        select(Membership.id)
+        .join(User, Membership.user_id == User.id)
+        .where(
+            Membership.channel_id == channel.id,
+            Membership.user_id != user.id,
+            User.active.is_(True),
+        )
+        .limit(1)
+    )
+    return session.scalar(stmt) is not None
 
 
 def _active_owners(session: Session, channel: Channel) -> int:

@@ -1,5 +1,6 @@
 """Channels: the list, one channel with its purpose and threads, create, join and leave, and
-who belongs (the members page: owners of a private channel and admins add and remove)."""
+who belongs (the members page: owners of a private channel and admins add and remove; a
+channel's owners and admins make members owners)."""
 
 from __future__ import annotations
 
@@ -148,15 +149,40 @@ def join(slug: str) -> ResponseReturnValue:
 def leave(slug: str) -> ResponseReturnValue:
     db = get_session()
     channel = channels.get_visible_channel(db, slug, viewer=g.user)
-    channels.leave(db, user=g.user, channel=channel)
+    try:
+        channels.leave(db, user=g.user, channel=channel)
+    except Invalid:
+        db.rollback()
+        return _leave_refused(channel)
     db.commit()
     return _membership_answer(channel)
+
+
+def _leave_refused(channel: Channel) -> ResponseReturnValue:
+    """The last owner stays while others remain: say so next to the button, or in a flash."""
+    message = _(
+        "You are the last owner of %(channel)s. Make another member owner on the members page "
+        "before you leave.",
+        channel=channel.name,
+    )
+    if is_htmx():
+        return page_or_partial(
+            "channels/show.html",
+            "channels/_join_button.html",
+            channel=channel,
+            info=channels.channel_as_dict(get_session(), channel),
+            is_member=True,
+            leave_error=message,
+        )
+    flash(message, "error")
+    return htmx_redirect(url_for("channels.show", slug=channel.slug))
 
 
 def _members_page(channel: Channel, status: int = 200, **extra: object) -> ResponseReturnValue:
     db = get_session()
     members = channels.list_members(db, channel)
     can_manage = channels.can_manage_members(db, g.user, channel)
+    can_set_roles = channels.can_set_roles(db, g.user, channel)
     inside = {m.user_id for m in members}
     others = [u for u in accounts.list_users(db, include_inactive=False) if u.id not in inside]
     owners = sum(1 for m in members if m.role == "owner")
@@ -166,6 +192,7 @@ def _members_page(channel: Channel, status: int = 200, **extra: object) -> Respo
         channel=channel,
         members=members,
         can_manage=can_manage,
+        can_set_roles=can_set_roles,
         candidates=others if can_manage else [],
         owners=owners,
         can_read=permissions.can_read(db, g.user, channel),
@@ -219,4 +246,28 @@ def remove_member(slug: str, user_id: int) -> ResponseReturnValue:
     )
     if not channels.can_see_members(db, g.user, channel):
         return htmx_redirect(url_for("channels.index"))
+    return htmx_redirect(url_for("channels.members", slug=channel.slug))
+
+
+@bp.post("/c/<slug>/members/<int:user_id>/role")
+@login_required
+def set_role(slug: str, user_id: int) -> ResponseReturnValue:
+    """Make a member an owner, or an owner a plain member; the last owner stays an owner."""
+    db = get_session()
+    channel = channels.get_member_list_channel(db, slug, viewer=g.user)
+    user = accounts.get_user(db, user_id)
+    role = request.form.get("role", "")
+    try:
+        channels.set_role(db, user=user, channel=channel, role=role, actor=g.user, via=Via.WEB)
+    except Invalid as exc:
+        db.rollback()
+        return _members_page(channel, 422, error=exc, about="role")
+    db.commit()
+    if role == "owner":
+        done = _("%(name)s is now an owner of %(channel)s.", name=user.name, channel=channel.name)
+    else:
+        done = _(
+            "%(name)s is no longer an owner of %(channel)s.", name=user.name, channel=channel.name
+        )
+    flash(done, "success")
     return htmx_redirect(url_for("channels.members", slug=channel.slug))

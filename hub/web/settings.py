@@ -45,6 +45,7 @@ def _page(status: int = 200, **extra: object) -> ResponseReturnValue:
         days=accounts.DAYS,
         chosen_days=user.working_days.split(","),
         memberships=_memberships(),
+        muted=channels.muted_channels(get_session(), user),
         **extra,
     ), status
 
@@ -114,6 +115,19 @@ def channel_delivery() -> ResponseReturnValue:
     db.commit()
     flash(_("Your channel mail settings are saved."), "success")
     return redirect(url_for("settings.index") + "#channels", 303)
+
+
+@bp.post("/settings/muted/<int:channel_id>/unmute")
+@login_required
+def unmute(channel_id: int) -> ResponseReturnValue:
+    """Let a channel muted from outside mail the member again."""
+    db = get_session()
+    channel = db.get(Channel, channel_id)
+    # Only the member's own mute can go: any other id changes nothing and names nothing.
+    if channel is not None and channels.unmute(db, user=g.user, channel=channel):
+        db.commit()
+        flash(_("Unmuted: mail from that channel reaches you again."), "success")
+    return redirect(url_for("settings.index") + "#muted", 303)
 
 
 @bp.post("/settings/password")
