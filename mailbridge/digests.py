@@ -154,6 +154,8 @@ class Activity:
     # Per channel: who wrote in it in the window. Anyone else sees the same section (for the
     # same number of threads it may list): built once in ``outsider_sections``.
     writers: dict[int, set[int | None]] = field(default_factory=dict)
+    # Per member: the threads they started that hold questions (channel id, thread).
+    asked_of: dict[int, list[tuple[int, ThreadNews]]] = field(default_factory=dict)
     outsider_sections: dict[tuple[int, int], tuple[ChannelSection | None, int]] = field(
         default_factory=dict
     )
@@ -193,6 +195,9 @@ def load_activity(session: Session, since: datetime, until: datetime) -> Activit
     for cid, news in act.by_channel.items():
         news.sort(key=lambda n: -n.thread_id)
         act.writers[cid] = {a for n in news for a in n.authors}
+        for n in news:
+            if n.questions and n.author_id is not None:
+                act.asked_of.setdefault(n.author_id, []).append((cid, n))
     if act.by_channel:
         found = session.scalars(select(Channel).where(Channel.id.in_(act.by_channel)))
         act.channels = {
@@ -371,19 +376,14 @@ def _needs(
     joined: set[int],
 ) -> list[NeedItem]:
     out = [item for cid, item in act.mentions.get(user.id, []) if cid in readable]
-    for cid, news in act.by_channel.items():
+    for cid, t in act.asked_of.get(user.id, []):
         if cid not in readable:
             continue
-        for t in news:
-            if t.author_id != user.id or not t.questions:
-                continue
-            asked = [(a, b) for a, b in t.questions if a != user.id]
-            if asked:
-                a, b = asked[-1]
-                name = act.names.get(a, "") if a else ""
-                out.append(
-                    NeedItem(t.thread_id, t.title, act.channels[cid][1], "question", name, b)
-                )
+        asked = [(a, b) for a, b in t.questions if a != user.id]
+        if asked:
+            a, b = asked[-1]
+            name = act.names.get(a, "") if a else ""
+            out.append(NeedItem(t.thread_id, t.title, act.channels[cid][1], "question", name, b))
     if act.announcements:
         acked = set(
             session.execute(
