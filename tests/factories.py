@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from hub.models import Channel, Post, User, Via
@@ -56,3 +58,12 @@ def make_thread(
     return threads.start_thread(
         session, author=author, channel=channel, title=title, body=body, via=via, **kw
     )
+
+
+def signed_in(app: Flask, email: str, password: str = PASSWORD) -> FlaskClient:
+    """A browser of its own (asking for English), signed in as ``email`` through the real form."""
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    r = client.post("/login", data={"email": email, "password": password})
+    assert r.status_code == 303, r.text
+    return client

@@ -309,14 +309,9 @@ def joined_channel_ids(session: Session, user: User) -> list[int]:
 def can_manage_members(session: Session, actor: User | None, channel: Channel) -> bool:
     """Tell whether ``actor`` may add and remove members: the admin CLI (``None``), an active
     admin (any channel), or an owner of a private channel (open channels are joined freely)."""
-    if actor is None:
-        return True
-    if not actor.active:
-        return False
-    if permissions.is_admin(actor):
-        return True
-    found = membership(session, actor, channel) if channel.private else None
-    return found is not None and found.role == "owner"
+    if channel.private:
+        return can_set_roles(session, actor, channel)
+    return actor is None or (actor.active and permissions.is_admin(actor))
 
 
 def can_set_roles(session: Session, actor: User | None, channel: Channel) -> bool:

@@ -12,7 +12,6 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.cli import ScriptInfo
-from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from hub import create_app, db
@@ -21,18 +20,9 @@ from hub.models import ChannelMute, Via
 from hub.services import accounts, channels
 from mailbridge.cli import main
 from tests.conftest import test_settings
-from tests.factories import PASSWORD, make_channel, make_user
+from tests.factories import PASSWORD, make_channel, make_user, signed_in
 
 HX = {"HX-Request": "true"}
-
-
-def signed_in(app: Flask, email: str) -> FlaskClient:
-    """A browser of its own, signed in as ``email`` through the real form."""
-    client = app.test_client()
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    r = client.post("/login", data={"email": email, "password": PASSWORD})
-    assert r.status_code == 303, r.text
-    return client
 
 
 def roles(app: Flask, slug: str) -> dict[str, str]:

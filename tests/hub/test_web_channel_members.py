@@ -7,25 +7,15 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from hub import create_app, db
 from hub.models import Membership
 from hub.services import accounts, channels
 from tests.conftest import test_settings
-from tests.factories import PASSWORD, make_channel, make_thread, make_user
+from tests.factories import PASSWORD, make_channel, make_thread, make_user, signed_in
 
 HX = {"HX-Request": "true"}
-
-
-def signed_in(app: Flask, email: str) -> FlaskClient:
-    """A browser of its own, signed in as ``email`` through the real form."""
-    client = app.test_client()
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    r = client.post("/login", data={"email": email, "password": PASSWORD})
-    assert r.status_code == 303, r.text
-    return client
 
 
 def member_emails(app: Flask, slug: str) -> set[str]:

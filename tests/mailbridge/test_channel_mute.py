@@ -20,7 +20,7 @@ from hub.db import utcnow
 from hub.models import ChannelMute, Delivery, Membership
 from hub.services import channels
 from mailbridge import delivery, digests, ingest, outbound
-from tests.factories import PASSWORD, make_channel, make_thread, make_user
+from tests.factories import make_channel, make_thread, make_user, signed_in
 from tests.fixtures_mailout import deliver, text_of, to
 from tests.mailbridge.test_ingest import mail
 
@@ -56,13 +56,6 @@ def office(app: Flask, session: Any, smtp_sink: Any) -> dict[str, Any]:
     deliver(app)  # welcome mails and the like: not what these tests count
     smtp_sink.messages.clear()
     return {"peer": peer, "boss": boss, "taro": taro, "sales": sales, "work": work, "hr": hr}
-
-
-def signed_in(app: Flask, email: str) -> FlaskClient:
-    client = app.test_client()
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    assert client.post("/login", data={"email": email, "password": PASSWORD}).status_code == 303
-    return client
 
 
 def mention(app: Flask, session: Any, office: dict[str, Any], slug: str, who: str, title: str):
