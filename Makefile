@@ -57,7 +57,7 @@ pytest-postgres: setup
 test: lint pytest pytest-postgres
 
 bench: setup
-	$(PY) bench/inbound.py
+	$(PY) bench/inbound.py --floor
 	$(PY) bench/fanout.py
 	$(PY) bench/digest.py
 
