@@ -318,8 +318,9 @@ def parse(raw: bytes, rcpts: tuple[str, ...] | list[str] = ()) -> Incoming:
     subject = _step(defects, "subject", lambda: _header(msg, "subject"), "")
     parts: dict[str, list] = {"text/plain": [], "text/html": [], "attachments": []}
     _step(defects, "body", lambda: _walk(msg, parts, defects), None)
-    html = "\n".join(parts["text/html"]) or None
-    text = "\n".join(t for t in parts["text/plain"] if t.strip())
+    # NUL is never text (and PostgreSQL refuses it in text columns): a broken client's NULs go.
+    html = "\n".join(parts["text/html"]).replace("\x00", "") or None
+    text = "\n".join(t for t in parts["text/plain"] if t.strip()).replace("\x00", "")
     if not text and html:
         text = _step(defects, "html", lambda: html_to_text(html), "")
     msgid = _step(defects, "message-id", lambda: _ids(_header(msg, "message-id")), ())

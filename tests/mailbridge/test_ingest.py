@@ -300,3 +300,11 @@ def test_process_received_picks_up_replayed_rows(app: Flask, session: Any, world
     assert session.get(InboundMessage, row_id).status == "replied"
     session.rollback()
     assert ingest.process_received(app) == 0
+
+
+def test_a_nul_in_the_body_is_dropped_not_fatal(app: Flask, session: Any, world: Any) -> None:
+    """Found by the fuzz test on PostgreSQL, which refuses NUL in text: the reply is posted."""
+    to = reply_address(app, world["boss"], world["thread"].id)
+    raw = mail(frm="buchou@corp.example", to=to, body="了解\x00です。")
+    out = ingest.receive(app, raw, [to], "smtp")
+    assert (out.status, out.text) == ("replied", "了解です。")
