@@ -28,6 +28,8 @@ class Defaults:
     SMTP_WORKERS = 0
     # smtp://host:25, smtps://user:pass@host:465, smtp+starttls://...; empty = built-in catcher.
     RELAY_URL = ""
+    # SQLite: a mail a dead worker left half-sent is sent again after this many seconds.
+    OUTBOX_LEASE_SECONDS = 600
     # IMAP mode: imap://user:pass@host:143/INBOX or imaps://... ; empty = off.
     IMAP_URL = ""
     IMAP_DONE_FOLDER = "Hiroba/Done"

@@ -1,18 +1,24 @@
 """Deliver the outbox: through the relay in RELAY_URL (one SMTP connection reused across rows),
 or into the built-in catcher (CaughtMail rows) when no relay is configured.
 
-Delivery guarantees: a row is claimed (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and stays locked
-while it is handed to the relay; it is marked sent in that same transaction. A worker killed
-before the relay said 250 leaves the row pending (its transaction rolls back), so another worker
-sends it; several workers never send one row twice. A worker killed in the one round trip
-between the relay's 250 and its commit re-sends that mail (at least once, as every SMTP sender:
-the receiving side dedupes by Message-ID). The unique (dedupe_key, to_addr) key means
-one mail per event (or digest period) per recipient.
+Delivery guarantees. On PostgreSQL a row is claimed with ``FOR UPDATE SKIP LOCKED`` and stays
+locked while it is handed to the relay; it is marked sent in that same transaction, so a worker
+killed before the relay said 250 leaves it pending (its transaction rolls back) for another
+worker at once. SQLite has one write lock for the whole database, which must not be held while a
+relay answers (every other writer, the web and the SMTP intake, would wait for the whole drain):
+there a row is leased — marked ``sending`` in a short transaction, sent with none open, and
+marked sent in the next one (which leases the next row) — and a worker killed in between leaves
+it ``sending`` until OUTBOX_LEASE_SECONDS have passed, when the next run puts it back. Either
+way several workers never send one row twice, and a worker killed between the relay's 250 and
+its commit re-sends that mail (at least once, as every SMTP sender: the receiving side dedupes
+by Message-ID). The unique (dedupe_key, to_addr) key means one mail per event (or digest
+period) per recipient.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import smtplib
 import ssl
 from bisect import bisect_right
@@ -32,6 +38,7 @@ from hub.db import engine_of, is_postgres, utcnow
 from hub.models import CaughtMail, Channel, Membership, OutboxMessage, Post, Thread, User
 from mailbridge.outbound import return_path
 
+log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 # Due outbox ids listed per query by drain_outbox.
 WINDOW = 200
@@ -147,6 +154,17 @@ _MARK_VALUES = {
 # How a delivery went, one prepared statement for every outcome (a retry also moves not_before).
 _MARK = update(_T).where(_T.c.id == bindparam("b_id")).values(**_MARK_VALUES)
 _MARK_RETRY = _MARK.values(not_before=bindparam("b_not_before"))
+# SQLite's lease: a claimed row is "sending" from claimed_at on; one whose worker died goes back.
+_TAKE = (
+    update(_T)
+    .where(_T.c.id == bindparam("b_id"), _T.c.status == "pending")
+    .values(status="sending", claimed_at=bindparam("b_claimed_at"))
+)
+_RELEASE = (
+    update(_T)
+    .where(_T.c.status == "sending", _T.c.claimed_at < bindparam("stale"))
+    .values(status="pending")
+)
 
 
 class _Prepared:
@@ -194,12 +212,13 @@ class _Prepared:
 
 
 def drain_outbox(app: Flask, *, limit: int = 200, now: datetime | None = None) -> int:
-    """Send every due message (up to ``limit``), one row per transaction; return how many sent.
+    """Send every due message (up to ``limit``); return how many were sent.
 
     On PostgreSQL rows are claimed with FOR UPDATE SKIP LOCKED, so several workers share the
-    outbox and no row goes out twice; on SQLite the write lock makes workers take turns. A row
-    stays locked while the relay takes it and is marked sent in the same transaction, right
-    after the relay's 250, so a worker killed mid-send leaves it pending for the next one.
+    outbox and no row goes out twice; a row stays locked while the relay takes it and is marked
+    sent in the same transaction, right after the relay's 250, so a worker killed mid-send
+    leaves it pending for the next one. On SQLite with a relay a row is leased instead (see the
+    module docstring): no transaction is open while the relay works.
 
     One relay connection serves the whole run, rows are read and written with prepared plain
     statements, and each in-flight row has one database connection for the run. On PostgreSQL
@@ -237,8 +256,14 @@ def drain_outbox(app: Flask, *, limit: int = 200, now: datetime | None = None) -
     mark = _Prepared(_MARK, engine.dialect)
     url = str(app.config.get("RELAY_URL") or "")
     relay = Relay(url) if url else None
-    # SQLite's write lock allows one open transaction at a time: one row in flight there.
-    depth = 2 if postgres and relay is not None else 1
+    # Rows a dead worker left leased go back first (whatever this run's database and relay).
+    with engine.begin() as conn:
+        lease = timedelta(seconds=int(app.config["OUTBOX_LEASE_SECONDS"]))
+        conn.execute(_RELEASE, {"stale": due_at - lease})
+    if not postgres and relay is not None:
+        return _drain_leased(app, relay, claim_row, mark, window_q, limit, now)
+    # On PostgreSQL two rows are in flight; SQLite with the catcher keeps one, in one transaction.
+    depth = 2 if relay is not None else 1
     sender = ThreadPoolExecutor(1, thread_name_prefix="hiroba-relay") if depth > 1 else None
     cache: dict[int, int | None] = {}
     sent = claimed = 0
@@ -294,7 +319,7 @@ def drain_outbox(app: Flask, *, limit: int = 200, now: datetime | None = None) -
                 try:
                     _finish(app, flight, mark, now)
                 except Exception:  # noqa: BLE001 - the first error is the one raised
-                    if flight.tx.is_active:
+                    if flight.tx is not None and flight.tx.is_active:
                         flight.tx.rollback()
             if relay is not None:
                 relay.close()
@@ -311,10 +336,11 @@ def _reset_commit(conn: Connection) -> None:
 
 @dataclass(slots=True)
 class _Flight:
-    """A claimed row, locked by its open transaction, on its way to the relay."""
+    """A claimed row on its way to the relay: locked by its open transaction, or leased."""
 
     conn: Connection
-    tx: RootTransaction
+    # Open while the row is locked; None while it is leased (SQLite).
+    tx: RootTransaction | None
     row: Any
     mail_from: str
     # How the send went (None: not sent, no longer allowed to go).
@@ -355,6 +381,19 @@ def _start(
 
 def _finish(app: Flask, flight: _Flight, mark: _Prepared, now: datetime | None) -> bool:
     """Wait for the relay's answer on one row, record it and commit the row's transaction."""
+    assert flight.tx is not None
+    try:
+        ok = _record(app, flight, mark, now)
+    except BaseException:
+        flight.tx.rollback()
+        raise
+    flight.tx.commit()
+    return ok
+
+
+def _record(app: Flask, flight: _Flight, mark: _Prepared, now: datetime | None) -> bool:
+    """Wait for the relay's answer on one row and write it down (the caller commits); tell
+    whether it was sent."""
     row, conn = flight.row, flight.conn
     attempts = row.attempts + 1
     done: dict[str, Any] = {
@@ -380,21 +419,85 @@ def _finish(app: Flask, flight: _Flight, mark: _Prepared, now: datetime | None) 
             # Exponential back-off: 1, 2, 4 ... minutes.
             done["b_not_before"] = (now or utcnow()) + timedelta(minutes=2 ** (attempts - 1))
     elif error is not None:
-        flight.tx.rollback()
         raise error
     else:
         done.update(b_status="sent", b_sent_at=utcnow())
         ok = True
-    try:
-        if "b_not_before" in done:
-            conn.execute(_MARK_RETRY, done)
-        else:
-            mark.execute(conn, done)
-    except BaseException:
-        flight.tx.rollback()
-        raise
-    flight.tx.commit()
+    if "b_not_before" in done:
+        conn.execute(_MARK_RETRY, done)
+    else:
+        mark.execute(conn, done)
     return ok
+
+
+def _drain_leased(
+    app: Flask,
+    relay: Relay,
+    claim_row: _Prepared,
+    mark: _Prepared,
+    window_q: Any,
+    limit: int,
+    now: datetime | None,
+) -> int:
+    """SQLite with a relay: lease each row instead of holding the write lock while it is sent.
+
+    One short transaction writes down the last row's answer and leases the next row (status
+    ``sending``); the relay then takes that row with no transaction open, so the web and the
+    SMTP intake write in between. A worker that dies mid-send leaves its row ``sending`` until
+    OUTBOX_LEASE_SECONDS pass (``_RELEASE``).
+    """
+    engine = engine_of(app)
+    take = _Prepared(_TAKE, engine.dialect)
+    cache: dict[int, int | None] = {}
+    sent = claimed = 0
+    after, window, pos = 0, list[int](), 0
+    flight: _Flight | None = None
+    with engine.connect() as conn:
+        try:
+            while True:
+                row = None
+                with conn.begin():
+                    if flight is not None:
+                        # If writing it down fails, the row stays leased (sent again later).
+                        last, flight = flight, None
+                        sent += _record(app, last, mark, now)
+                    while row is None and claimed < limit:
+                        if pos >= len(window):
+                            found = conn.execute(window_q, {"after": after}).scalars()
+                            window, pos = list(found), 0
+                            if not window:
+                                break
+                            after = window[-1]
+                        row = claim_row.execute(conn, {"lo": window[pos], "hi": window[-1]})
+                        if row is None:
+                            pos = len(window)  # taken by other workers: look further
+                    if row is not None:
+                        pos = bisect_right(window, row.id, pos)
+                        allowed = _still_allowed(conn, row, cache)
+                        take.execute(conn, {"b_id": row.id, "b_claimed_at": utcnow()})
+                if row is None:
+                    return sent
+                claimed += 1
+                mail_from = row.mail_from or return_path(app, row)
+                outcome: Future[None] | None = None
+                if allowed:
+                    outcome = Future()
+                    try:
+                        relay.send(mail_from, row.to_addr, row.raw)
+                    except Exception as exc:  # noqa: BLE001 - judged in _record
+                        outcome.set_exception(exc)
+                    else:
+                        outcome.set_result(None)
+                flight = _Flight(conn, None, row, mail_from, outcome)
+        finally:
+            # Whatever went wrong, a row the relay has taken is recorded before leaving.
+            if flight is not None:
+                try:
+                    with conn.begin():
+                        _record(app, flight, mark, now)
+                except Exception:  # noqa: BLE001 - the first error is the one raised
+                    log.exception("outbox row %s stays leased", flight.row.id)
+            relay.close()
 
 
 def claim_next(session: Session, now: datetime) -> OutboxMessage | None:
