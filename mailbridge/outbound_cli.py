@@ -77,7 +77,7 @@ def _row(row: OutboxMessage) -> dict[str, Any]:
 
 
 @click.command("outbox")
-@click.option("--status", default=None, help="pending, sent, failed or cancelled.")
+@click.option("--status", default=None, help="pending, sending, sent, failed or cancelled.")
 @click.option("--json", "as_json", is_flag=True, help="A JSON list.")
 @click.option("--limit", default=200, show_default=True)
 @with_appcontext
