@@ -465,9 +465,11 @@ def _others_remain(session: Session, channel: Channel, user: User) -> bool:
 
 
 def _active_owners(session: Session, channel: Channel) -> int:
+    """How many active owners ``channel`` has. On PostgreSQL their rows are locked until the
+    transaction ends, so two owners stepping down at once cannot both pass the "another owner
+    remains" check (on SQLite the write lock already makes them take turns)."""
     stmt = (
-        select(func.count())
-        .select_from(Membership)
+        select(Membership.id)
         .join(User, Membership.user_id == User.id)
         .where(
             Membership.channel_id == channel.id,
@@ -475,4 +477,6 @@ def _active_owners(session: Session, channel: Channel) -> int:
             User.active.is_(True),
         )
     )
-    return session.scalar(stmt) or 0
+    if is_postgres(session):
+        stmt = stmt.with_for_update(of=Membership)
+    return len(session.scalars(stmt).all())

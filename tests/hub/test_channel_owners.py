@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from typing import Any
 
 import pytest
@@ -376,3 +377,34 @@ def test_unmute_needs_the_csrf_token(database_url, tmp_path):
         assert 'id="muted"' not in client.get("/settings").text
     finally:
         db.engine_of(app).dispose()
+
+
+def test_two_owners_stepping_down_at_once_leave_one_owner(app, team):
+    """Alice and Bob own jinji and both step down at the same moment: one of them stays owner
+    (PostgreSQL locks the owner rows; SQLite's write lock makes the two take turns)."""
+    with db.transaction(app) as s:
+        jinji = channels.get_channel(s, "jinji")
+        bob = accounts.find_user_by_email(s, "bob@corp.example")
+        channels.set_role(s, user=bob, channel=jinji, role="owner", actor=None, via=Via.CLI)
+    refused: list[BaseException] = []
+
+    def bob_steps_down() -> None:
+        try:
+            with db.transaction(app) as s2:
+                me = accounts.find_user_by_email(s2, "bob@corp.example")
+                here = channels.get_channel(s2, "jinji")
+                channels.set_role(s2, user=me, channel=here, role="member", actor=me, via=Via.WEB)
+        except Invalid as exc:
+            refused.append(exc)
+
+    with db.transaction(app) as s1:
+        alice = accounts.find_user_by_email(s1, "alice@corp.example")
+        here = channels.get_channel(s1, "jinji")
+        channels.set_role(s1, user=alice, channel=here, role="member", actor=alice, via=Via.WEB)
+        other = threading.Thread(target=bob_steps_down)
+        other.start()
+        other.join(1)  # Bob's step-down waits for Alice's transaction
+        assert other.is_alive()
+    other.join(30)
+    assert [getattr(e, "reason", None) for e in refused] == [Reason.LAST_OWNER]
+    assert roles(app, "jinji") == {"alice@corp.example": "member", "bob@corp.example": "owner"}
