@@ -211,6 +211,38 @@ class _Prepared:
         )
 
 
+class _Due:
+    """The due outbox ids, listed a window at a time, and where in the window the next claim
+    looks (both ways of draining walk them alike)."""
+
+    def __init__(self, query: Any) -> None:
+        self.query = query
+        self.ids: list[int] = []
+        self.pos = 0
+        self.after = 0
+
+    def used_up(self) -> bool:
+        return self.pos >= len(self.ids)
+
+    def refill(self, conn: Connection) -> bool:
+        """List the next window (``conn`` in a transaction); tell whether anything is due."""
+        self.ids, self.pos = list(conn.execute(self.query, {"after": self.after}).scalars()), 0
+        if self.ids:
+            self.after = self.ids[-1]
+        return bool(self.ids)
+
+    def bounds(self) -> dict[str, int]:
+        """The id range the next claim reads."""
+        return {"lo": self.ids[self.pos], "hi": self.ids[-1]}
+
+    def took(self, row_id: int) -> None:
+        self.pos = bisect_right(self.ids, row_id, self.pos)
+
+    def skip(self) -> None:
+        """The rest of the window is taken by other workers: look further."""
+        self.pos = len(self.ids)
+
+
 def drain_outbox(app: Flask, *, limit: int = 200, now: datetime | None = None) -> int:
     """Send every due message (up to ``limit``); return how many were sent.
 
@@ -261,13 +293,13 @@ def drain_outbox(app: Flask, *, limit: int = 200, now: datetime | None = None) -
         lease = timedelta(seconds=int(app.config["OUTBOX_LEASE_SECONDS"]))
         conn.execute(_RELEASE, {"stale": due_at - lease})
     if not postgres and relay is not None:
-        return _drain_leased(app, relay, claim_row, mark, window_q, limit, now)
+        return _drain_leased(app, relay, claim_row, mark, _Due(window_q), limit, now)
     # On PostgreSQL two rows are in flight; SQLite with the catcher keeps one, in one transaction.
     depth = 2 if relay is not None else 1
     sender = ThreadPoolExecutor(1, thread_name_prefix="hiroba-relay") if depth > 1 else None
     cache: dict[int, int | None] = {}
     sent = claimed = 0
-    after, window, pos = 0, list[int](), 0
+    due = _Due(window_q)
     flights: deque[_Flight] = deque()
     with contextlib.ExitStack() as stack:
         free = [stack.enter_context(engine.connect()) for _ in range(depth)]
@@ -282,18 +314,16 @@ def drain_outbox(app: Flask, *, limit: int = 200, now: datetime | None = None) -
             while True:
                 # Claim ahead while a connection is free.
                 while free and claimed < limit:
-                    if pos >= len(window):
+                    if due.used_up():
                         with free[-1].begin():
-                            found = free[-1].execute(window_q, {"after": after}).scalars()
-                            window, pos = list(found), 0
-                        if not window:
+                            anything = due.refill(free[-1])
+                        if not anything:
                             claimed = limit  # nothing more is due
                             break
-                        after = window[-1]
                     conn = free.pop()
                     tx = conn.begin()
                     try:
-                        row = claim_row.execute(conn, {"lo": window[pos], "hi": window[-1]})
+                        row = claim_row.execute(conn, due.bounds())
                     except BaseException:
                         tx.rollback()
                         free.append(conn)
@@ -301,9 +331,9 @@ def drain_outbox(app: Flask, *, limit: int = 200, now: datetime | None = None) -
                     if row is None:
                         tx.commit()
                         free.append(conn)
-                        pos = len(window)  # taken by other workers: look further
+                        due.skip()
                         continue
-                    pos = bisect_right(window, row.id, pos)
+                    due.took(row.id)
                     claimed += 1
                     flights.append(_start(app, conn, tx, row, relay, sender, cache))
                 if not flights:
@@ -435,7 +465,7 @@ def _drain_leased(
     relay: Relay,
     claim_row: _Prepared,
     mark: _Prepared,
-    window_q: Any,
+    due: _Due,
     limit: int,
     now: datetime | None,
 ) -> int:
@@ -450,7 +480,6 @@ def _drain_leased(
     take = _Prepared(_TAKE, engine.dialect)
     cache: dict[int, int | None] = {}
     sent = claimed = 0
-    after, window, pos = 0, list[int](), 0
     flight: _Flight | None = None
     with engine.connect() as conn:
         try:
@@ -462,17 +491,13 @@ def _drain_leased(
                         last, flight = flight, None
                         sent += _record(app, last, mark, now)
                     while row is None and claimed < limit:
-                        if pos >= len(window):
-                            found = conn.execute(window_q, {"after": after}).scalars()
-                            window, pos = list(found), 0
-                            if not window:
-                                break
-                            after = window[-1]
-                        row = claim_row.execute(conn, {"lo": window[pos], "hi": window[-1]})
+                        if due.used_up() and not due.refill(conn):
+                            break
+                        row = claim_row.execute(conn, due.bounds())
                         if row is None:
-                            pos = len(window)  # taken by other workers: look further
+                            due.skip()
                     if row is not None:
-                        pos = bisect_right(window, row.id, pos)
+                        due.took(row.id)
                         allowed = _still_allowed(conn, row, cache)
                         take.execute(conn, {"b_id": row.id, "b_claimed_at": utcnow()})
                 if row is None:
