@@ -2,7 +2,8 @@
 
 Runs `hiroba smtpd` (a real process) on a fresh SQLite database, and on PostgreSQL too when
 HIROBA_TEST_POSTGRES_URL is set (in a scratch database of its own, `hiroba_bench_<pid>`, created
-next to the test database and dropped at the end: the test database itself is never touched),
+next to the test database and dropped at the end, as bench/fanout.py does: the test database
+itself is never touched),
 and a no-op aiosmtpd sink process in the same run. Every message is a reply to a real thread by
 a real member. Prints messages/s for both, their ratio, and the latency from the end of DATA to
 the post being visible in the database (p50/p99). Bounded: at most N messages and MAX_SECONDS
@@ -38,6 +39,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from fanout import scratch_db  # noqa: E402  (bench/ is the script's folder)
 
 from hub import create_app, db, search, tokens  # noqa: E402
 from hub.db import Base  # noqa: E402
@@ -158,6 +161,19 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(len(values) * p))] * 1000 if values else float("nan")
 
 
+@contextlib.contextmanager
+def serving(cmd: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[None]:
+    """Run a server process (in a session of its own) until the block ends, once it listens."""
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)  # fmt: skip
+    try:
+        wait_port(port, proc)
+        yield
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+
+
 def run_hiroba(url: str, n: int, k: int, tmp: Path, tag: str) -> tuple[float, float, float, int]:
     pairs = prepare(url, tmp / "instance", k)
     port = free_port()
@@ -165,14 +181,8 @@ def run_hiroba(url: str, n: int, k: int, tmp: Path, tag: str) -> tuple[float, fl
                HIROBA_MAIL_DOMAIN=DOMAIN, HIROBA_SMTP_PORT=str(port),
                HIROBA_INSTANCE_DIR=str(tmp / "instance"))  # fmt: skip
     hiroba = shutil.which("hiroba", path=str(ROOT / ".venv/bin")) or "hiroba"
-    proc = subprocess.Popen([hiroba, "smtpd"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
-    try:
-        wait_port(port, proc)
+    with serving([hiroba, "smtpd"], port, env):
         secs, lat, failed = blast(port, n, k, pairs, tag, url)
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(10)
     return len(lat) / secs, pct(lat, 0.5), pct(lat, 0.99), failed
 
 
@@ -205,50 +215,20 @@ def serve_floor(url: str, port: int) -> None:
 def run_floor(url: str, n: int, k: int, tmp: Path) -> float:
     prepare(url, tmp / "instance", 1)
     port = free_port()
-    proc = subprocess.Popen([sys.executable, __file__, "--serve-floor", url, str(port)],
-                            stdout=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
-    try:
-        wait_port(port, proc)
+    with serving([sys.executable, __file__, "--serve-floor", url, str(port)], port):
         pairs = [(f"m{i}@corp.example", f"general@{DOMAIN}") for i in range(k)]
         secs, lat, _ = blast(port, n, k, pairs, "floor", None)
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(10)
     return len(lat) / secs
 
 
 def run_sink(n: int, k: int) -> float:
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
-         "-c", "aiosmtpd.handlers.Sink"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    try:
-        wait_port(port, proc)
+    cmd = [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
+           "-c", "aiosmtpd.handlers.Sink"]  # fmt: skip
+    with serving(cmd, port):
         pairs = [(f"m{i}@corp.example", f"general{i}@hub.test") for i in range(k)]
         secs, lat, _ = blast(port, n, k, pairs, "sink", None)
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(10)
     return len(lat) / secs
-
-
-@contextlib.contextmanager
-def pg_scratch(base: str) -> Iterator[str]:
-    """A scratch database next to the test database, dropped afterwards (never ``test`` itself)."""
-    import psycopg
-
-    name = f"hiroba_bench_{os.getpid()}"
-    plain = base.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name}")
-        conn.execute(f"CREATE DATABASE {name}")
-    try:
-        yield base.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def main() -> None:
@@ -277,9 +257,9 @@ def main() -> None:
                        sink)  # fmt: skip
             if pg_base:
                 if args.floor:
-                    with pg_scratch(pg_base) as url:
+                    with scratch_db("postgres", tmp, pg_base) as url:
                         floor(run_floor(url, n, k, tmp), sink, "PostgreSQL")
-                with pg_scratch(pg_base) as url:
+                with scratch_db("postgres", tmp, pg_base) as url:
                     report("PostgreSQL", run_hiroba(url, n, k, tmp, "postgres"), sink)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
