@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import smtplib
-from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.header import Header
 from email.mime.text import MIMEText
@@ -29,9 +28,7 @@ from hub.models import (
 from hub.services import announcements
 from hub.services import thanks as thanks_service
 from mailbridge import addresses
-from mailbridge.smtp import make_controller
 from tests import fixtures_culture
-from tests.conftest import free_port
 from tests.factories import make_channel, make_user
 from tests.fixtures_culture import fan_out
 
@@ -45,17 +42,6 @@ OUTLOOK_QUOTE = (
     "件名: [お知らせ] 社内SNSの目的と運用ルール\r\n\r\n"
     "社内SNSの目的\r\n情報をオープンに共有し、メールでも参加できます。\r\n"
 )
-
-
-@pytest.fixture
-def intake(app: Flask) -> Iterator[Any]:
-    """The real SMTP intake (aiosmtpd Controller) on a free loopback port."""
-    controller = make_controller(app, host="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield controller
-    finally:
-        controller.stop()
 
 
 def send(intake: Any, sender: str, rcpts: list[str], msg: Any) -> None:

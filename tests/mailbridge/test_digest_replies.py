@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import smtplib
-from collections.abc import Iterator
 from email.message import EmailMessage
 from typing import Any
 
@@ -15,23 +14,11 @@ from sqlalchemy import select
 from hub.db import utcnow
 from hub.models import InboundMessage, PendingReply, Post, Via
 from hub.services import threads
-from mailbridge import delivery, digests, smtp
-from tests.conftest import free_port
+from mailbridge import delivery, digests
 from tests.factories import make_channel, make_thread, make_user
 from tests.fixtures_mailout import text_of, to
 
 BOSS = "boss@corp.example"
-
-
-@pytest.fixture
-def intake(app: Any) -> Iterator[int]:
-    """The real SMTP intake on a free port."""
-    controller = smtp.make_controller(app, host="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield controller.port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -85,7 +72,7 @@ def test_gmail_inline_under_two_items(app, session, smtp_sink, two_threads, inta
         body.append(f"> {ln}" if ln else ">")
         if k in answers:
             body += ["", answers[k], ""]
-    _send(intake, digest["Reply-To"], digest["Subject"], "\n".join(body), digest["Message-ID"])
+    _send(intake.port, digest["Reply-To"], digest["Subject"], "\n".join(body), digest["Message-ID"])
     assert _posts(session, t1)[-1] == "予算は承認します。"
     assert _posts(session, t2)[-1] == "懇親会は参加します。"
     row = session.scalar(select(InboundMessage).order_by(InboundMessage.id.desc()))
@@ -107,7 +94,7 @@ def test_outlook_top_post_to_a_one_thread_digest(app, session, smtp_sink, two_th
         "宛先: 部長 <boss@corp.example>\r\n"
         f"件名: {digest['Subject']}\r\n\r\n{quoted}"
     )
-    _send(intake, digest["Reply-To"], digest["Subject"], body, digest["Message-ID"])
+    _send(intake.port, digest["Reply-To"], digest["Subject"], body, digest["Message-ID"])
     assert _posts(session, t1)[-1] == "了解しました。進めてください。"
 
 
@@ -117,7 +104,7 @@ def test_apple_mail_top_post_naming_a_marker(app, session, smtp_sink, two_thread
     quoted = "\n".join(f"> {ln}" if ln else ">" for ln in text_of(digest).splitlines())
     attribution = "2026/11/27 8:00、Hiroba <hiroba@hub.test>のメール:"
     body = f"#{t2.id} 了解です\n\niPhoneから送信\n\n{attribution}\n\n{quoted}"
-    _send(intake, digest["Reply-To"], digest["Subject"], body, digest["Message-ID"])
+    _send(intake.port, digest["Reply-To"], digest["Subject"], body, digest["Message-ID"])
     assert _posts(session, t2)[-1] == "了解です"
 
 
@@ -129,7 +116,7 @@ def test_unplaced_text_is_kept_and_which_thread_posts_it(
     digest = _digest(app, session, smtp_sink, "daily:a")
     quoted = "\n".join(f"> {ln}" if ln else ">" for ln in text_of(digest).splitlines())
     body = f"どちらも確認しました。\n\nOn Fri, Nov 27, 2026 at 8:00 AM Hiroba wrote:\n{quoted}"
-    _send(intake, digest["Reply-To"], digest["Subject"], body, digest["Message-ID"])
+    _send(intake.port, digest["Reply-To"], digest["Subject"], body, digest["Message-ID"])
     pending = session.scalar(select(PendingReply))
     assert pending.text == "どちらも確認しました。" and pending.resolved_at is None
     session.commit()
@@ -139,12 +126,12 @@ def test_unplaced_text_is_kept_and_which_thread_posts_it(
     listing = text_of(which)
     assert "どちらも確認しました。" in listing
     number = re.search(rf"^(\d+)\. \[#{t2_id}\]", listing, re.M).group(1)
-    _send(intake, which["Reply-To"], which["Subject"], f"{number}\n\n> {listing[:40]}",
+    _send(intake.port, which["Reply-To"], which["Subject"], f"{number}\n\n> {listing[:40]}",
           which["Message-ID"])  # fmt: skip
     assert _posts(session, t2)[-1] == "どちらも確認しました。"
     session.refresh(pending)
     assert pending.resolved_at is not None and pending.post_id is not None
     session.commit()
     # Answering again changes nothing: the text was posted once.
-    _send(intake, which["Reply-To"], which["Subject"], f"#{t1_id}", which["Message-ID"])
+    _send(intake.port, which["Reply-To"], which["Subject"], f"#{t1_id}", which["Message-ID"])
     assert _posts(session, t1) == ["予算案"]

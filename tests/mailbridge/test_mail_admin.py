@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import email
-from collections.abc import Iterator
 from email.message import EmailMessage
 from email.policy import default
 from typing import Any
@@ -14,8 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from hub.models import CaughtMail, InboundMessage, Post
-from mailbridge import ingest, smtp
-from tests.conftest import free_port
+from mailbridge import ingest
 from tests.factories import make_channel, make_thread, make_user
 from tests.mailbridge.test_ingest import mail, reply_address
 
@@ -71,17 +69,6 @@ def test_no_catcher_once_a_relay_is_set(
     auth.login("admin@corp.example")
     assert client.get("/admin/mail/caught").status_code == 404
     assert client.post("/admin/mail/caught/1/reply", data={"body": "x"}).status_code == 404
-
-
-@pytest.fixture
-def intake(app: Flask) -> Iterator[Any]:
-    controller = smtp.make_controller(app, "127.0.0.1", free_port())
-    controller.start()
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=controller.port)
-    try:
-        yield controller
-    finally:
-        controller.stop()
 
 
 def caught_notification(app: Flask, session: Any, world: Any) -> CaughtMail:

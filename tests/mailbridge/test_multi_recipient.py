@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import smtplib
-from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -20,23 +19,11 @@ from sqlalchemy import func, select
 
 from hub.errors import Reason
 from hub.models import InboundMessage, OutboxMessage, Post, Thanks, Thread
-from mailbridge import actions, ingest, smtp
+from mailbridge import actions, ingest
 from mailbridge.cli import mail_group
 from mailbridge.context import Outcome
-from tests.conftest import free_port
 from tests.factories import make_channel, make_thread, make_user
 from tests.mailbridge.test_ingest import reply_address
-
-
-@pytest.fixture
-def intake(app: Flask) -> Iterator[Any]:
-    """The real SMTP intake (aiosmtpd Controller with the BridgeHandler) on a free port."""
-    controller = smtp.make_controller(app, "127.0.0.1", free_port())
-    controller.start()
-    try:
-        yield controller
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

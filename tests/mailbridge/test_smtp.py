@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import smtplib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +22,6 @@ def start(app: Flask) -> Any:
     controller = smtp.make_controller(app, "127.0.0.1", free_port())
     controller.start()
     return controller
-
-
-@pytest.fixture
-def intake(app: Flask) -> Iterator[Any]:
-    """The real SMTP intake (aiosmtpd Controller with the BridgeHandler) on a free port."""
-    controller = start(app)
-    try:
-        yield controller
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
