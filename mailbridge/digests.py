@@ -305,7 +305,8 @@ def collect_digest(
     joined = {cid: d for cid, d in access if d != _MUTED}
     readable = act.open_channels | (act.private_channels & set(joined))
     # Channels turned off by a member, or muted from outside (a member's own setting wins):
-    # no section, no mentions from there.
+    # no section, no mentions from there (hub.services.channels.channel_delivery's rule, read
+    # here for a whole batch at once).
     readable -= {cid for cid, d in joined.items() if d == Delivery.OFF}
     readable -= {cid for cid, d in access if d == _MUTED and cid not in joined}
     needs = _needs(session, user, since, until, act, readable, set(joined))

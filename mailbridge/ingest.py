@@ -134,7 +134,8 @@ def serialized(app: Flask) -> Iterator[None]:
 
 
 def store(app: Flask, raw: bytes, rcpts: list[str], source: str) -> int:
-    """Commit the raw message only, still ``received`` (for replays and tests); return its id."""
+    """Commit the raw message only, still ``received`` (as an outage leaves it, for
+    ``process_received``; tests and bench/inbound.py's floor use it); return its id."""
     with transaction(app) as session:
         row = InboundMessage(
             message_key=message_key(raw), raw=bytes(raw), source=source, rcpt=",".join(rcpts)

@@ -30,7 +30,6 @@ from sqlalchemy.orm import Session
 from hub import permissions, tokens
 from hub.models import (
     Channel,
-    ChannelMute,
     ChannelStatus,
     Delivery,
     Event,
@@ -41,6 +40,7 @@ from hub.models import (
     ThreadMute,
     User,
 )
+from hub.services import channels
 from hub.services.accounts import effective_delivery
 from hub.text import MENTION, render_markdown
 from mailbridge import outbound, quiet
@@ -132,23 +132,6 @@ def on_post(app: Flask, session: Session, event: Event) -> None:
     queue_post_mails(app, session, post, recipients, quiet.clock_now())
 
 
-def channel_delivery(session: Session, user_id: int, channel_id: int) -> str | None:
-    """A member's delivery override for a channel; ``off`` for someone outside who muted it."""
-    row = session.execute(
-        select(Membership.delivery).where(
-            Membership.user_id == user_id, Membership.channel_id == channel_id
-        )
-    ).first()
-    if row is not None:
-        return row[0]
-    muted = session.scalar(
-        select(ChannelMute.id).where(
-            ChannelMute.user_id == user_id, ChannelMute.channel_id == channel_id
-        )
-    )
-    return Delivery.OFF if muted is not None else None
-
-
 def on_mention(app: Flask, session: Session, event: Event) -> None:
     """Fan-out handler for member_mentioned: the mentioned member hears of it (unless off)."""
     post = session.get(Post, event.post_id) if event.post_id else None
@@ -161,7 +144,7 @@ def on_mention(app: Flask, session: Session, event: Event) -> None:
     # Checked against the member's access now, not when the post was written.
     if not permissions.can_read(session, user, channel):
         return
-    found = channel_delivery(session, user.id, channel.id)
+    found = channels.channel_delivery(session, user=user, channel=channel)
     if mode_for(user, found) == Delivery.OFF:
         return
     queue_post_mails(app, session, post, [Recipient(user, "mention", found)], quiet.clock_now())

@@ -265,6 +265,20 @@ def mute(session: Session, *, user: User, channel: Channel) -> None:
     session.execute(stmt.on_conflict_do_nothing(index_elements=["user_id", "channel_id"]))
 
 
+def channel_delivery(session: Session, *, user: User, channel: Channel) -> str | None:
+    """``user``'s delivery override for ``channel``: a member's own setting, ``off`` for
+    someone outside who muted it (``mute``), else None (their own delivery mode applies)."""
+    found = membership(session, user, channel)
+    if found is not None:
+        return found.delivery
+    muted = session.scalar(
+        select(ChannelMute.id).where(
+            ChannelMute.user_id == user.id, ChannelMute.channel_id == channel.id
+        )
+    )
+    return Delivery.OFF if muted is not None else None
+
+
 def unmute(session: Session, *, user: User, channel: Channel) -> bool:
     """Let ``channel``'s mail reach ``user`` again: drop their mute, and tell whether there
     was one."""
