@@ -30,8 +30,9 @@ from mailbridge.context import InboundContext, Outcome
 
 __all__ = ["act", "act_which", "ask_which", "find_marker", "run_items"]
 
-# "[#123]" or "#123" not inside a word; the number is a thread id.
-MARKER = re.compile(r"(?<![\w&])\[?#(\d{1,10})\]?")
+# "[#123]" or "#123" not inside a word; the number is a thread id. Japanese input methods type
+# it full-width ("＃１２３", "［＃１２３］"); \d takes full-width digits and int() reads them.
+MARKER = re.compile(r"(?<![\w&])[\[［]?[#＃](\d{1,10})[\]］]?")
 # An answer to "which thread?": a list number or a marker, first thing in the text.
 _CHOICE = re.compile(r"^\s*(?:\[?#(\d{1,10})\]?|(\d{1,4}))(?!\d)")
 
@@ -52,7 +53,7 @@ def find_marker(text: str, thread_ids: set[int], *, last: bool = False) -> int |
 
 def _strip_leading_marker(text: str) -> str:
     """Drop a marker the member typed in front of the text ("#123 了解です" -> "了解です")."""
-    stripped = re.sub(r"^\s*\[?#\d{1,10}\]?[\s:：、,.-]*", "", text, count=1)
+    stripped = re.sub(r"^\s*[\[［]?[#＃]\d{1,10}[\]］]?[\s:：、,.-]*", "", text, count=1)
     return stripped.strip() or text.strip()
 
 

@@ -135,3 +135,21 @@ def test_unplaced_text_is_kept_and_which_thread_posts_it(
     # Answering again changes nothing: the text was posted once.
     _send(intake.port, which["Reply-To"], which["Subject"], f"#{t1_id}", which["Message-ID"])
     assert _posts(session, t1) == ["予算案"]
+
+
+def test_full_width_marker_typed_by_a_japanese_ime(app, session, smtp_sink, two_threads, intake):
+    """Outlook with a Japanese IME types the marker full-width: "＃１２ 了解です" goes there too."""
+    t2 = two_threads["t2"]
+    digest = _digest(app, session, smtp_sink, "daily:a")
+    wide = str(t2.id).translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    quoted = "\r\n".join(text_of(digest).splitlines())
+    body = (
+        f"＃{wide}　了解です。参加します。\r\n\r\n"
+        "________________________________\r\n"
+        "差出人: Hiroba <hiroba@hub.test>\r\n"
+        "送信日時: 2026年11月27日 8:00\r\n"
+        f"件名: {digest['Subject']}\r\n\r\n{quoted}"
+    )
+    _send(intake.port, digest["Reply-To"], digest["Subject"], body, digest["Message-ID"])
+    assert _posts(session, t2)[-1] == "了解です。参加します。"
+    assert session.scalar(select(PendingReply)) is None
