@@ -10,8 +10,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from hub.errors import HubError
-from hub.models import Delivery
+from hub.errors import HubError, NotFound
+from hub.models import Channel, Delivery
 from hub.services import accounts, channels
 from mailbridge import outbound
 from mailbridge.context import InboundContext, Outcome
@@ -90,7 +90,7 @@ def execute(ctx: InboundContext, cmd: Command) -> dict[str, Any]:
                 Delivery.WEEKLY: "You will get a weekly digest.",
             }.get(mode, "Digests are off; you still get mail for mentions and replies.")
         elif cmd.verb == "mute":
-            channel = channels.get_visible_channel(ctx.session, cmd.arg, viewer=user)
+            channel = _channel_named(ctx, cmd.arg)
             # A member's delivery goes off; someone outside stays outside (a ChannelMute).
             channels.mute(ctx.session, user=user, channel=channel)
             result["message"] = "You will get no more mail from this channel."
@@ -100,6 +100,31 @@ def execute(ctx: InboundContext, cmd: Command) -> dict[str, Any]:
     except HubError as err:
         result.update(ok=False, reason=str(err.reason), message="That did not work.")
     return result
+
+
+def _fold(name: str) -> str:
+    """A channel name as written in a mail: NFKC, case and spaces ignored, quotes dropped."""
+    name = unicodedata.normalize("NFKC", name).casefold().strip("\"'「」『』#")
+    return "".join(name.split())
+
+
+def _channel_named(ctx: InboundContext, arg: str) -> Channel:
+    """The channel ``mute <arg>`` names: its slug ("zatsudan"), its address
+    ("zatsudan@hub.example") or its name as the welcome mail lists it ("雑談").
+
+    :raises NotFound: no channel the sender may read goes by that name.
+    """
+    user = ctx.sender
+    assert user is not None
+    slug = arg.split("@", 1)[0] if "@" in arg else arg
+    try:
+        return channels.get_visible_channel(ctx.session, _fold(slug), viewer=user)
+    except NotFound:
+        wanted = _fold(arg)
+        for channel in channels.list_channels(ctx.session, viewer=user):
+            if _fold(channel.name) == wanted:
+                return channel
+        raise
 
 
 def run(ctx: InboundContext) -> Outcome:

@@ -105,3 +105,31 @@ def test_help_and_unknown_text_get_the_how_to(app: Flask, session: Any, boss: Us
     out = send(app, "使い方を教えてください")
     assert (out.status, out.reason) == ("command", "unknown_command")
     assert session.scalar(select(OutboxMessage.kind).order_by(OutboxMessage.id.desc())) == "command"
+
+
+def test_mute_by_the_channel_name_or_address_over_smtp(
+    app: Flask, session: Any, boss: User, intake: Any
+) -> None:
+    """A manager names the channel as the welcome mail lists it: "ミュート 全社" or its address."""
+    import smtplib
+    from email.message import EmailMessage
+
+    make_channel(session, slug="zatsudan", name="雑談", purpose="仕事以外の話題")
+    session.commit()
+    for body in ("ミュート 全社\n\n部長\niPhoneから送信", "mute zatsudan@hub.test"):
+        msg = EmailMessage()
+        msg["From"], msg["To"], msg["Subject"] = "部長 <buchou@corp.example>", "help@hub.test", ""
+        msg.set_content(body)
+        with smtplib.SMTP("127.0.0.1", intake.port) as client:
+            client.send_message(msg)
+    session.expire_all()
+    muted = session.scalars(select(ChannelMute.channel_id)).all()
+    assert sorted(muted) == sorted(
+        [channels.get_channel(session, "general").id, channels.get_channel(session, "zatsudan").id]
+    )
+    session.rollback()
+    # A name nobody has: the answer says so in words and lists the channels to choose from.
+    assert send(app, "ミュート 営業").results[0]["ok"] is False
+    _, text = last_mail(session)
+    assert "not_found" not in text
+    assert "general@hub.test" in text and "zatsudan@hub.test  雑談" in text
