@@ -23,6 +23,7 @@ import smtplib
 import ssl
 from bisect import bisect_right
 from collections import deque
+from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -471,27 +472,34 @@ def _drain_leased(
 ) -> int:
     """SQLite with a relay: lease each row instead of holding the write lock while it is sent.
 
-    One short transaction writes down the last row's answer and leases the next row (status
+    One short transaction writes down an earlier row's answer and leases the next row (status
     ``sending``); the relay then takes that row with no transaction open, so the web and the
-    SMTP intake write in between. A worker that dies mid-send leaves its row ``sending`` until
-    OUTBOX_LEASE_SECONDS pass (``_RELEASE``).
+    SMTP intake write in between. Two leased rows are in flight: while the relay takes one (in a
+    sender thread, in order), the transaction for the next runs, so the database's work overlaps
+    the relay's instead of adding to it. A row's answer is awaited before its transaction begins
+    (the write lock is never held while a relay answers). A worker that dies mid-send leaves its
+    rows ``sending`` until OUTBOX_LEASE_SECONDS pass (``_RELEASE``).
     """
     engine = engine_of(app)
     take = _Prepared(_TAKE, engine.dialect)
     cache: dict[int, int | None] = {}
     sent = claimed = 0
-    flight: _Flight | None = None
+    flights: deque[_Flight] = deque()
+    sender = ThreadPoolExecutor(1, thread_name_prefix="hiroba-relay")
     with engine.connect() as conn:
         try:
             while True:
+                last = flights.popleft() if len(flights) >= 2 or claimed >= limit else None
+                if last is not None and last.outcome is not None:
+                    futures.wait([last.outcome])
                 row = None
                 with conn.begin():
-                    if flight is not None:
+                    if last is not None:
                         # If writing it down fails, the row stays leased (sent again later).
-                        last, flight = flight, None
                         sent += _record(app, last, mark, now)
                     while row is None and claimed < limit:
                         if due.used_up() and not due.refill(conn):
+                            claimed = limit  # nothing more is due
                             break
                         row = claim_row.execute(conn, due.bounds())
                         if row is None:
@@ -500,23 +508,21 @@ def _drain_leased(
                         due.took(row.id)
                         allowed = _still_allowed(conn, row, cache)
                         take.execute(conn, {"b_id": row.id, "b_claimed_at": utcnow()})
-                if row is None:
+                if row is not None:
+                    claimed += 1
+                    mail_from = row.mail_from or return_path(app, row)
+                    outcome = (
+                        sender.submit(relay.send, mail_from, row.to_addr, row.raw)
+                        if allowed
+                        else None
+                    )
+                    flights.append(_Flight(conn, None, row, mail_from, outcome))
+                elif not flights:
                     return sent
-                claimed += 1
-                mail_from = row.mail_from or return_path(app, row)
-                outcome: Future[None] | None = None
-                if allowed:
-                    outcome = Future()
-                    try:
-                        relay.send(mail_from, row.to_addr, row.raw)
-                    except Exception as exc:  # noqa: BLE001 - judged in _record
-                        outcome.set_exception(exc)
-                    else:
-                        outcome.set_result(None)
-                flight = _Flight(conn, None, row, mail_from, outcome)
         finally:
-            # Whatever went wrong, a row the relay has taken is recorded before leaving.
-            if flight is not None:
+            # Whatever went wrong, rows the relay has taken are recorded before leaving.
+            sender.shutdown(wait=True)
+            for flight in flights:
                 try:
                     with conn.begin():
                         _record(app, flight, mark, now)
