@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -15,7 +16,8 @@ from hub.models import CompanyValue, Thanks, ThanksRecipient, User, Via
 from hub.services import events
 
 MAX_MESSAGE = 5000
-TAG = re.compile(r"#([\w\-]{1,50})")
+# "#teamwork"; a Japanese input method types the sign full-width ("＃お客様第一").
+TAG = re.compile(r"[#＃]([\w\-]{1,50})")
 
 
 def list_values(session: Session) -> list[CompanyValue]:
@@ -24,17 +26,33 @@ def list_values(session: Session) -> list[CompanyValue]:
 
 
 def find_value(session: Session, tag: str) -> CompanyValue | None:
-    """The value whose tag is ``tag`` (without '#', any case), else None."""
-    clean = tag.strip().lstrip("#").lower()
+    """The value whose tag is ``tag`` (without '#', any case or width), else None."""
+    clean = unicodedata.normalize("NFKC", tag).strip().lstrip("#").lower()
     return session.scalar(select(CompanyValue).where(func.lower(CompanyValue.tag) == clean))
 
 
 def value_in_text(session: Session, text: str) -> CompanyValue | None:
-    """The first ``#tag`` in ``text`` that names one of the values."""
+    """The first ``#tag`` in ``text`` that names one of the values.
+
+    Japanese runs the tag into the sentence ("#お客様第一を大切に"): a value whose tag begins
+    the word counts when the word goes on in other than ASCII letters or digits (the longest
+    such tag wins), so "#teamworking" still names no "teamwork".
+    """
+    values: list[tuple[str, CompanyValue]] | None = None
     for match in TAG.finditer(text):
         found = find_value(session, match.group(1))
         if found is not None:
             return found
+        if values is None:
+            values = sorted(
+                ((unicodedata.normalize("NFKC", v.tag).lower(), v) for v in list_values(session)),
+                key=lambda tv: -len(tv[0]),
+            )
+        word = unicodedata.normalize("NFKC", match.group(1)).lower()
+        for tag, value in values:
+            rest = word[len(tag) :]
+            if tag and word.startswith(tag) and not (rest[:1].isascii() and rest[:1].isalnum()):
+                return value
     return None
 
 

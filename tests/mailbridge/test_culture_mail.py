@@ -192,3 +192,29 @@ def test_welcome_mail_and_reply_accepts_rules(app, db, intake, world) -> None:
     assert last_status(app).status == "acknowledged"
     db.expire_all()
     assert db.get(User, world["boss"]).rules_accepted_at is not None
+
+
+def test_thanks_value_typed_full_width_by_outlook(app, db, intake, world) -> None:
+    """Outlook with a Japanese IME: "＃お客様第一" in an ISO-2022-JP body still names the value."""
+    thanks_service.save_value(db, actor=None, tag="お客様第一", name="お客様第一")
+    thanks_service.save_value(db, actor=None, tag="teamwork", name="チームワーク")
+    db.commit()
+    # Japanese writes no space after the tag: "＃お客様第一の姿勢" still names お客様第一.
+    for n, tag in enumerate(("＃お客様第一の", "＃ｔｅａｍｗｏｒｋ ", "#teamworking ")):
+        msg = MIMEText(
+            f"見積書の件、ありがとう。{tag}姿勢です。\r\n\r\n山田", "plain", "iso-2022-jp"
+        )
+        msg["From"] = formataddr((str(Header("山田 部長", "iso-2022-jp")), "boss@corp.example"))
+        msg["To"] = "thanks@hub.test"
+        msg["Cc"] = "web@corp.example"
+        msg["Subject"] = Header("ありがとう", "iso-2022-jp")
+        msg["Message-ID"] = f"<thanks-wide-{n}@corp.example>"
+        send(intake, "boss@corp.example", ["thanks@hub.test"], msg)
+        assert last_status(app).status == "thanked"
+    db.expire_all()
+    cards = db.scalars(select(Thanks).order_by(Thanks.id)).all()
+    assert [c.value.name if c.value else None for c in cards] == [
+        "お客様第一",
+        "チームワーク",
+        None,
+    ]
