@@ -21,6 +21,7 @@ from hub.db import is_postgres
 from hub.models import Channel, Post, Thread, User
 
 MAX_TERMS = 8
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 SNIPPET_CHARS = 120
 # Markdown emphasis, code and heading marks: noise in a one-line snippet.
 MARKUP = re.compile(r"(\*\*|__|`+|^#+\s|^>\s?)", re.MULTILINE)
@@ -47,9 +48,15 @@ def terms_of(query: str) -> list[str]:
 
     >>> terms_of("予算　会議  budget 予算")
     ['予算', '会議', 'budget']
+
+    Control characters (a NUL from a pasted or crafted URL) are dropped: PostgreSQL refuses
+    NUL in text and FTS5 ends its query string there.
+
+    >>> terms_of("a" + chr(0) + "b " + chr(0))
+    ['ab']
     """
     seen: dict[str, None] = {}
-    for word in query.split():
+    for word in CONTROL.sub("", query).split():
         seen.setdefault(word[:100], None)
     return list(seen)[:MAX_TERMS]
 

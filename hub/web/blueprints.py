@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, make_response, render_template
+from flask import Blueprint, Flask, g, make_response, render_template
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
 from hub.errors import HubError
 from hub.web.htmx import is_htmx
 
+# The largest id a row can have (a 32-bit INTEGER column on PostgreSQL).
+MAX_ID = 2**31 - 1
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` in a URL: a number past any row id is a 404, not a database error."""
+
+    def __init__(self, map: Map, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)  # type: ignore[arg-type]
+
 
 def register(app: Flask) -> None:
     """Register the blueprints (a literal list: no discovery) and the HubError handler."""
+    app.url_map.converters["int"] = RowIdConverter
     from hub.web import (
         admin_members,
         announcements,
@@ -63,3 +76,14 @@ def register(app: Flask) -> None:
         @app.errorhandler(code)
         def _http_error(exc: HTTPException) -> tuple[str, int]:
             return render_template("error.html", error=exc), exc.code or 500
+
+    @app.errorhandler(InternalServerError)
+    def _server_error(exc: InternalServerError) -> tuple[str, int]:
+        # The request's transaction may be broken: end it before the page reads anything.
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+        try:
+            return render_template("error.html", error=exc), 500
+        except Exception:  # noqa: BLE001 - the error page itself must not fail
+            return "500 Internal Server Error", 500

@@ -16,6 +16,7 @@ from hub.db import get_session
 from hub.errors import Forbidden, Invalid
 from hub.models import Channel, ChannelKind, Thread, Via
 from hub.services import accounts, channels, threads
+from hub.web.blueprints import MAX_ID
 from hub.web.htmx import htmx_redirect, is_htmx, page_or_partial
 
 bp = Blueprint("channels", __name__)
@@ -49,9 +50,12 @@ def _parse_before(raw: str | None) -> tuple[str, int] | None:
     at, _, ident = raw.rpartition(",")
     try:
         datetime.fromisoformat(at)
-        return at, int(ident)
+        ident_value = int(ident)
     except ValueError:
         abort(400)
+    if not 0 <= ident_value <= MAX_ID:
+        abort(400)
+    return at, ident_value
 
 
 def _thread_page(channel: Channel, before: tuple[str, int] | None) -> dict[str, object]:

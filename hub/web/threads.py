@@ -15,6 +15,7 @@ from hub.errors import Forbidden, Invalid, Reason
 from hub.models import Attachment, Post, Thread, Via
 from hub.services import attachments, channels, threads
 from hub.text import render_markdown
+from hub.web.blueprints import MAX_ID
 from hub.web.htmx import htmx_redirect, is_htmx, page_or_partial
 
 bp = Blueprint("threads", __name__)
@@ -41,9 +42,12 @@ def _int_arg(name: str) -> int | None:
     if not raw:
         return None
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         abort(400)
+    if not 0 <= value <= MAX_ID:
+        abort(400)
+    return value
 
 
 def _older_than(thread: Thread, posts: list[Post]) -> int | None:

@@ -1,0 +1,63 @@
+"""What a company's first week on the web hub runs into: error pages in the member's language,
+odd input that must not break a page, forms that keep what was typed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from tests.factories import make_channel, make_thread, make_user, signed_in
+
+
+def _world(session: Any) -> dict[str, Any]:
+    member = make_user(session, email="member@corp.example", name="田中 健太", locale="ja")
+    channel = make_channel(session, slug="general", name="全体", creator=member)
+    first = make_thread(session, channel=channel, author=member, title="予算", body="来期の予算")
+    session.commit()
+    return {"member": member, "channel": channel, "thread_id": first.thread_id}
+
+
+def test_odd_query_strings_answer_without_a_server_error(app: Flask, session: Any) -> None:
+    w = _world(session)
+    client = signed_in(app, "member@corp.example")
+    huge = "9" * 30
+    for path in (
+        "/search?q=%00",
+        "/search?q=a%00b",
+        f"/t/{w['thread_id']}?before={huge}",
+        f"/t/{w['thread_id']}/posts?before={huge}",
+        f"/t/{w['thread_id']}/posts?after={huge}",
+        f"/c/general?before={huge}",
+        f"/c/general?before=2026-01-01T00:00:00,{huge}",
+        f"/p/{huge}",
+        f"/t/{huge}",
+        f"/thanks/member/{huge}",
+    ):
+        res = client.get(path, headers={"HX-Request": "true"} if "posts" in path else {})
+        assert res.status_code < 500, (path, res.status_code)
+
+
+def test_a_server_error_page_is_in_the_members_language(database_url: str, tmp_path) -> None:
+    from sqlalchemy import text
+
+    from hub.db import get_session, transaction
+    from tests.conftest import japanese_app
+
+    with japanese_app(database_url, tmp_path) as app:
+        app.config["PROPAGATE_EXCEPTIONS"] = False  # as in production: the handler answers
+
+        @app.get("/boom")
+        def boom() -> str:
+            # A failed statement leaves the request's transaction broken (on PostgreSQL).
+            get_session().execute(text("SELECT * FROM no_such_table"))
+            return "unreachable"
+
+        with transaction(app) as session:
+            make_user(session, email="member@corp.example", name="田中 健太", locale="ja")
+        client = signed_in(app, "member@corp.example")
+        res = client.get("/boom")
+        page = res.get_data(as_text=True)
+        assert res.status_code == 500
+        assert "問題が発生しました" in page and "Internal Server Error" not in page
+        assert "田中 健太" in page  # the usual page around it: the member is still signed in
