@@ -10,6 +10,8 @@ Destination(kind='channel', slug='general', token=None)
 9
 >>> decode("reply+forged@hub.test", "hub.test", keys) is None
 True
+>>> decode("reply@hub.test", "hub.test", keys).kind
+'lost'
 >>> decode("someone@elsewhere.test", "hub.test", keys) is None
 True
 """
@@ -33,13 +35,16 @@ TOKEN_PREFIXES = {
 }
 # Fixed addresses that are not channels.
 FIXED = {"help": "help", "thanks": "thanks", "postmaster": "help", "digest": "help"}
+# Where a reply goes when its client (or a mail server) dropped the +token ("reply@"), or when
+# it was sent to our From address ("hiroba@"): accepted, then threaded by the mails it answers.
+LOST = frozenset({"reply", "ack", "which", "welcome", "hiroba"})
 SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 
 
 @dataclass(frozen=True, slots=True)
 class Destination:
     """Where a recipient address leads: kind is channel, reply, digest, ack, bounce, which,
-    welcome, help or thanks."""
+    welcome, help, thanks, or lost (see ``LOST``)."""
 
     kind: str
     slug: str | None = None
@@ -67,6 +72,8 @@ def decode(address: str, domain: str, keys: Sequence[str]) -> Destination | None
         return Destination(kind, token=token)
     if local in FIXED:
         return Destination(FIXED[local])
+    if local in LOST:
+        return Destination("lost")
     if SLUG.match(local):
         return Destination("channel", slug=local)
     return None

@@ -94,7 +94,7 @@ def route(ctx: InboundContext) -> Verdict | None:
     if not found:
         dest = _from_references(ctx, keys)
         if dest is None:
-            return Verdict("rejected", Reason.UNKNOWN_ADDRESS)
+            return _unroutable(ctx)
         found = [(None, dest)]
     found.sort(key=lambda pair: pair[1].token is None)
     ctx.destinations = found[: int(cfg["SMTP_MAX_RECIPIENTS"])]
@@ -102,14 +102,36 @@ def route(ctx: InboundContext) -> Verdict | None:
     return None
 
 
+def _unroutable(ctx: InboundContext) -> Verdict:
+    """Mail we cannot place. A stranger is refused as such (in protocol, no backscatter); a
+    member sent it to ``reply@`` or ``hiroba@`` (the +token lost) about no mail of ours, so
+    they are told why, with their own text quoted, instead of it vanishing after our 250."""
+    inc = ctx.incoming
+    user = accounts.find_user_by_email(ctx.session, inc.sender) if inc.sender else None
+    if user is None:
+        domain = str(ctx.app.config["MAIL_DOMAIN"]).lower()
+        lost = any(
+            addresses.split(a) in {(local, domain) for local in addresses.LOST}
+            for a in (*ctx.rcpts, *inc.to, *inc.cc)
+        )
+        return Verdict("rejected", Reason.UNKNOWN_SENDER if lost else Reason.UNKNOWN_ADDRESS)
+    ctx.sender = user
+    if not user.active:
+        return Verdict("rejected", Reason.INACTIVE_MEMBER)
+    stripped = quotes.strip_reply(inc.text or "")
+    ctx.row.text, ctx.row.trimmed = stripped.text.strip(), stripped.trimmed or None
+    return Verdict("rejected", Reason.UNKNOWN_ADDRESS, explain=True)
+
+
 def _ours(
     candidates: Iterable[str], cfg: Mapping[str, Any], keys: list[str]
 ) -> list[tuple[str | None, Destination]]:
-    """The (address, destination) pairs of our addresses among ``candidates``, each once."""
+    """The (address, destination) pairs of our addresses among ``candidates``, each once
+    (a bounce or lost-token address is none: the mail is routed by what it answers)."""
     found: dict[Destination, str] = {}
     for address in candidates:
         dest = addresses.decode(address, cfg["MAIL_DOMAIN"], keys)
-        if dest is not None and dest.kind != "bounce" and dest not in found:
+        if dest is not None and dest.kind not in ("bounce", "lost") and dest not in found:
             found[dest] = address
     return [(address, dest) for dest, address in found.items()]
 

@@ -11,10 +11,12 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from hub import create_app, db
-from hub.models import InboundMessage, Post
+from hub.models import InboundMessage, Post, Thread, Via
+from hub.services import threads
 from mailbridge import smtp
 from tests.conftest import free_port, test_settings
 from tests.factories import make_channel, make_thread, make_user
+from tests.fixtures_mailout import deliver, text_of, to
 from tests.mailbridge.test_ingest import mail, reply_address
 
 
@@ -172,3 +174,44 @@ def test_postgres_outage_answers_451(app: Flask, world: Any) -> None:
     finally:
         controller.stop()
         db.engine_of(dead).dispose()
+
+
+def test_reply_whose_token_was_lost_is_threaded_or_explained(
+    app: Flask, session: Any, world: Any, intake: Any, smtp_sink: Any
+) -> None:
+    """A client or gateway that strips the +token sends to reply@ (or to our From, hiroba@): the
+    intake takes it and threads it by the notification it answers; with nothing to thread by,
+    the member is told why with their text, and a stranger is refused in protocol."""
+    app.config["RELAY_URL"] = smtp_sink.url
+    token_address = reply_address(app, world["boss"], world["thread_id"])
+    with client(intake) as s:
+        s.sendmail("buchou@corp.example", [token_address],
+                   mail(frm="buchou@corp.example", to=token_address))  # fmt: skip
+    thread = session.get(Thread, world["thread_id"])
+    threads.reply(session, author=world["peer"], thread=thread, body="修正版です", via=Via.WEB)
+    session.commit()
+    deliver(app)
+    (note,) = [m for m in to(smtp_sink, "buchou@corp.example") if "修正版" in text_of(m)]
+    assert str(note["Reply-To"]).startswith("reply+")
+    answers = {"In-Reply-To": note["Message-ID"], "References": note["Message-ID"]}
+    for n, address in enumerate(("reply@hub.test", "hiroba@hub.test")):
+        raw = mail(
+            frm="部長 <buchou@corp.example>", to=address, body=f"了解です{n}", headers=answers
+        )
+        with client(intake) as s:
+            assert s.sendmail("buchou@corp.example", [address], raw) == {}
+    bodies = session.scalars(select(Post.body).where(Post.thread_id == world["thread_id"])).all()
+    assert bodies[-2:] == ["了解です0", "了解です1"]
+    session.rollback()
+    # Nothing to thread by: 250, and one mail says why, quoting the text.
+    with client(intake) as s:
+        raw = mail(frm="buchou@corp.example", to="reply@hub.test", body="どこに行く？")
+        assert s.sendmail("buchou@corp.example", ["reply@hub.test"], raw) == {}
+    deliver(app)
+    told = [m for m in to(smtp_sink, "buchou@corp.example") if "> どこに行く？" in text_of(m)]
+    assert len(told) == 1
+    with client(intake) as s:
+        raw = mail(frm="x@evil.example", to="reply@hub.test", body="spam")
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            s.sendmail("x@evil.example", ["reply@hub.test"], raw)
+        assert refused.value.smtp_code == 550
