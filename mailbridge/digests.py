@@ -635,9 +635,22 @@ def queue_digests(
     activities: dict[tuple[datetime, datetime], Activity],
 ) -> int:
     """Build and queue the digests of many members (member, period, since) in ``session``'s
-    transaction: their access read in one statement of that transaction, their DigestRuns
-    claimed in one, and the outbox rows written with one multi-row insert. Returns how many
-    digests were queued."""
+    transaction (see ``build_digests``); return how many were queued."""
+    rows = build_digests(app, session, due, now, activities)
+    write_digests(session, rows)
+    return len(rows)
+
+
+def build_digests(
+    app: Flask,
+    session: Session,
+    due: list[tuple[User, str, datetime]],
+    now: datetime,
+    activities: dict[tuple[datetime, datetime], Activity],
+) -> list[dict[str, Any]]:
+    """Build the digests of many members (member, period, since) in ``session``'s transaction:
+    their access read in one statement of that transaction, their DigestRuns claimed in one.
+    Returns the outbox rows, for ``write_digests`` to insert in the same transaction."""
     domain = app.config["MAIL_DOMAIN"]
     built: list[tuple[User, str, datetime, Digest | None]] = []
     acts: dict[int, Activity | None] = {}
@@ -658,6 +671,10 @@ def queue_digests(
             continue
         mail = _mail(app, user, period, digest, run_id, acts[user.id])
         rows.append(outbound.mail_values(app, user_id=user.id, **mail))
+    return rows
+
+
+def write_digests(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert the outbox rows ``build_digests`` made, with one multi-row insert."""
     if rows:
         session.connection().execute(insert(OutboxMessage.__table__), rows)
-    return len(rows)

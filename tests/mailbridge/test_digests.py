@@ -130,21 +130,55 @@ def test_one_failing_member_does_not_hold_back_the_batch(app, session, company, 
         member.working_days = "mon,tue,wed,thu,fri,sat,sun"
     make_thread(session, channel=company["work"], author=company["peer"], title="週報", body="x")
     session.commit()
-    bad_id, real = boss.id, digests.queue_digests
+    bad_id, real = boss.id, digests.build_digests
 
     def failing_for_the_boss(app, session, members, *args):
         if any(user.id == bad_id for user, _period, _since in members):
             raise RuntimeError("a broken digest")
         return real(app, session, members, *args)
 
-    monkeypatch.setattr(digests, "queue_digests", failing_for_the_boss)
+    monkeypatch.setattr(digests, "build_digests", failing_for_the_boss)
     assert jobs.send_digests(app) == 1  # the other member still gets theirs
     session.expire_all()
     queued = session.scalars(select(OutboxMessage.to_addr).where(OutboxMessage.kind == "digest"))
     assert list(queued) == ["other@corp.example"]
     session.commit()  # SQLite: our read must not hold the job's write lock
-    monkeypatch.setattr(digests, "queue_digests", real)
+    monkeypatch.setattr(digests, "build_digests", real)
     assert jobs.send_digests(app) == 1  # and the boss's is built on the next run
+
+
+def test_a_batch_whose_rows_cannot_be_written_is_retried_member_by_member(
+    app, session, company, monkeypatch
+):
+    # On PostgreSQL a batch's rows are written in a writer thread while the next batch is
+    # built: a failure there rolls the batch back (its DigestRuns too) and retries it one by one.
+    monkeypatch.setattr(jobs, "DIGEST_BATCH", 2)
+    members = [company["boss"]] + [
+        make_user(session, email=f"m{i}@corp.example", name=f"社員{i}", email_only=True)
+        for i in range(4)
+    ]
+    for member in members:
+        member.timezone, member.digest_hour = "UTC", 0
+        member.working_days = "mon,tue,wed,thu,fri,sat,sun"
+    make_thread(session, channel=company["work"], author=company["peer"], title="週報", body="x")
+    session.commit()
+    real = digests.write_digests
+
+    def failing_for_the_boss(session, rows):
+        if any(row["to_addr"] == "boss@corp.example" for row in rows):
+            raise RuntimeError("the disk is full")
+        return real(session, rows)
+
+    monkeypatch.setattr(digests, "write_digests", failing_for_the_boss)
+    assert jobs.send_digests(app) == 4
+    session.expire_all()
+    queued = session.scalars(select(OutboxMessage.to_addr).where(OutboxMessage.kind == "digest"))
+    assert sorted(queued) == [f"m{i}@corp.example" for i in range(4)]
+    runs = session.scalars(select(DigestRun.user_id)).all()
+    assert company["boss"].id not in runs  # rolled back with its rows: built on the next run
+    session.commit()
+    monkeypatch.setattr(digests, "write_digests", real)
+    assert jobs.send_digests(app) == 1
 
 
 def test_batched_job_reads_each_members_access_and_claims_once(app, session, smtp_sink, company):
