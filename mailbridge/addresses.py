@@ -37,7 +37,8 @@ TOKEN_PREFIXES = {
 FIXED = {"help": "help", "thanks": "thanks", "postmaster": "help", "digest": "help"}
 # Where a reply goes when its client (or a mail server) dropped the +token ("reply@"), or when
 # it was sent to our From address ("hiroba@"): accepted, then threaded by the mails it answers.
-LOST = frozenset({"reply", "ack", "which", "welcome", "hiroba"})
+# Only names no channel may take (hub.services.channels.RESERVED): "welcome@" may be a channel.
+LOST = frozenset({"reply", "ack", "hiroba"})
 SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 
 

@@ -50,3 +50,11 @@ def test_token_kind_must_match_prefix() -> None:
     digest = addresses.encode("digest", 7, 42, "hub.test", KEYS)
     swapped = digest.replace("digest+", "reply+")
     assert addresses.decode(swapped, "hub.test", KEYS) is None
+
+
+def test_lost_token_addresses_are_reserved_channel_names() -> None:
+    """reply@ and hiroba@ take replies whose +token was lost; no channel can be named so."""
+    from hub.services.channels import RESERVED
+
+    assert addresses.LOST <= RESERVED
+    assert addresses.decode("welcome@hub.test", "hub.test", ["k"]).kind == "channel"
