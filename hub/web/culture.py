@@ -101,30 +101,40 @@ def admin_rules() -> ResponseReturnValue:
 @login_required
 def thanks_feed() -> ResponseReturnValue:
     """The thanks feed, counts per value, and the form to thank colleagues."""
+    chosen = [x for x in request.args.getlist("to") if x.isdigit()]
+    return _thanks_page(chosen=chosen)
+
+
+def _thanks_page(
+    *, chosen: list[str], message: str = "", value_id: str = "", error: HubError | None = None
+) -> ResponseReturnValue:
     db = _db()
     members = [u for u in accounts.list_users(db, include_inactive=False) if u.id != g.user.id]
-    return render_template(
+    page = render_template(
         "culture/thanks.html", cards=thanks_service.feed(db), members=members,
         values=thanks_service.list_values(db), counts=thanks_service.counts_per_value(db),
+        chosen={int(x) for x in chosen}, message=message, value_id=value_id, error=error,
     )  # fmt: skip
+    return page, (422 if error is not None else 200)
 
 
 @bp.post("/thanks")
 @login_required
 def send_thanks() -> ResponseReturnValue:
+    """Send a thanks card; a refused form comes back with what was typed and why."""
     db = _db()
-    ids = [int(x) for x in request.form.getlist("recipients") if x.isdigit()]
-    receivers = [u for u in (db.get(User, i) for i in ids) if u is not None]
+    chosen = [x for x in request.form.getlist("recipients") if x.isdigit()]
+    receivers = [u for u in (db.get(User, int(i)) for i in chosen) if u is not None]
     vid = request.form.get("value_id", "")
     value = db.get(CompanyValue, int(vid)) if vid.isdigit() else None
-    thanks_service.send(
-        db,
-        sender=g.user,
-        recipients=receivers,
-        message=request.form.get("message", ""),
-        value=value,
-        via=Via.WEB,
-    )
+    message = request.form.get("message", "")
+    try:
+        thanks_service.send(
+            db, sender=g.user, recipients=receivers, message=message, value=value, via=Via.WEB
+        )
+    except HubError as exc:
+        db.rollback()
+        return _thanks_page(chosen=chosen, message=message, value_id=vid, error=exc)
     db.commit()
     return redirect(url_for("culture.thanks_feed"), 303)
 
@@ -211,13 +221,19 @@ def flag(post_id: int) -> ResponseReturnValue:
     """Flag a post with a reason (a form; the post's author is never told who flagged)."""
     db = _db()
     post = threads.get_visible_post(db, post_id, viewer=g.user)
+    action = url_for("culture.flag", post_id=post.id)
     if request.method == "POST":
-        moderation.flag(db, user=g.user, post=post, reason=request.form.get("reason", ""),
-                        via=Via.WEB, threshold=_threshold())  # fmt: skip
+        reason = request.form.get("reason", "")
+        try:
+            moderation.flag(db, user=g.user, post=post, reason=reason, via=Via.WEB,
+                            threshold=_threshold())  # fmt: skip
+        except Invalid as exc:
+            db.rollback()
+            return render_template("culture/flag.html", post=post, done=False, action=action,
+                                   error=exc, reason=reason), 422  # fmt: skip
         db.commit()
         return render_template("culture/flag.html", post=post, done=True, action=None)
-    return render_template("culture/flag.html", post=post, done=False,
-                           action=url_for("culture.flag", post_id=post.id))  # fmt: skip
+    return render_template("culture/flag.html", post=post, done=False, action=action)
 
 
 def _flag_target(token: str) -> tuple[User, Post]:
