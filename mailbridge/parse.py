@@ -30,9 +30,12 @@ _SUBJECT_PREFIX = re.compile(
     r"|re\^\d+\s*[:：])\s*",
     re.I,
 )
+# Japanese groupware and hand-made out-of-office rules bracket the word: "【不在】出張中です",
+# "[自動返信] ...", "［不在通知］".
 _AUTO_SUBJECT = re.compile(
-    r"^\s*(?:out of (?:the )?office|automatic reply|auto(?:matic)?[- ]?(?:reply|response)|auto\s*:"
-    r"|自動返信|自動応答|不在(?:通知|のお知らせ)?\s*[:：\s])",
+    r"^\s*[\[【［(（〔<＜]?\s*"
+    r"(?:out of (?:the )?office|automatic reply|auto(?:matic)?[- ]?(?:reply|response)|auto\s*:"
+    r"|自動返信|自動応答|不在(?:通知|連絡|のお知らせ)?\s*(?:[:：\s\]】］)）〕>＞]|$))",
     re.I,
 )
 _AUTO_SENDERS = frozenset(

@@ -218,3 +218,22 @@ def test_thanks_value_typed_full_width_by_outlook(app, db, intake, world) -> Non
         "チームワーク",
         None,
     ]
+
+
+def test_groupware_out_of_office_does_not_acknowledge(app, db, intake, world) -> None:
+    """An out-of-office rule with no RFC 3834 header and a bracketed subject ("【不在】…") is an
+    auto-reply: it neither acknowledges the announcement nor posts its text."""
+    to = ack_address(app, world["boss"], world["item"])
+    for n, subject in enumerate(("【不在】出張中です", "[自動返信] 社内SNSの目的と運用ルール")):
+        msg = MIMEText(
+            "12月1日まで出張のため不在です。急ぎの件は佐藤まで。", "plain", "iso-2022-jp"
+        )
+        msg["From"] = formataddr((str(Header("山田 部長", "iso-2022-jp")), "boss@corp.example"))
+        msg["To"] = to
+        msg["Subject"] = Header(subject, "iso-2022-jp")
+        msg["Message-ID"] = f"<ooo-{n}@corp.example>"
+        send(intake, "boss@corp.example", [to], msg)
+        row = last_status(app)
+        assert (row.status, row.reason) == ("ignored", "auto_reply")
+    db.expire_all()
+    assert db.scalar(select(Acknowledgement)) is None

@@ -164,6 +164,13 @@ def _mail(headers: str, body: str = "hello") -> bytes:
         ("Subject: =?UTF-8?B?6Ieq5YuV6L+U5L+h?=\r\n", "subject: 自動返信"),
         ("Subject: =?UTF-8?B?5LiN5ZyoOiAxMS8yNw==?=\r\n", "subject: 不在: 11/27"),
         ("Subject: =?UTF-8?B?5LiN5Zyo5pmC44Gu5a++5b+c?=\r\n", None),
+        (
+            "Subject: =?UTF-8?B?44CQ5LiN5Zyo44CR5Ye65by15Lit44Gn44GZ?=\r\n",
+            "subject: 【不在】出張中です",
+        ),
+        ("Subject: =?UTF-8?B?W+iHquWLlei/lOS/oV0g5LqI566X?=\r\n", "subject: [自動返信] 予算"),
+        ("Subject: =?UTF-8?B?77y75LiN5Zyo6YCa55+l77y9?=\r\n", "subject: ［不在通知］"),
+        ("Subject: =?UTF-8?B?44CQ5LiN5Zyo5pmC44Gu5a++5b+c44CR?=\r\n", None),
     ],
 )
 def test_auto_reply(headers: str, reason: str | None) -> None:
