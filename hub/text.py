@@ -9,8 +9,8 @@ import nh3
 from markdown_it import MarkdownIt
 
 # A mention is @ followed by a member's local part or a name without spaces; it may not start
-# inside a word or an address (foo@bar).
-MENTION = re.compile(r"(?<![\w@.+-])@([\w.+-]{1,64}(?:@[\w.-]+\.\w+)?)")
+# inside an ASCII word or an address (foo@bar), but may follow Japanese text (確認は@田中さん).
+MENTION = re.compile(r"(?<![A-Za-z0-9_@.+-])@([\w.+-]{1,64}(?:@[\w.-]+\.\w+)?)")
 
 # URLs stop at whitespace, at Japanese punctuation and at any non-ASCII character, so
 # "https://example.com/資料です" links only the ASCII part (linkify-it would swallow the Japanese).

@@ -184,13 +184,39 @@ def _record_mentions(session: Session, post: Post) -> list[User]:
 
 
 def resolve_handle(session: Session, handle: str) -> User | None:
-    """Find the one active member an @handle names (None when unknown or ambiguous)."""
+    """Find the one active member an @handle names (None when unknown or ambiguous): a whole
+    address, an address's local part, or else a name (see ``_by_name``)."""
     if "@" in handle:
         return session.scalar(select(User).where(User.email == handle, User.active))
+    # startswith escapes LIKE's wildcards: @t_naka must not name tanaka@.
     candidates = list(
-        session.scalars(select(User).where(User.email.like(f"{handle}@%"), User.active))
+        session.scalars(
+            select(User).where(User.email.startswith(f"{handle}@", autoescape=True), User.active)
+        )
     )
-    return candidates[0] if len(candidates) == 1 else None
+    if candidates:
+        return candidates[0] if len(candidates) == 1 else None
+    return _by_name(session, handle)
+
+
+def _by_name(session: Session, handle: str) -> User | None:
+    """The member whose name, or its first word, the handle starts with: @田中, @田中健太,
+    @emily. Japanese runs on without a space (@田中さん、@田中さんに), so the name may be
+    followed by anything but an ASCII letter or digit; the longest name wins, a tie names
+    nobody."""
+    best: dict[int, set[int]] = {}
+    users: dict[int, User] = {}
+    for user in session.scalars(select(User).where(User.active)):
+        words = user.name.lower().split()
+        for key in {"".join(words), words[0] if words else ""}:
+            rest = handle[len(key) :]
+            if key and handle.startswith(key) and not (rest[:1].isascii() and rest[:1].isalnum()):
+                best.setdefault(len(key), set()).add(user.id)
+                users[user.id] = user
+    if not best:
+        return None
+    found = best[max(best)]
+    return users[found.pop()] if len(found) == 1 else None
 
 
 def edit_post(session: Session, *, editor: User, post: Post, body: str) -> Post:
