@@ -61,3 +61,19 @@ def test_a_server_error_page_is_in_the_members_language(database_url: str, tmp_p
         assert res.status_code == 500
         assert "問題が発生しました" in page and "Internal Server Error" not in page
         assert "田中 健太" in page  # the usual page around it: the member is still signed in
+
+
+def test_search_counts_in_plain_english_and_says_when_it_shows_only_the_newest(
+    app: Flask, session: Any
+) -> None:
+    w = _world(session)
+    client = signed_in(app, "member@corp.example")
+    page = client.get("/search?q=予算").get_data(as_text=True)
+    assert "1 result for “予算”" in page
+    for n in range(31):
+        make_thread(session, channel=w["channel"], author=w["member"], title=f"議事録 {n}",
+                    body="会議の議事録です")  # fmt: skip
+    session.commit()
+    page = client.get("/search?q=議事録").get_data(as_text=True)
+    assert page.count('class="result"') == 30
+    assert "The newest 30 threads for “議事録”" in page
