@@ -83,3 +83,15 @@ def test_thank_the_author_of_a_post(browser: Browser, hub) -> None:
     with db.transaction(hub.app) as session:
         card = session.scalar(select(Thanks))
         assert card is not None and [r.user.name for r in card.recipients] == ["Author Aoki"]
+
+
+def test_pages_load_without_failed_requests(browser: Browser, hub) -> None:
+    page = browser.new_context().new_page()
+    failed: list[str] = []
+    page.on("console", lambda m: failed.append(m.text) if m.type == "error" else None)
+    page.on("requestfailed", lambda r: failed.append(r.url))
+    sign_in(page, hub.url, "reader@corp.example")
+    page.goto(f"{hub.url}/t/{hub.thread_id}")
+    expect(page.locator(f"#post-{hub.post_id}")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert failed == []
