@@ -140,5 +140,15 @@ def explain(
             "original": (inc.text or "").strip(),
             "address": ctx.rcpt or "",
         },
-        headers={"In-Reply-To": f"<{mid}>", "References": f"<{mid}>"} if mid else None,
+        headers=_explanation_headers(ctx, mid),
     )
+
+
+def _explanation_headers(ctx: InboundContext, mid: str | None) -> dict[str, str] | None:
+    """Thread the explanation under the refused mail; when that mail went to a reply address
+    (a token of the member's), answering the explanation with the fixed text goes there too."""
+    headers = {"In-Reply-To": f"<{mid}>", "References": f"<{mid}>"} if mid else {}
+    dest = ctx.destination
+    if ctx.rcpt and dest is not None and dest.token is not None:
+        headers["Reply-To"] = ctx.rcpt
+    return headers or None

@@ -215,3 +215,37 @@ def test_reply_whose_token_was_lost_is_threaded_or_explained(
         with pytest.raises(smtplib.SMTPDataError) as refused:
             s.sendmail("x@evil.example", ["reply@hub.test"], raw)
         assert refused.value.smtp_code == 550
+
+
+def test_answering_a_refusal_with_the_fixed_mail_posts_it(
+    app: Flask, session: Any, world: Any, intake: Any, smtp_sink: Any
+) -> None:
+    """A manager whose attachment was refused answers the explanation without it (the way
+    anyone answers a mail): the answer goes to the thread the first mail was for."""
+    from email.message import EmailMessage
+
+    app.config["RELAY_URL"] = smtp_sink.url
+    address = reply_address(app, world["boss"], world["thread_id"])
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "部長 <buchou@corp.example>", address, "Re: 予算"
+    msg["Message-ID"] = "<with-exe@corp.example>"
+    msg.set_content("資料を添付します。")
+    msg.add_attachment(b"MZ\x90\x00", maintype="application", subtype="x-msdownload",
+                       filename="setup.exe")  # fmt: skip
+    with client(intake) as s:
+        assert s.sendmail("buchou@corp.example", [address], msg.as_bytes()) == {}
+    deliver(app)
+    (told,) = [m for m in to(smtp_sink, "buchou@corp.example") if "> 資料を添付" in text_of(m)]
+    answer_to = str(told["Reply-To"])
+    quoted = "\n".join(f"> {line}" for line in text_of(told).splitlines())
+    raw = mail(
+        frm="部長 <buchou@corp.example>",
+        to=answer_to,
+        subject=f"Re: {told['Subject']}",
+        body=f"資料はリンクで共有します。\n\n{quoted}",
+        headers={"In-Reply-To": told["Message-ID"]},
+    )
+    with client(intake) as s:
+        assert s.sendmail("buchou@corp.example", [answer_to], raw) == {}
+    bodies = session.scalars(select(Post.body).where(Post.thread_id == world["thread_id"])).all()
+    assert bodies[-1] == "資料はリンクで共有します。"
