@@ -10,10 +10,11 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from hub.db import get_session
 from hub.errors import Invalid, Reason
-from hub.models import Channel, Delivery, Membership
+from hub.models import Channel, Delivery, Membership, User
 from hub.services import accounts, channels
 
 bp = Blueprint("settings", __name__)
@@ -34,16 +35,34 @@ def _memberships() -> list[tuple[Membership, Channel]]:
     return [(m, c) for m, c in get_session().execute(stmt)]
 
 
-def _page(status: int = 200, **extra: object) -> ResponseReturnValue:
+class _Typed:
+    """The profile form as the member typed it, read like the member: a refused form shows
+    what was typed, not what was saved before."""
+
+    def __init__(self, user: User, form: MultiDict[str, str]) -> None:
+        self.email = user.email
+        self.name = form.get("name", user.name)
+        self.locale = form.get("locale", user.locale)
+        self.timezone = form.get("timezone", user.timezone)
+        hour = form.get("digest_hour", "")
+        self.digest_hour = int(hour) if hour.isdigit() else user.digest_hour
+        self.delivery = form.get("delivery") or None
+        self.working_days = ",".join(form.getlist("working_days"))
+
+
+def _page(
+    status: int = 200, shown: User | _Typed | None = None, **extra: object
+) -> ResponseReturnValue:
     user = g.user
+    shown = shown or user
     return render_template(
         "settings/index.html",
-        user=user,
+        user=shown,
         zones=_zones(),
         deliveries=list(Delivery),
         effective=accounts.effective_delivery(user),
         days=accounts.DAYS,
-        chosen_days=user.working_days.split(","),
+        chosen_days=shown.working_days.split(","),
         memberships=_memberships(),
         muted=channels.muted_channels(get_session(), user),
         **extra,
@@ -81,7 +100,7 @@ def save() -> ResponseReturnValue:
         )
     except Invalid as exc:
         db.rollback()
-        return _page(422, error=exc, work_start=start, work_end=end)
+        return _page(422, _Typed(g.user, form), error=exc, work_start=start, work_end=end)
     db.commit()
     flash(_("Your settings are saved."), "success")
     return redirect(url_for("settings.index"), 303)

@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import select
 
+from hub.models import User
 from tests.factories import make_channel, make_thread, make_user, signed_in
 
 
@@ -77,3 +79,39 @@ def test_search_counts_in_plain_english_and_says_when_it_shows_only_the_newest(
     page = client.get("/search?q=議事録").get_data(as_text=True)
     assert page.count('class="result"') == 30
     assert "The newest 30 threads for “議事録”" in page
+
+
+def test_refused_settings_keep_every_field_as_typed_and_say_what_is_wrong(
+    app: Flask, session: Any
+) -> None:
+    _world(session)
+    client = signed_in(app, "member@corp.example")
+    form = {
+        "name": "田中 健太（営業部）",
+        "locale": "en",
+        "timezone": "Europe/London",
+        "working_days": ["mon", "tue"],
+        "work_start": "18:00",
+        "work_end": "09:00",
+        "digest_hour": "7",
+        "delivery": "",
+    }
+    res = client.post("/settings", data=form)
+    page = res.get_data(as_text=True)
+    assert res.status_code == 422
+    assert "Work must end after it starts" in page and "working hours:" not in page
+    assert 'value="田中 健太（営業部）"' in page
+    assert '<option value="en" selected>' in page
+    assert "<option selected>Europe/London</option>" in page
+    assert '<option value="7" selected>07:00</option>' in page
+    assert page.count('name="working_days"') == 7
+    assert page.count('name="working_days" value="mon" checked') == 1
+    assert 'name="working_days" value="wed" checked' not in page
+    # Nothing of it was saved.
+    session.expire_all()
+    saved = session.scalar(select(User).where(User.email == "member@corp.example"))
+    assert saved.name == "田中 健太" and saved.locale == "ja"
+    session.rollback()  # SQLite: end the read before the next request writes
+
+    res = client.post("/settings", data={**form, "working_days": [], "work_start": "09:00"})
+    assert "Choose at least one working day." in res.get_data(as_text=True)
