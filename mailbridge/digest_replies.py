@@ -9,6 +9,10 @@ Routing of the reply's text, in order:
 3. a top-posted text to a digest of a single thread goes to that thread;
 4. anything else is kept as a PendingReply and ONE short "which thread?" mail lists the items;
    answering it with the number (or the marker) posts the kept text. No text is ever dropped.
+
+An answer to an announcement that awaits the member's acknowledgement ("了解しました" under
+its item) acknowledges it, as a reply to the announcement mail does; it is posted only when it
+says more (a question or a remark).
 """
 
 from __future__ import annotations
@@ -18,14 +22,16 @@ import unicodedata
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub import permissions, tokens
 from hub.db import utcnow
 from hub.errors import HubError, Reason
-from hub.models import DigestRun, PendingReply, Thread, User, Via
+from hub.models import Announcement, DigestRun, PendingReply, Thread, User, Via
+from hub.services import announcements
 from hub.services import threads as thread_service
-from mailbridge import addresses, quotes
+from mailbridge import addresses, culture_mail, quotes
 from mailbridge.context import InboundContext, Outcome
 
 __all__ = ["act", "act_which", "ask_which", "find_marker", "run_items"]
@@ -80,6 +86,35 @@ def _post(
     return {"thread_id": thread.id, "post_id": post.id, "text": post.body}
 
 
+def _place(
+    ctx: InboundContext, user: User, thread_id: int, text: str, first: bool
+) -> dict[str, Any] | None:
+    """Post ``text`` in ``thread_id``, as ``_post`` does; an answer to an announcement that
+    awaits the member's acknowledgement acknowledges it, as a reply to its ``ack+`` address
+    does ("了解しました" under its digest item), and is posted only when it says more."""
+    session = ctx.session
+    announcement = session.scalar(
+        select(Announcement).where(
+            Announcement.thread_id == thread_id, Announcement.ack_required.is_(True)
+        )
+    )
+    acked: dict[str, Any] = {}
+    if announcement is not None and announcements.find_ack(session, user, announcement) is None:
+        try:
+            with session.begin_nested():
+                announcements.acknowledge(
+                    session, user=user, announcement=announcement, via=Via.EMAIL,
+                    words=culture_mail.ack_words(text),
+                )  # fmt: skip
+            acked = {"thread_id": thread_id, "acknowledged": announcement.id, "text": text}
+        except HubError:
+            acked = {}
+    if acked and not culture_mail.is_question(text):
+        return acked
+    done = _post(ctx, user, thread_id, text, first)
+    return {**acked, **done} if done is not None else (acked or None)
+
+
 def _user(ctx: InboundContext, token_user_id: int) -> User | None:
     user = ctx.sender or ctx.session.get(User, token_user_id)
     if user is None or user.id != token_user_id or not user.active:
@@ -113,7 +148,8 @@ def act(ctx: InboundContext) -> Outcome:
             placed.setdefault(target, []).append(answer)
     results: list[dict[str, Any]] = []
     for thread_id, answers in placed.items():
-        done = _post(ctx, user, thread_id, "\n\n".join(answers), first=not results)
+        first = not any("post_id" in r for r in results)
+        done = _place(ctx, user, thread_id, "\n\n".join(answers), first=first)
         if done is None:
             unplaced.extend(answers)
         else:
@@ -134,14 +170,21 @@ def act(ctx: InboundContext) -> Outcome:
         if not unplaced:
             return Outcome("ignored", reason=Reason.EMPTY_BODY.value, author=user.email)
         return Outcome("held", reason=reason, author=user.email, text="\n\n".join(unplaced))
+    return _outcome(results, user, reason)
+
+
+def _outcome(results: list[dict[str, Any]], user: User, reason: str | None = None) -> Outcome:
+    """``replied`` when something was posted (thread_id, post_id and text describe the first
+    post; ``results`` lists every post and acknowledgement), else ``acknowledged``."""
+    posts = [r for r in results if "post_id" in r]
+    first = posts[0] if posts else results[0]
     return Outcome(
-        "replied",
+        "replied" if posts else "acknowledged",
         reason=reason,
-        thread_id=results[0]["thread_id"],
-        post_id=results[0]["post_id"],
+        thread_id=first["thread_id"],
+        post_id=first.get("post_id"),
         author=user.email,
-        # thread_id, post_id and text describe the first post; ``results`` lists every post.
-        text=results[0]["text"],
+        text=first["text"],
         results=results,
     )
 
@@ -203,7 +246,7 @@ def act_which(ctx: InboundContext) -> Outcome:
     items = readable_items(ctx.session, user, run_items(run) if run else [])
     answer = unicodedata.normalize("NFKC", quotes.strip_reply(ctx.incoming.text or "").text)
     target = _choice(answer, items)
-    result = _post(ctx, user, target, pending.text, first=True) if target else None
+    result = _place(ctx, user, target, pending.text, first=True) if target else None
     if result is None:
         again = ctx.row.id or 1
         ask_which(ctx.app, ctx.session, user, pending, run_items(run) if run else [], again=again)
@@ -214,15 +257,8 @@ def act_which(ctx: InboundContext) -> Outcome:
             text=pending.text,
         )
     pending.resolved_at = utcnow()
-    pending.post_id = result["post_id"]
-    return Outcome(
-        "replied",
-        thread_id=result["thread_id"],
-        post_id=result["post_id"],
-        author=user.email,
-        text=result["text"],
-        results=[result],
-    )
+    pending.post_id = result.get("post_id")
+    return _outcome([result], user)
 
 
 def _choice(answer: str, items: list[dict[str, Any]]) -> int | None:

@@ -153,3 +153,33 @@ def test_full_width_marker_typed_by_a_japanese_ime(app, session, smtp_sink, two_
     _send(intake.port, digest["Reply-To"], digest["Subject"], body, digest["Message-ID"])
     assert _posts(session, t2)[-1] == "了解です。参加します。"
     assert session.scalar(select(PendingReply)) is None
+
+
+def test_ryokai_under_an_announcement_item_acknowledges_it(
+    app, session, smtp_sink, two_threads, intake
+):
+    """The digest asks the manager to acknowledge an announcement; "了解しました。" written under
+    that item acknowledges it (no comment posted), a question under another one is posted."""
+    from hub.models import Acknowledgement
+    from hub.services import announcements
+
+    admin = make_user(session, email="admin@corp.example", name="管理者", admin=True)
+    item = announcements.publish(session, author=admin, title="年末年始の休業", body="29日から休業",
+                                 ack_required=True, urgent=False)  # fmt: skip
+    session.commit()
+    item_id, item_thread = item.id, item.thread_id
+    t1 = two_threads["t1"]
+    digest = _digest(app, session, smtp_sink, "daily:a")
+    lines = text_of(digest).splitlines()
+    answers = {_marker_line(lines, item_thread): "了解しました。",
+               _marker_line(lines, t1.id): "予算は来週確認します。"}  # fmt: skip
+    body = ["2026年11月27日(金) 8:00 Hiroba <hiroba@hub.test>:", ""]
+    for k, ln in enumerate(lines):
+        body.append(f"> {ln}" if ln else ">")
+        if k in answers:
+            body += ["", answers[k], ""]
+    _send(intake.port, digest["Reply-To"], digest["Subject"], "\n".join(body), digest["Message-ID"])
+    ack = session.scalar(select(Acknowledgement).where(Acknowledgement.announcement_id == item_id))
+    assert ack is not None and ack.user.email == BOSS and ack.words == "了解しました。"
+    assert "了解しました。" not in _posts(session, session.get(threads.Thread, item_thread))
+    assert _posts(session, t1)[-1] == "予算は来週確認します。"
