@@ -12,7 +12,8 @@ it ``sending`` until OUTBOX_LEASE_SECONDS have passed, when the next run puts it
 way several workers never send one row twice, and a worker killed between the relay's 250 and
 its commit re-sends that mail (at least once, as every SMTP sender: the receiving side dedupes
 by Message-ID). The unique (dedupe_key, to_addr) key means one mail per event (or digest
-period) per recipient.
+period) per recipient. A mail about a post that waited (quiet hours, retries) leaves only if
+the fan-out's rules still let it (``notifications.why_not_now``); otherwise it is cancelled.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ from sqlalchemy import Connection, RootTransaction, bindparam, func, select, upd
 from sqlalchemy.orm import Session
 
 from hub.db import engine_of, is_postgres, utcnow
-from hub.models import CaughtMail, Channel, Membership, OutboxMessage, Post, Thread, User
+from hub.models import CaughtMail, OutboxMessage, User
+from mailbridge import notifications
 from mailbridge.outbound import return_path
 
 log = logging.getLogger(__name__)
@@ -298,7 +300,7 @@ def drain_outbox(app: Flask, *, limit: int = 200, now: datetime | None = None) -
     # On PostgreSQL two rows are in flight; SQLite with the catcher keeps one, in one transaction.
     depth = 2 if relay is not None else 1
     sender = ThreadPoolExecutor(1, thread_name_prefix="hiroba-relay") if depth > 1 else None
-    cache: dict[int, int | None] = {}
+    wanted = _StillWanted(engine.dialect)
     sent = claimed = 0
     due = _Due(window_q)
     flights: deque[_Flight] = deque()
@@ -336,7 +338,7 @@ def drain_outbox(app: Flask, *, limit: int = 200, now: datetime | None = None) -
                         continue
                     due.took(row.id)
                     claimed += 1
-                    flights.append(_start(app, conn, tx, row, relay, sender, cache))
+                    flights.append(_start(app, conn, tx, row, relay, sender, wanted))
                 if not flights:
                     break
                 flight = flights.popleft()
@@ -374,8 +376,9 @@ class _Flight:
     tx: RootTransaction | None
     row: Any
     mail_from: str
-    # How the send went (None: not sent, no longer allowed to go).
+    # How the send went (None: not sent, no longer wanted: ``why``).
     outcome: Future[None] | None
+    why: str | None = None
 
 
 def _start(
@@ -385,12 +388,13 @@ def _start(
     row: Any,
     relay: Relay | None,
     sender: ThreadPoolExecutor | None,
-    cache: dict[int, int | None],
+    wanted: _StillWanted,
 ) -> _Flight:
     """Hand one claimed row to the relay (in the sender thread when there is one)."""
     mail_from = row.mail_from or return_path(app, row)
-    if not _still_allowed(conn, row, cache):
-        return _Flight(conn, tx, row, mail_from, None)
+    why = wanted.why_not(conn, row)
+    if why is not None:
+        return _Flight(conn, tx, row, mail_from, None, why)
     if relay is not None and sender is not None:
         return _Flight(
             conn, tx, row, mail_from, sender.submit(relay.send, mail_from, row.to_addr, row.raw)
@@ -435,7 +439,7 @@ def _record(app: Flask, flight: _Flight, mark: _Prepared, now: datetime | None) 
     ok = False
     error = flight.outcome.exception() if flight.outcome is not None else None
     if flight.outcome is None:
-        done.update(b_status="cancelled", b_last_error="no longer a member of the private channel")
+        done.update(b_status="cancelled", b_last_error=flight.why)
     elif isinstance(error, PermanentFailure):
         done.update(b_status="failed", b_last_error=str(error)[:2000])
         # A relay that refuses the address for good: stop mailing it (admins see it).
@@ -482,7 +486,7 @@ def _drain_leased(
     """
     engine = engine_of(app)
     take = _Prepared(_TAKE, engine.dialect)
-    cache: dict[int, int | None] = {}
+    wanted = _StillWanted(engine.dialect)
     sent = claimed = 0
     flights: deque[_Flight] = deque()
     sender = ThreadPoolExecutor(1, thread_name_prefix="hiroba-relay")
@@ -506,17 +510,17 @@ def _drain_leased(
                             due.skip()
                     if row is not None:
                         due.took(row.id)
-                        allowed = _still_allowed(conn, row, cache)
+                        why = wanted.why_not(conn, row)
                         take.execute(conn, {"b_id": row.id, "b_claimed_at": utcnow()})
                 if row is not None:
                     claimed += 1
                     mail_from = row.mail_from or return_path(app, row)
                     outcome = (
                         sender.submit(relay.send, mail_from, row.to_addr, row.raw)
-                        if allowed
+                        if why is None
                         else None
                     )
-                    flights.append(_Flight(conn, None, row, mail_from, outcome))
+                    flights.append(_Flight(conn, None, row, mail_from, outcome, why))
                 elif not flights:
                     return sent
         finally:
@@ -544,30 +548,31 @@ def claim_next(session: Session, now: datetime) -> OutboxMessage | None:
     return session.scalar(stmt)
 
 
-_PRIVATE_CHANNEL = (
-    select(Channel.id)
-    .join(Thread, Thread.channel_id == Channel.id)
-    .join(Post, Post.thread_id == Thread.id)
-    .where(Post.id == bindparam("post_id"), Channel.private.is_(True))
-)
-_IS_MEMBER = select(Membership.id).where(
-    Membership.user_id == bindparam("user_id"), Membership.channel_id == bindparam("channel_id")
-)
+class _StillWanted:
+    """The fan-out's rules again when a mail about a post leaves (``notifications.why_not_now``):
+    the post read once per run, the recipient once per mail, with prepared statements."""
 
+    def __init__(self, dialect: Any) -> None:
+        self.post_now = _Prepared(notifications.post_now, dialect)
+        self.recipient_now = _Prepared(notifications.recipient_now, dialect)
+        self.posts: dict[int, Any] = {}
 
-def _still_allowed(conn: Connection, row: Any, cache: dict[int, int | None]) -> bool:
-    """Mail about a post in a private channel goes only to someone still a member when it
-    leaves (``cache`` maps post id to its private channel id, or None, for one drain run)."""
-    if row.user_id is None or not row.dedupe_key.startswith("post:"):
-        return True
-    post_id = int(row.dedupe_key.split(":")[1])
-    if post_id not in cache:
-        cache[post_id] = conn.execute(_PRIVATE_CHANNEL, {"post_id": post_id}).scalar()
-    channel_id = cache[post_id]
-    if channel_id is None:
-        return True
-    params = {"user_id": row.user_id, "channel_id": channel_id}
-    return conn.execute(_IS_MEMBER, params).scalar() is not None
+    def why_not(self, conn: Connection, row: Any) -> str | None:
+        """Why ``row`` must not leave now; None when it may (or is not about a post)."""
+        if row.user_id is None or not row.dedupe_key.startswith("post:"):
+            return None
+        post_id = int(row.dedupe_key.split(":")[1])
+        if post_id not in self.posts:
+            self.posts[post_id] = self.post_now.execute(conn, {"post_id": post_id})
+        post = self.posts[post_id]
+        who = None
+        if post is not None:
+            who = self.recipient_now.execute(
+                conn,
+                {"user_id": row.user_id, "post_id": post_id, "channel_id": post.channel_id,
+                 "thread_id": post.thread_id},
+            )  # fmt: skip
+        return notifications.why_not_now(post, who)
 
 
 def mark_bouncing(session: Session, address: str, threshold: int) -> None:

@@ -11,7 +11,7 @@ Someone outside a channel who muted it (``ChannelMute``) is treated as ``off`` t
 - off: nothing.
 
 Nobody gets their own post back unless ``echo_own_posts``; private channel content goes to members
-only, checked now and again when the mail leaves. Mail outside a member's working time waits for
+only. These rules are applied again when a mail leaves the outbox (``why_not_now``). Mail outside a member's working time waits for
 their next working period; for members who take digests it is left to the digest instead.
 """
 
@@ -24,12 +24,13 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Flask
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, exists, insert, select
 from sqlalchemy.orm import Session
 
 from hub import permissions, tokens
 from hub.models import (
     Channel,
+    ChannelMute,
     ChannelStatus,
     Delivery,
     Event,
@@ -69,8 +70,11 @@ def takes_digest(user: User, channel_delivery: str | None) -> bool:
     return mode_for(user, channel_delivery) in DIGEST_MODES
 
 
+READABLE = (ChannelStatus.ACTIVE, ChannelStatus.ARCHIVED)
+
+
 def _readable_status(channel: Channel) -> bool:
-    return channel.status in (ChannelStatus.ACTIVE, ChannelStatus.ARCHIVED)
+    return channel.status in READABLE
 
 
 def post_recipients(session: Session, post: Post, *, new_thread: bool) -> list[Recipient]:
@@ -358,3 +362,72 @@ def on_member_invited(app: Flask, session: Session, event: Event) -> None:
         },
         urgent=True,
     )
+
+
+# --- when the mail leaves ---------------------------------------------------------------------
+# A mail about a post may wait in the outbox (quiet hours, retries). When it leaves, the rules
+# above are applied again to what changed meanwhile: the post hidden by moderation or deleted,
+# the member gone, their mail from the channel turned off, the thread muted (mentions still go),
+# a private channel left. The outbox runs these two statements (post_now once per post and run,
+# recipient_now once per mail) and asks ``why_not_now``.
+
+post_now = (
+    select(
+        Post.deleted_at,
+        Post.hidden,
+        Thread.id.label("thread_id"),
+        Channel.id.label("channel_id"),
+        Channel.private,
+        Channel.status,
+    )  # fmt: skip
+    .join(Thread, Thread.id == Post.thread_id)
+    .join(Channel, Channel.id == Thread.channel_id)
+    .where(Post.id == bindparam("post_id"))
+)
+recipient_now = (
+    select(
+        User.active,
+        User.bouncing,
+        User.delivery,
+        User.email_only,
+        Membership.id.label("member"),
+        Membership.delivery.label("channel_delivery"),
+        exists()
+        .where(ChannelMute.user_id == User.id, ChannelMute.channel_id == bindparam("channel_id"))
+        .label("channel_muted"),
+        exists()
+        .where(ThreadMute.user_id == User.id, ThreadMute.thread_id == bindparam("thread_id"))
+        .label("thread_muted"),
+        exists()
+        .where(Mention.user_id == User.id, Mention.post_id == bindparam("post_id"))
+        .label("mentioned"),
+    )
+    .outerjoin(
+        Membership,
+        (Membership.user_id == User.id) & (Membership.channel_id == bindparam("channel_id")),
+    )
+    .where(User.id == bindparam("user_id"))
+)
+
+
+def why_not_now(post: Any, who: Any) -> str | None:
+    """Why a queued mail about a post must not leave now (None: it may go). ``post`` and
+    ``who`` are rows of ``post_now`` and ``recipient_now`` (None: no such post or member)."""
+    if post is None or post.deleted_at is not None or post.hidden:
+        return "the post was deleted or hidden"
+    if post.status not in READABLE:
+        return "the channel is closed"
+    if who is None or not who.active or who.bouncing:
+        return "the member no longer takes mail"
+    if post.private and who.member is None:
+        return "no longer a member of the private channel"
+    # A member's own override; someone outside who muted the channel has it off.
+    override = who.channel_delivery if who.member is not None else None
+    if who.member is None and who.channel_muted:
+        override = Delivery.OFF
+    # ``who`` has the two columns the member's own mode is read from (delivery, email_only).
+    if mode_for(who, override) == Delivery.OFF:
+        return "mail from this channel was turned off"
+    if who.thread_muted and not who.mentioned:
+        return "the thread was muted"
+    return None

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from hub.models import Delivery, Event, OutboxMessage, ThreadMute, Via
-from hub.services import accounts, channels, events, threads
+from hub.services import accounts, channels, events, moderation, threads
+from mailbridge import delivery, fanout
 from tests.factories import make_channel, make_thread, make_user
 from tests.fixtures_mailout import deliver, parse, to
 
@@ -136,3 +137,80 @@ def test_login_link_and_invitation(app, session, smtp_sink, team):
     assert any("Peer" in m.get_body(("plain",)).get_content() for m in mails)
     assert session.scalar(select(Event).where(Event.processed_at.is_(None))) is None
     assert all(parse(m["raw"])["Auto-Submitted"] == "auto-generated" for m in smtp_sink.messages)
+
+
+def _waiting_mail(app: Any, session: Any, team: dict[str, Any], body: str) -> Any:
+    """The boss (every post) has a mail about a peer's reply waiting in the outbox."""
+    boss, peer = team["boss"], team["peer"]
+    accounts.update_preferences(session, boss, delivery=Delivery.EVERY_POST)
+    post = make_thread(session, channel=team["channel"], author=boss, title="Budget", body="x")
+    reply = threads.reply(session, author=peer, thread=post.thread, body=body, via=Via.WEB)
+    session.commit()
+    fanout.fan_out(app)
+    return reply
+
+
+def _boss_row(session: Any, post_id: int) -> OutboxMessage:
+    session.expire_all()
+    return session.scalar(
+        select(OutboxMessage).where(
+            OutboxMessage.to_addr == "boss@corp.example",
+            OutboxMessage.dedupe_key == f"post:{post_id}",
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ("mute_channel", "mail from this channel was turned off"),
+        ("mute_thread", "the thread was muted"),
+        ("hide_post", "the post was deleted or hidden"),
+        ("deactivate", "the member no longer takes mail"),
+    ],
+)
+def test_a_waiting_mail_does_not_leave_after_what_changed_meanwhile(
+    app, session, smtp_sink, team, change, reason
+):
+    # Mail waits in the outbox (quiet hours, a relay retry): what happens meanwhile counts when
+    # it leaves, as it would have at fan-out.
+    reply = _waiting_mail(app, session, team, "ご確認ください")
+    boss = team["boss"]
+    admin = make_user(session, email="admin@corp.example", name="Admin", admin=True)
+    if change == "mute_channel":
+        channels.mute(session, user=boss, channel=team["channel"])  # the mail footer's link
+    elif change == "mute_thread":
+        session.add(ThreadMute(user_id=boss.id, thread_id=reply.thread_id))
+    elif change == "hide_post":
+        moderation.hide(session, actor=admin, post=reply, note="言葉が強すぎます")
+    else:
+        accounts.deactivate(session, boss, actor=admin)
+    session.commit()
+    delivery.drain_outbox(app)
+    assert not to(smtp_sink, "boss@corp.example")
+    row = _boss_row(session, reply.id)
+    assert (row.status, row.last_error) == ("cancelled", reason)
+
+
+def test_a_waiting_mention_still_goes_to_a_muted_thread_but_not_a_muted_channel(
+    app, session, smtp_sink, team
+):
+    boss = team["boss"]
+    reply = _waiting_mail(app, session, team, "@boss 至急ご判断ください")
+    session.add(ThreadMute(user_id=boss.id, thread_id=reply.thread_id))
+    session.commit()
+    delivery.drain_outbox(app)
+    # A muted thread still lets mentions through (as at fan-out).
+    assert len(to(smtp_sink, "boss@corp.example")) == 1
+    smtp_sink.messages.clear()
+    second = threads.reply(
+        session, author=team["peer"], thread=reply.thread, body="@boss もう一度", via=Via.WEB
+    )
+    session.commit()
+    fanout.fan_out(app)
+    channels.mute(session, user=boss, channel=team["channel"])
+    session.commit()
+    delivery.drain_outbox(app)
+    # Off means off, mentions too: the mention queued before the mute stays home.
+    assert not to(smtp_sink, "boss@corp.example")
+    assert _boss_row(session, second.id).status == "cancelled"
