@@ -95,7 +95,9 @@ def user_list(as_json: bool) -> None:
 def user_import(csv_file: Path, dry_run: bool, as_json: bool) -> None:
     """Add members from a CSV file with columns email,name[,email_only,locale,role]."""
     with cli_transaction() as session:
-        rows = accounts.import_csv(session, csv_file.read_text("utf-8"), dry_run=dry_run)
+        rows = accounts.import_csv(
+            session, accounts.decode_csv(csv_file.read_bytes()), dry_run=dry_run
+        )
     if as_json:
         echo_json([r.__dict__ for r in rows])
     else:

@@ -283,6 +283,24 @@ class ImportRow:
     user_id: int | None = None
 
 
+EXTRA_CELLS = "\0extra"
+YES = ("1", "true", "yes", "y", "はい")
+NO = ("0", "false", "no", "n", "いいえ")
+
+
+def decode_csv(raw: bytes) -> str:
+    """Read an uploaded CSV: UTF-8 (with or without a BOM), else Shift_JIS (CP932), which
+    Excel in Japan writes by default.
+
+    >>> decode_csv("email,name\\n".encode() + "山本".encode("cp932"))
+    'email,name\\n山本'
+    """
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp932", errors="replace")
+
+
 def import_csv(
     session: Session, data: str, *, dry_run: bool = False, actor: User | None = None
 ) -> list[ImportRow]:
@@ -292,15 +310,22 @@ def import_csv(
     """
     require_admin(actor)
     rows: list[ImportRow] = []
-    reader = csv.DictReader(io.StringIO(data.lstrip("\ufeff")))
+    # restkey: a line with more cells than the header (an unquoted comma in a name) is an
+    # error of that line, not a crash of the whole import.
+    reader = csv.DictReader(io.StringIO(data.lstrip("\ufeff")), restkey=EXTRA_CELLS)
     seen: set[str] = set()
     for n, rec in enumerate(reader, start=2):
+        extra = rec.pop(EXTRA_CELLS, None)
         rec = {(k or "").strip().lower(): (v or "").strip() for k, v in rec.items()}
         row = ImportRow(line=n, email=rec.get("email", ""), name=rec.get("name", ""))
         rows.append(row)
-        flag = rec.get("email_only", "").lower() in ("1", "true", "yes", "y", "はい")
+        flag_text = rec.get("email_only", "").lower()
+        flag = flag_text in YES
         locale = rec.get("locale") or "ja"
+        role = rec.get("role", "").lower()
         try:
+            if extra:
+                raise Invalid(Reason.INVALID_VALUE, "extra cells")
             email = normalize_email(row.email)
             if email in seen or find_user_by_email(session, email) is not None:
                 raise Invalid(Reason.DUPLICATE_EMAIL, email)
@@ -309,6 +334,10 @@ def import_csv(
                 raise Invalid(Reason.INVALID_VALUE, "name is empty")
             if locale not in LOCALES:
                 raise Invalid(Reason.INVALID_VALUE, f"locale: {locale}")
+            if flag_text and flag_text not in YES + NO:
+                raise Invalid(Reason.INVALID_VALUE, f"email_only: {flag_text}")
+            if role not in ("", "member", "admin"):
+                raise Invalid(Reason.INVALID_VALUE, f"role: {role}")
         except Invalid as exc:
             row.errors.append(exc.reason.value + (f": {exc.detail}" if exc.detail else ""))
             continue

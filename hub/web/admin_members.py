@@ -107,7 +107,7 @@ def import_csv() -> ResponseReturnValue:
     """Preview (a dry run with per-row errors), then confirm to add the rows without errors."""
     upload = request.files.get("file")
     if upload and upload.filename:
-        csv_text = upload.read().decode("utf-8-sig", errors="replace")
+        csv_text = accounts.decode_csv(upload.read())
     else:
         csv_text = request.form.get("csv", "")
     db = get_session()

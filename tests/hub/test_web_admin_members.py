@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from sqlalchemy import select
 
 from hub.models import Event
@@ -45,7 +47,8 @@ def test_csv_import_previews_then_adds(client, session, auth):
     _admin(session, auth)
     preview = client.post("/admin/members/import", data={"csv": CSV, "action": "preview"})
     page = preview.get_data(as_text=True)
-    assert preview.status_code == 200 and "invalid_email" in page and "山本 部長" in page
+    assert preview.status_code == 200 and "山本 部長" in page
+    assert "That does not look like a mail address." in page and "invalid_email" not in page
     assert accounts.find_user_by_email(session, "yamamoto@corp.example") is None
     session.commit()
     done = client.post("/admin/members/import", data={"csv": CSV, "action": "confirm"})
@@ -68,3 +71,37 @@ def test_role_email_only_and_deactivation(client, session, auth):
     session.expire_all()
     assert accounts.get_user(session, member_id).active
     session.commit()
+
+
+def test_csv_import_reports_bad_lines_in_words_and_reads_excel_shift_jis(client, session, auth):
+    _admin(session, auth)
+    # Excel in Japan saves CSV as Shift_JIS (CP932); a name with a comma, unquoted, spills
+    # into a cell the header does not have.
+    csv_text = (
+        "email,name,email_only,locale,role\n"
+        "kato@corp.example,加藤 一郎,no,ja,member\n"
+        "carter@corp.example,Carter, Emily,no,en,member\n"
+        "mori@corp.example,森 二郎,maybe,ja,member\n"
+        "ueda@corp.example,上田 三郎,no,fr,member\n"
+        "ishii@corp.example,石井 四郎,no,ja,管理者\n"
+        "noname@corp.example,,no,ja,member\n"
+    )
+    upload = (io.BytesIO(csv_text.encode("cp932")), "members.csv")
+    preview = client.post(
+        "/admin/members/import",
+        data={"file": upload, "action": "preview"},
+        content_type="multipart/form-data",
+    )
+    page = preview.get_data(as_text=True)
+    assert preview.status_code == 200
+    assert "加藤 一郎" in page and "✓" in page
+    for words in (
+        "put a name that holds a comma in double quotes",
+        "email_only must be yes or no.",
+        "The language (locale) must be ja or en.",
+        "The role must be member or admin.",
+        "The name is empty.",
+    ):
+        assert words in page
+    assert page.count('class="row-error"') == 5 and page.count('class="row-ok"') == 1
+    session.rollback()
