@@ -21,229 +21,26 @@ from __future__ import annotations
 import contextlib
 import logging
 import smtplib
-import ssl
-from bisect import bisect_right
 from collections import deque
 from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from flask import Flask
-from sqlalchemy import Connection, RootTransaction, bindparam, func, select, update
+from sqlalchemy import Connection, RootTransaction, select
 from sqlalchemy.orm import Session
 
 from hub.db import engine_of, is_postgres, utcnow
-from hub.models import CaughtMail, OutboxMessage, User
-from mailbridge import notifications
+from hub.models import OutboxMessage, User
+from mailbridge import notifications, outbox_sql
 from mailbridge.outbound import return_path
+from mailbridge.outbox_sql import MARK, MARK_RETRY, RELEASE, TAKE, Due, Prepared
+from mailbridge.relay import PermanentFailure, Relay, send_raw
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
-# Due outbox ids listed per query by drain_outbox.
-WINDOW = 200
-
-
-class PermanentFailure(Exception):
-    """The relay refused for good (5xx): do not retry."""
-
-
-class Relay:
-    """One SMTP connection to RELAY_URL, opened on first use and reused for many messages."""
-
-    def __init__(self, url: str) -> None:
-        self.parts = urlsplit(url)
-        self.client: smtplib.SMTP | None = None
-
-    def _connect(self) -> smtplib.SMTP:
-        parts = self.parts
-        host, port = parts.hostname or "127.0.0.1", parts.port
-        if parts.scheme == "smtps":
-            ctx = ssl.create_default_context()
-            client: smtplib.SMTP = smtplib.SMTP_SSL(host, port or 465, timeout=30, context=ctx)
-        else:
-            client = smtplib.SMTP(host, port or 25, timeout=30)
-        if parts.scheme in ("smtp+starttls", "submission"):
-            client.starttls(context=ssl.create_default_context())
-        if parts.username:
-            client.login(unquote(parts.username), unquote(parts.password or ""))
-        return client
-
-    def send(self, mail_from: str, to_addr: str, raw: bytes) -> None:
-        """Send one message; 5xx raises PermanentFailure, anything else drops the connection."""
-        if self.client is None:
-            self.client = self._connect()
-        try:
-            self.client.sendmail(mail_from, [to_addr], raw)
-        except smtplib.SMTPRecipientsRefused as exc:
-            self._reset()
-            code = next(iter(exc.recipients.values()))[0]
-            if 500 <= code < 600:
-                raise PermanentFailure(str(exc)) from exc
-            raise
-        except smtplib.SMTPResponseException as exc:
-            self._reset()
-            if 500 <= exc.smtp_code < 600:
-                raise PermanentFailure(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
-            raise
-        except (OSError, smtplib.SMTPException):
-            self.close()
-            raise
-
-    def _reset(self) -> None:
-        try:
-            if self.client is not None:
-                self.client.rset()
-        except (OSError, smtplib.SMTPException):
-            self.close()
-
-    def close(self) -> None:
-        client, self.client = self.client, None
-        if client is not None:
-            try:
-                client.quit()
-            except (OSError, smtplib.SMTPException):
-                client.close()
-
-
-def send_raw(
-    app: Flask,
-    session: Session,
-    row: Any,
-    relay: Relay | None = None,
-    mail_from: str | None = None,
-) -> None:
-    """Hand one message (an OutboxMessage or a row with its columns) to the relay, or to the
-    catcher when no relay is configured."""
-    sender = mail_from or row.mail_from or return_path(app, row)
-    url = str(app.config.get("RELAY_URL") or "")
-    if not url:
-        session.add(
-            CaughtMail(
-                outbox_id=row.id,
-                mail_from=sender,
-                to_addr=row.to_addr,
-                subject=row.subject,
-                raw=row.raw,
-            )
-        )
-        return
-    if relay is not None:
-        relay.send(sender, row.to_addr, row.raw)
-        return
-    one = Relay(url)
-    try:
-        one.send(sender, row.to_addr, row.raw)
-    finally:
-        one.close()
-
-
-_T = OutboxMessage.__table__
-_CLAIM_COLUMNS = (
-    _T.c.id, _T.c.user_id, _T.c.to_addr, _T.c.mail_from, _T.c.raw, _T.c.subject,
-    _T.c.dedupe_key, _T.c.attempts, _T.c.status,
-)  # fmt: skip
-_MARK_VALUES = {
-    "attempts": bindparam("b_attempts"),
-    "claimed_at": bindparam("b_claimed_at"),
-    "mail_from": bindparam("b_mail_from"),
-    "status": bindparam("b_status"),
-    "last_error": bindparam("b_last_error"),
-    "sent_at": bindparam("b_sent_at"),
-}
-# How a delivery went, one prepared statement for every outcome (a retry also moves not_before).
-_MARK = update(_T).where(_T.c.id == bindparam("b_id")).values(**_MARK_VALUES)
-_MARK_RETRY = _MARK.values(not_before=bindparam("b_not_before"))
-# SQLite's lease: a claimed row is "sending" from claimed_at on; one whose worker died goes back.
-_TAKE = (
-    update(_T)
-    .where(_T.c.id == bindparam("b_id"), _T.c.status == "pending")
-    .values(status="sending", claimed_at=bindparam("b_claimed_at"))
-)
-_RELEASE = (
-    update(_T)
-    .where(_T.c.status == "sending", _T.c.claimed_at < bindparam("stale"))
-    .values(status="pending")
-)
-
-
-class _Prepared:
-    """A statement compiled once per run and executed on the driver's cursor: the per-mail path
-    skips SQLAlchemy's statement handling (values still go through the column types)."""
-
-    def __init__(self, stmt: Any, dialect: Any) -> None:
-        compiled = stmt.compile(dialect=dialect)
-        self.sql = compiled.string
-        self.order = list(compiled.positiontup or []) if compiled.positional else None
-        self.procs = {
-            name: proc
-            for name, bind in compiled.binds.items()
-            if (proc := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
-        }
-        fixed = {
-            k: b.effective_value
-            for k, b in compiled.binds.items()
-            if not b.required and not k.startswith("%(")
-        }
-        self.fixed = self._process(fixed)
-        self.names = [c.name for c in getattr(stmt, "selected_columns", ())]
-
-    def _process(self, values: dict[str, Any]) -> dict[str, Any]:
-        return {
-            k: (self.procs[k](v) if v is not None and k in self.procs else v)
-            for k, v in values.items()
-        }
-
-    def execute(self, conn: Connection, params: dict[str, Any]) -> Any:
-        """Run with ``params``; a SELECT returns its first row (attributes by column name)."""
-        values = {**self.fixed, **self._process(params)}
-        args = [values[k] for k in self.order] if self.order is not None else values
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(self.sql, args)
-            if not self.names:
-                return None
-            found = cursor.fetchone()
-        finally:
-            cursor.close()
-        return (
-            None if found is None else SimpleNamespace(**dict(zip(self.names, found, strict=True)))
-        )
-
-
-class _Due:
-    """The due outbox ids, listed a window at a time, and where in the window the next claim
-    looks (both ways of draining walk them alike)."""
-
-    def __init__(self, query: Any) -> None:
-        self.query = query
-        self.ids: list[int] = []
-        self.pos = 0
-        self.after = 0
-
-    def used_up(self) -> bool:
-        return self.pos >= len(self.ids)
-
-    def refill(self, conn: Connection) -> bool:
-        """List the next window (``conn`` in a transaction); tell whether anything is due."""
-        self.ids, self.pos = list(conn.execute(self.query, {"after": self.after}).scalars()), 0
-        if self.ids:
-            self.after = self.ids[-1]
-        return bool(self.ids)
-
-    def bounds(self) -> dict[str, int]:
-        """The id range the next claim reads."""
-        return {"lo": self.ids[self.pos], "hi": self.ids[-1]}
-
-    def took(self, row_id: int) -> None:
-        self.pos = bisect_right(self.ids, row_id, self.pos)
-
-    def skip(self) -> None:
-        """The rest of the window is taken by other workers: look further."""
-        self.pos = len(self.ids)
 
 
 def drain_outbox(app: Flask, *, limit: int = 200, now: datetime | None = None) -> int:
@@ -263,46 +60,40 @@ def drain_outbox(app: Flask, *, limit: int = 200, now: datetime | None = None) -
     """
     engine = engine_of(app)
     postgres = engine.dialect.name == "postgresql"
-    # Built once per run: rows that fall due during the run are taken by the next one. Due ids
-    # are listed a window at a time (one indexed query per WINDOW rows); each claim then locks
-    # the first still-pending row of the window. So a claim never re-sorts the whole due range,
-    # whatever the planner believes about the table (a burst of 10,000 rows right after an
-    # ANALYZE of an empty outbox made PostgreSQL do just that, per row).
     due_at = now or utcnow()
-    due = (_T.c.status == "pending", _T.c.not_before <= due_at)
-    window_q = (
-        select(_T.c.id).where(*due, _T.c.id > bindparam("after")).order_by(_T.c.id).limit(WINDOW)
-    )
-    # The claim reads only the window's id range through the primary key: ``status || ''`` and
-    # ``coalesce`` keep ix_outbox_due (and its sort of every due row) out of the plan.
-    claim = (
-        select(*_CLAIM_COLUMNS)
-        .where(
-            _T.c.id.between(bindparam("lo"), bindparam("hi")),
-            _T.c.status.concat("") == "pending",
-            func.coalesce(_T.c.not_before, _T.c.not_before) <= due_at,
-        )
-        .order_by(_T.c.id)
-        .limit(1)
-    )
-    if postgres:
-        claim = claim.with_for_update(skip_locked=True)
-    claim_row = _Prepared(claim, engine.dialect)
-    mark = _Prepared(_MARK, engine.dialect)
+    claim = outbox_sql.claim_query(due_at, lock=postgres)
+    due = Due(outbox_sql.window_query(due_at))
+    claim_row = Prepared(claim, engine.dialect)
+    mark = Prepared(MARK, engine.dialect)
     url = str(app.config.get("RELAY_URL") or "")
     relay = Relay(url) if url else None
     # Rows a dead worker left leased go back first (whatever this run's database and relay).
     with engine.begin() as conn:
         lease = timedelta(seconds=int(app.config["OUTBOX_LEASE_SECONDS"]))
-        conn.execute(_RELEASE, {"stale": due_at - lease})
+        conn.execute(RELEASE, {"stale": due_at - lease})
     if not postgres and relay is not None:
-        return _drain_leased(app, relay, claim_row, mark, _Due(window_q), limit, now)
+        return _drain_leased(app, relay, claim_row, mark, due, limit, now)
+    return _drain_locked(app, relay, claim_row, mark, due, limit, now)
+
+
+def _drain_locked(
+    app: Flask,
+    relay: Relay | None,
+    claim_row: Prepared,
+    mark: Prepared,
+    due: Due,
+    limit: int,
+    now: datetime | None,
+) -> int:
+    """PostgreSQL (and SQLite with the catcher): each row locked by its own transaction from its
+    claim until its answer is written down (see ``drain_outbox``)."""
+    engine = engine_of(app)
+    postgres = engine.dialect.name == "postgresql"
     # On PostgreSQL two rows are in flight; SQLite with the catcher keeps one, in one transaction.
     depth = 2 if relay is not None else 1
     sender = ThreadPoolExecutor(1, thread_name_prefix="hiroba-relay") if depth > 1 else None
     wanted = _StillWanted(engine.dialect)
     sent = claimed = 0
-    due = _Due(window_q)
     flights: deque[_Flight] = deque()
     with contextlib.ExitStack() as stack:
         free = [stack.enter_context(engine.connect()) for _ in range(depth)]
@@ -414,7 +205,7 @@ def _start(
     return _Flight(conn, tx, row, mail_from, outcome)
 
 
-def _finish(app: Flask, flight: _Flight, mark: _Prepared, now: datetime | None) -> bool:
+def _finish(app: Flask, flight: _Flight, mark: Prepared, now: datetime | None) -> bool:
     """Wait for the relay's answer on one row, record it and commit the row's transaction."""
     assert flight.tx is not None
     try:
@@ -426,7 +217,7 @@ def _finish(app: Flask, flight: _Flight, mark: _Prepared, now: datetime | None) 
     return ok
 
 
-def _record(app: Flask, flight: _Flight, mark: _Prepared, now: datetime | None) -> bool:
+def _record(app: Flask, flight: _Flight, mark: Prepared, now: datetime | None) -> bool:
     """Wait for the relay's answer on one row and write it down (the caller commits); tell
     whether it was sent."""
     row, conn = flight.row, flight.conn
@@ -459,7 +250,7 @@ def _record(app: Flask, flight: _Flight, mark: _Prepared, now: datetime | None) 
         done.update(b_status="sent", b_sent_at=utcnow())
         ok = True
     if "b_not_before" in done:
-        conn.execute(_MARK_RETRY, done)
+        conn.execute(MARK_RETRY, done)
     else:
         mark.execute(conn, done)
     return ok
@@ -468,9 +259,9 @@ def _record(app: Flask, flight: _Flight, mark: _Prepared, now: datetime | None) 
 def _drain_leased(
     app: Flask,
     relay: Relay,
-    claim_row: _Prepared,
-    mark: _Prepared,
-    due: _Due,
+    claim_row: Prepared,
+    mark: Prepared,
+    due: Due,
     limit: int,
     now: datetime | None,
 ) -> int:
@@ -482,10 +273,10 @@ def _drain_leased(
     sender thread, in order), the transaction for the next runs, so the database's work overlaps
     the relay's instead of adding to it. A row's answer is awaited before its transaction begins
     (the write lock is never held while a relay answers). A worker that dies mid-send leaves its
-    rows ``sending`` until OUTBOX_LEASE_SECONDS pass (``_RELEASE``).
+    rows ``sending`` until OUTBOX_LEASE_SECONDS pass (``outbox_sql.RELEASE``).
     """
     engine = engine_of(app)
-    take = _Prepared(_TAKE, engine.dialect)
+    take = Prepared(TAKE, engine.dialect)
     wanted = _StillWanted(engine.dialect)
     sent = claimed = 0
     flights: deque[_Flight] = deque()
@@ -553,8 +344,8 @@ class _StillWanted:
     the post read once per run, the recipient once per mail, with prepared statements."""
 
     def __init__(self, dialect: Any) -> None:
-        self.post_now = _Prepared(notifications.post_now, dialect)
-        self.recipient_now = _Prepared(notifications.recipient_now, dialect)
+        self.post_now = Prepared(notifications.post_now, dialect)
+        self.recipient_now = Prepared(notifications.recipient_now, dialect)
         self.posts: dict[int, Any] = {}
 
     def why_not(self, conn: Connection, row: Any) -> str | None:

@@ -11,8 +11,9 @@ Someone outside a channel who muted it (``ChannelMute``) is treated as ``off`` t
 - off: nothing.
 
 Nobody gets their own post back unless ``echo_own_posts``; private channel content goes to members
-only. These rules are applied again when a mail leaves the outbox (``why_not_now``). Mail outside a member's working time waits for
-their next working period; for members who take digests it is left to the digest instead.
+only. Mail outside a member's working time waits for their next working period; for members who
+take digests it is left to the digest instead. These rules are applied again when a mail leaves
+the outbox (``why_not_now``).
 """
 
 from __future__ import annotations

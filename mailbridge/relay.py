@@ -1,0 +1,109 @@
+"""The relay in RELAY_URL: one SMTP connection reused across messages (or, with no relay
+configured, the built-in catcher)."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from hub.models import CaughtMail
+from mailbridge.outbound import return_path
+
+
+class PermanentFailure(Exception):
+    """The relay refused for good (5xx): do not retry."""
+
+
+class Relay:
+    """One SMTP connection to RELAY_URL, opened on first use and reused for many messages."""
+
+    def __init__(self, url: str) -> None:
+        self.parts = urlsplit(url)
+        self.client: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        parts = self.parts
+        host, port = parts.hostname or "127.0.0.1", parts.port
+        if parts.scheme == "smtps":
+            ctx = ssl.create_default_context()
+            client: smtplib.SMTP = smtplib.SMTP_SSL(host, port or 465, timeout=30, context=ctx)
+        else:
+            client = smtplib.SMTP(host, port or 25, timeout=30)
+        if parts.scheme in ("smtp+starttls", "submission"):
+            client.starttls(context=ssl.create_default_context())
+        if parts.username:
+            client.login(unquote(parts.username), unquote(parts.password or ""))
+        return client
+
+    def send(self, mail_from: str, to_addr: str, raw: bytes) -> None:
+        """Send one message; 5xx raises PermanentFailure, anything else drops the connection."""
+        if self.client is None:
+            self.client = self._connect()
+        try:
+            self.client.sendmail(mail_from, [to_addr], raw)
+        except smtplib.SMTPRecipientsRefused as exc:
+            self._reset()
+            code = next(iter(exc.recipients.values()))[0]
+            if 500 <= code < 600:
+                raise PermanentFailure(str(exc)) from exc
+            raise
+        except smtplib.SMTPResponseException as exc:
+            self._reset()
+            if 500 <= exc.smtp_code < 600:
+                raise PermanentFailure(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
+            raise
+        except (OSError, smtplib.SMTPException):
+            self.close()
+            raise
+
+    def _reset(self) -> None:
+        try:
+            if self.client is not None:
+                self.client.rset()
+        except (OSError, smtplib.SMTPException):
+            self.close()
+
+    def close(self) -> None:
+        client, self.client = self.client, None
+        if client is not None:
+            try:
+                client.quit()
+            except (OSError, smtplib.SMTPException):
+                client.close()
+
+
+def send_raw(
+    app: Flask,
+    session: Session,
+    row: Any,
+    relay: Relay | None = None,
+    mail_from: str | None = None,
+) -> None:
+    """Hand one message (an OutboxMessage or a row with its columns) to the relay, or to the
+    catcher when no relay is configured."""
+    sender = mail_from or row.mail_from or return_path(app, row)
+    url = str(app.config.get("RELAY_URL") or "")
+    if not url:
+        session.add(
+            CaughtMail(
+                outbox_id=row.id,
+                mail_from=sender,
+                to_addr=row.to_addr,
+                subject=row.subject,
+                raw=row.raw,
+            )
+        )
+        return
+    if relay is not None:
+        relay.send(sender, row.to_addr, row.raw)
+        return
+    one = Relay(url)
+    try:
+        one.send(sender, row.to_addr, row.raw)
+    finally:
+        one.close()
