@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 
 from hub import permissions
 from hub.db import get_session
-from hub.errors import Forbidden, HubError, Reason
+from hub.errors import Forbidden, HubError, Invalid, NotFound, Reason
 from hub.models import Announcement, Channel, User, Via
 from hub.services import announcements
 from hub.text import render_markdown
@@ -54,29 +54,49 @@ def _audience_names(item: Announcement) -> list[str]:
 def admin_index() -> ResponseReturnValue:
     """Every announcement with its acknowledgement rate, and the form to write a new one."""
     require_admin()
+    return _admin_index_page()
+
+
+def _admin_index_page(form: Any = None, error: HubError | None = None) -> ResponseReturnValue:
     db = get_session()
     rows = [(a, announcements.status(db, a)) for a in announcements.list_announcements(db)]
     channels = db.query(Channel).order_by(Channel.name).all()
-    return render_template("announcements/admin_index.html", rows=rows, channels=channels)
+    page = render_template("announcements/admin_index.html", rows=rows, channels=channels,
+                           form=form, error=error)  # fmt: skip
+    return page, (422 if error is not None else 200)
 
 
 @bp.post("/admin/announcements")
 @login_required
 def publish() -> ResponseReturnValue:
-    """Publish an announcement from the form."""
+    """Publish an announcement; a refused form comes back with what was typed and why."""
     require_admin()
     db = get_session()
     form = request.form
     ids = [int(x) for x in form.getlist("channel_ids") if x.isdigit()]
-    if form.get("audience", "everyone") == "everyone":
-        ids = []
-    item = announcements.publish(
-        db, author=g.user, title=form.get("title", ""), body=form.get("body", ""),
-        ack_required=bool(form.get("ack_required")), urgent=bool(form.get("urgent")),
-        channel_ids=ids, remind_every_days=int(form.get("remind_every_days") or 0),
-    )  # fmt: skip
+    try:
+        if form.get("audience", "everyone") == "everyone":
+            ids = []
+        elif not ids:
+            # No channel ticked must not quietly mean "everyone".
+            raise Invalid(Reason.INVALID_VALUE, "audience")
+        item = announcements.publish(
+            db, author=g.user, title=form.get("title", ""), body=form.get("body", ""),
+            ack_required=bool(form.get("ack_required")), urgent=bool(form.get("urgent")),
+            channel_ids=ids, remind_every_days=_days(form.get("remind_every_days")),
+        )  # fmt: skip
+    except (Invalid, NotFound) as exc:
+        db.rollback()
+        return _admin_index_page(form, exc)
     db.commit()
     return redirect(url_for("announcements.admin_show", announcement_id=item.id), 303)
+
+
+def _days(raw: str | None) -> int:
+    try:
+        return int(raw or 0)
+    except ValueError:
+        raise Invalid(Reason.INVALID_VALUE, "remind_every_days") from None
 
 
 @bp.get("/admin/announcements/<int:announcement_id>")
@@ -118,7 +138,7 @@ def edit(announcement_id: int) -> ResponseReturnValue:
     announcements.edit(
         db, announcement=item, actor=g.user, title=form.get("title"), body=form.get("body"),
         require_again=bool(form.get("require_again")),
-        remind_every_days=int(form.get("remind_every_days") or 0),
+        remind_every_days=_days(form.get("remind_every_days")),
     )  # fmt: skip
     db.commit()
     return redirect(url_for("announcements.admin_show", announcement_id=item.id), 303)

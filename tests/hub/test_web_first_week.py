@@ -115,3 +115,33 @@ def test_refused_settings_keep_every_field_as_typed_and_say_what_is_wrong(
 
     res = client.post("/settings", data={**form, "working_days": [], "work_start": "09:00"})
     assert "Choose at least one working day." in res.get_data(as_text=True)
+
+
+def test_a_refused_announcement_keeps_the_text_and_never_goes_to_everyone_by_mistake(
+    app: Flask, session: Any
+) -> None:
+    from hub.models import Announcement
+
+    w = _world(session)
+    make_user(session, email="admin@corp.example", name="管理者", admin=True)
+    session.commit()
+    channel_id = w["channel"].id
+    session.rollback()
+    client = signed_in(app, "admin@corp.example")
+    form = {"title": "人事からのお知らせ", "body": "評価面談の日程です。", "audience": "channels",
+            "ack_required": "1", "remind_every_days": "2"}  # fmt: skip
+    # "Members of these channels" with no channel ticked.
+    res = client.post("/admin/announcements", data=form)
+    page = res.get_data(as_text=True)
+    assert res.status_code == 422
+    assert "Choose at least one channel, or send it to everyone." in page
+    assert 'value="人事からのお知らせ"' in page and "評価面談の日程です。</textarea>" in page
+    assert 'value="channels" checked' in page and 'value="2"' in page
+    res = client.post("/admin/announcements", data={**form, "title": " ", "audience": "everyone"})
+    assert "Please give the announcement a title." in res.get_data(as_text=True)
+    res = client.post("/admin/announcements", data={**form, "remind_every_days": "毎週"})
+    assert res.status_code == 422
+    assert session.scalar(select(Announcement)) is None
+    session.rollback()
+    res = client.post("/admin/announcements", data={**form, "channel_ids": [str(channel_id)]})
+    assert res.status_code == 303
