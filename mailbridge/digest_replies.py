@@ -17,6 +17,8 @@ says more (a question or a remark).
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 import unicodedata
 from typing import Any
@@ -28,10 +30,10 @@ from sqlalchemy.orm import Session
 from hub import permissions, tokens
 from hub.db import utcnow
 from hub.errors import HubError, Reason
-from hub.models import Announcement, DigestRun, PendingReply, Thread, User, Via
+from hub.models import Announcement, DigestRun, OutboxMessage, PendingReply, Thread, User, Via
 from hub.services import announcements
 from hub.services import threads as thread_service
-from mailbridge import addresses, culture_mail, quotes
+from mailbridge import addresses, culture_mail, quotes, replies
 from mailbridge.context import InboundContext, Outcome
 
 __all__ = ["act", "act_which", "ask_which", "find_marker", "run_items"]
@@ -134,7 +136,9 @@ def act(ctx: InboundContext) -> Outcome:
     # Answers per thread (in the order first answered), and text we cannot place.
     placed: dict[int, list[str]] = {}
     unplaced: list[str] = []
-    for quoted, answer in quotes.inline_answers(ctx.incoming.text or ""):
+    text = ctx.incoming.text or ""
+    pairs = quotes.inline_answers(text) + _unquoted_answers(text, _digest_lines(ctx, run))
+    for quoted, answer in pairs:
         target = find_marker(quoted, ids, last=True) if quoted else None
         if target is None:
             target = find_marker(answer, ids)
@@ -168,9 +172,75 @@ def act(ctx: InboundContext) -> Outcome:
         reason = Reason.AMBIGUOUS_DIGEST_REPLY.value
     if not results:
         if not unplaced:
-            return Outcome("ignored", reason=Reason.EMPTY_BODY.value, author=user.email)
+            # Nothing written, or nothing we could find: the member is told, with their mail.
+            replies.explain(ctx, Reason.EMPTY_BODY.value)
+            return Outcome("rejected", reason=Reason.EMPTY_BODY.value, author=user.email)
         return Outcome("held", reason=reason, author=user.email, text="\n\n".join(unplaced))
     return _outcome(results, user, reason)
+
+
+def _key(line: str) -> str:
+    """A line compared with the digest's: width, case, spaces and punctuation ignored (a client
+    re-encoding the digest in ISO-2022-JP turns "·" into "?"; quoting adds ">")."""
+    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", line)).lower()
+
+
+def _digest_lines(ctx: InboundContext, run: DigestRun) -> set[str]:
+    """The keys of the digest mail's own text lines (empty if that mail is gone)."""
+    if not run.message_id:
+        return set()
+    raw = ctx.session.scalar(
+        select(OutboxMessage.raw).where(OutboxMessage.message_id == run.message_id)
+    )
+    if raw is None:
+        return set()
+    body = email.message_from_bytes(raw, policy=email.policy.default).get_body(("plain",))
+    text = body.get_content() if body is not None else ""
+    return {key for line in text.splitlines() if (key := _key(line))}
+
+
+# Characters (letters and digits) a re-wrapped piece of a digest line needs to be known as one.
+_PIECE = 12
+# Lines of a reply read for answers in an unquoted digest (a digest is far shorter).
+_MAX_LINES = 5000
+
+
+def _unquoted_answers(text: str, digest: set[str]) -> list[tuple[str, str]]:
+    """(last digest item line above, answer) pairs written into an unquoted copy of the digest.
+
+    Outlook quotes without '>': its reply is the member's text, a 差出人:/From: block and the
+    digest as it was. Lines below the copy's first line that are not the digest's are answers
+    to the item above them. Only a copy with at least three unquoted digest lines counts, so
+    a '>'-quoted digest (whose answers ``quotes.inline_answers`` finds) gives nothing here.
+    """
+    if not digest:
+        return []
+    # Plain-text clients re-wrap long lines: a long enough piece of a digest line is the digest's.
+    joined = "\n".join(digest)
+    pairs: list[tuple[str, str]] = []
+    item = ""  # the last digest line above that names an item ("[#123] ...")
+    answer: list[str] = []
+    copied = 0
+    inside = False
+    run = ""  # the digest line read so far, when a client wrapped it over several lines
+    for line in text.replace("\r\n", "\n").split("\n")[:_MAX_LINES]:
+        key = _key(line)
+        if run and key and f"{run}{key}" in joined:
+            run = f"{run}{key}"
+            continue
+        run = key if key and (key in digest or (len(key) >= _PIECE and key in joined)) else ""
+        if run:
+            inside = True
+            copied += not line.lstrip().startswith(">")
+            if any(map(_key, answer)):
+                pairs.append((item, "\n".join(answer).strip()))
+            answer = []
+            item = line if MARKER.search(line) else item
+        elif inside and not line.lstrip().startswith(">"):
+            answer.append(line)
+    if any(map(_key, answer)):
+        pairs.append((item, "\n".join(answer).strip()))
+    return pairs if copied >= 3 else []
 
 
 def _outcome(results: list[dict[str, Any]], user: User, reason: str | None = None) -> Outcome:

@@ -183,3 +183,47 @@ def test_ryokai_under_an_announcement_item_acknowledges_it(
     assert ack is not None and ack.user.email == BOSS and ack.words == "了解しました。"
     assert "了解しました。" not in _posts(session, session.get(threads.Thread, item_thread))
     assert _posts(session, t1)[-1] == "予算は来週確認します。"
+
+
+def test_outlook_answers_written_into_the_unquoted_digest(
+    app, session, smtp_sink, two_threads, intake
+):
+    """Outlook quotes without '>' and re-wraps long lines: answers typed under two items of
+    the copied digest go to those threads; the copy, its wrapped pieces and its footer do not."""
+    t1, t2 = two_threads["t1"], two_threads["t2"]
+    digest = _digest(app, session, smtp_sink, "daily:a")
+    lines = text_of(digest).splitlines()
+    answers = {_marker_line(lines, t1.id) + 1: "→ 予算は承認します。",
+               _marker_line(lines, t2.id): "→ 懇親会は欠席します。"}  # fmt: skip
+    copy = []
+    for k, ln in enumerate(lines):
+        # Outlook's plain text wraps at 76 columns.
+        copy += [ln[i : i + 38] for i in range(0, len(ln), 38)] or [""]
+        if k in answers:
+            copy.append(answers[k])
+    body = (
+        "\r\n\r\n________________________________\r\n"
+        "差出人: Hiroba <hiroba@hub.test>\r\n"
+        "送信日時: 2026年11月27日 8:00\r\n"
+        f"件名: {digest['Subject']}\r\n\r\n" + "\r\n".join(copy)
+    )
+    _send(intake.port, digest["Reply-To"], digest["Subject"], body, digest["Message-ID"])
+    assert _posts(session, t1) == ["予算案", "→ 予算は承認します。"]
+    assert _posts(session, t2) == ["18日", "→ 懇親会は欠席します。"]
+    assert session.scalar(select(PendingReply)) is None
+
+
+def test_a_digest_reply_with_nothing_to_place_is_explained(
+    app, session, smtp_sink, two_threads, intake
+):
+    """Sent back with no text of the member's: they hear so (never silence)."""
+    digest = _digest(app, session, smtp_sink, "daily:a")
+    quoted = "\n".join(f"> {ln}" if ln else ">" for ln in text_of(digest).splitlines())
+    body = f"On Fri, Nov 27, 2026 at 8:00 AM Hiroba wrote:\n{quoted}"
+    _send(intake.port, digest["Reply-To"], digest["Subject"], body, digest["Message-ID"])
+    row = session.scalar(select(InboundMessage).order_by(InboundMessage.id.desc()))
+    assert (row.status, row.reason) == ("rejected", "empty_body")
+    session.commit()
+    delivery.drain_outbox(app)
+    (told,) = [m for m in to(smtp_sink, BOSS) if "could not be posted" in text_of(m)]
+    assert "> On Fri, Nov 27, 2026" in text_of(told)
