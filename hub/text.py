@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 
 import nh3
@@ -74,6 +75,23 @@ def mention_handles(text: str) -> list[str]:
     for m in MENTION.finditer(text):
         seen.setdefault(m.group(1).lower().rstrip("."), None)
     return list(seen)
+
+
+def show_names(text: str, mentioned: Iterable[tuple[str, str]]) -> str:
+    """Show the @handles in ``text`` of the (email, name) members it mentions as their names
+    (``@yamamoto`` and ``@yamamoto@corp.example`` become ``@山本 部長``), for mail."""
+    names: dict[str, str] = {}
+    for email, name in mentioned:
+        names[email.lower()] = name
+        names.setdefault(email.split("@")[0].lower(), name)
+    if not names:
+        return text
+
+    def swap(m: re.Match[str]) -> str:
+        name = names.get(m.group(1).lower().rstrip("."))
+        return f"@{name}" if name else m.group(0)
+
+    return MENTION.sub(swap, text)
 
 
 def snippet(text: str, length: int = 140) -> str:

@@ -45,7 +45,7 @@ from hub.models import (
     User,
 )
 from hub.services.accounts import effective_delivery
-from hub.text import snippet
+from hub.text import show_names, snippet
 from mailbridge import addresses, outbound, quiet
 
 # A digest is read in a minute: at most this many threads per channel and in all.
@@ -159,6 +159,8 @@ class Activity:
     outsider_sections: dict[tuple[int, int], tuple[ChannelSection | None, int]] = field(
         default_factory=dict
     )
+    # Per post of the window: the (email, name) of the members it mentions.
+    mentioned: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
     # Channel sections rendered once per (locale, part, section) for every member who gets
     # the same section; their reply links are markers filled in per member.
     parts: dict[tuple[str, str, ChannelSection], str] = field(default_factory=dict)
@@ -167,9 +169,19 @@ class Activity:
 def load_activity(session: Session, since: datetime, until: datetime) -> Activity:
     """Read the window's posts once: per thread the count and last posts by author."""
     act = Activity()
+    # Who each post of the window mentions: the digest shows them by name, as mail does.
+    mentioned: dict[int, list[tuple[str, str]]] = {}
+    for post_id, email, name in session.execute(
+        select(Mention.post_id, User.email, User.name)
+        .join(User, User.id == Mention.user_id)
+        .join(Post, Post.id == Mention.post_id)
+        .where(Post.created_at > since, Post.created_at <= until)
+    ):
+        mentioned.setdefault(post_id, []).append((email, name))
+    act.mentioned = mentioned
     rows = session.execute(
         select(
-            Post.thread_id, Post.author_id, Post.body, Thread.channel_id, Thread.title,
+            Post.id, Post.thread_id, Post.author_id, Post.body, Thread.channel_id, Thread.title,
             Thread.author_id, Thread.created_at,
         )
         .join(Thread, Thread.id == Post.thread_id)
@@ -181,7 +193,8 @@ def load_activity(session: Session, since: datetime, until: datetime) -> Activit
         )
         .order_by(Post.id)
     ).all()  # fmt: skip
-    for thread_id, author_id, body, channel_id, title, starter, created in rows:
+    for post_id, thread_id, author_id, body, channel_id, title, starter, created in rows:
+        body = show_names(body, mentioned.get(post_id, ()))
         t = act.threads.get(thread_id)
         if t is None:
             t = act.threads[thread_id] = ThreadNews(thread_id, title, starter, created > since)
@@ -225,7 +238,7 @@ def load_activity(session: Session, since: datetime, until: datetime) -> Activit
 def _load_personal(session: Session, act: Activity, since: datetime, until: datetime) -> None:
     """Mentions and thanks of the window, for every member at once."""
     rows = session.execute(
-        select(Mention.user_id, Post.body, Post.author_id, Thread.id, Thread.title,
+        select(Mention.user_id, Post.id, Post.body, Post.author_id, Thread.id, Thread.title,
                Thread.channel_id, Channel.name)
         .join(Post, Post.id == Mention.post_id)
         .join(Thread, Thread.id == Post.thread_id)
@@ -238,9 +251,10 @@ def _load_personal(session: Session, act: Activity, since: datetime, until: date
         )
         .order_by(Post.id)
     ).all()  # fmt: skip
-    for user_id, body, author_id, thread_id, title, channel_id, channel_name in rows:
+    for user_id, post_id, body, author_id, thread_id, title, channel_id, channel_name in rows:
         name = act.names.get(author_id, "") if author_id else ""
-        item = NeedItem(thread_id, title, channel_name, "mention", name, snippet(body, 100))
+        text = snippet(show_names(body, act.mentioned.get(post_id, ())), 100)
+        item = NeedItem(thread_id, title, channel_name, "mention", name, text)
         act.mentions.setdefault(user_id, []).append((channel_id, item))
     cards = session.execute(
         select(ThanksRecipient.user_id, Thanks)
@@ -558,7 +572,8 @@ def _mail(
     domain = cfg["MAIL_DOMAIN"]
     keys = tokens.keys_from_config(cfg)
     reply_to = addresses.encode("digest", user.id, run_id, domain, keys)
-    unsubscribe = outbound.unsubscribe_url(app, user.id, 0)
+    # Unsubscribing from a digest stops the digest (as mailing 'digest off' does), not all mail.
+    unsubscribe = outbound.unsubscribe_url(app, user.id, tokens.DIGEST)
     context = digest_context(app, user, digest, run_id, act.parts if act else None)
     context.update(
         base_url=cfg["BASE_URL"], mail_domain=domain, recipient=user,

@@ -18,7 +18,6 @@ the outbox (``why_not_now``).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -44,7 +43,7 @@ from hub.models import (
 )
 from hub.services import channels
 from hub.services.accounts import effective_delivery
-from hub.text import MENTION, render_markdown
+from hub.text import render_markdown, show_names
 from mailbridge import outbound, quiet
 
 DIGEST_MODES = (Delivery.DAILY, Delivery.WEEKLY)
@@ -180,23 +179,12 @@ def recipient_message_id(post_id: int, user_id: int, domain: str) -> str:
 
 def _names_for_mentions(session: Session, post: Post, body: str) -> str:
     """Show @handles as the members' names."""
-    users = list(
-        session.scalars(
-            select(User).join(Mention, Mention.user_id == User.id).where(Mention.post_id == post.id)
-        )
+    mentioned = session.execute(
+        select(User.email, User.name)
+        .join(Mention, Mention.user_id == User.id)
+        .where(Mention.post_id == post.id)
     )
-    if not users:
-        return body
-    names: dict[str, str] = {}
-    for u in users:
-        names[u.email.lower()] = u.name
-        names.setdefault(u.email.split("@")[0].lower(), u.name)
-
-    def swap(m: re.Match[str]) -> str:
-        name = names.get(m.group(1).lower().rstrip("."))
-        return f"@{name}" if name else m.group(0)
-
-    return MENTION.sub(swap, body)
+    return show_names(body, mentioned.all())
 
 
 def attachment_url(app: Flask, user_id: int, attachment_id: int, filename: str) -> str:

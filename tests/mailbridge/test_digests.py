@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from hub.db import utcnow
 from hub.models import ChannelKind, Delivery, DigestRun, OutboxMessage, Thanks, ThanksRecipient, Via
-from hub.services import channels, threads
+from hub.services import announcements, channels, threads
 from mailbridge import delivery, digests, jobs
 from tests.factories import make_channel, make_thread, make_user
 from tests.fixtures_mailout import text_of, to
@@ -259,3 +259,29 @@ def test_each_member_sees_counts_and_snippets_without_their_own_posts(app, sessi
         for u in (other, third)
     ]  # fmt: skip
     assert sections[0] is sections[1]  # built once, shared (and rendered once) for both
+
+
+def test_digest_names_the_mentioned_and_leaves_out_a_missing_author(
+    app, session, smtp_sink, company
+):
+    boss, peer = company["boss"], company["peer"]
+    make_thread(
+        session, channel=company["work"], author=peer, title="報告", body="@boss 見てください"
+    )
+    # An announcement published from the admin CLI has no author.
+    announcements.publish(
+        session, author=None, title="年末年始の休業", body="12/29から休みです", ack_required=False,
+        urgent=False,
+    )  # fmt: skip
+    session.commit()
+    _build(app, session, boss)
+    delivery.drain_outbox(app)
+    (mail,) = to(smtp_sink, "boss@corp.example")
+    body, html = text_of(mail), mail.get_body(("html",)).get_content()
+    # As notification mails do: the mention shows the member's name, not their handle.
+    assert "@部長 見て" in body and "@boss" not in body
+    assert "@部長 見て" in html
+    # The announcement's line has no empty author before its text.
+    line = next(x for x in body.splitlines() if "12/29から休みです" in x)
+    assert ": 12/29" not in line and line.strip().endswith("· 12/29から休みです")
+    assert "· : " not in html
