@@ -29,7 +29,7 @@ KINDS = {
     "digest": 2,  # digest+<token>@: a reply to the digest run <target>
     "ack": 3,  # ack+<token>@: acknowledges announcement <target>
     "prefs": 4,  # the footer link: delivery preferences without sign-in
-    "unsubscribe": 5,  # List-Unsubscribe for channel <target> (0 = all mail)
+    "unsubscribe": 5,  # List-Unsubscribe for channel <target> (0 = all mail, DIGEST = the digest)
     "bounce": 6,  # VERP return path for outbox row <target>
     "flag": 7,  # flag post <target> from a mail link
     "ack_link": 8,  # acknowledge announcement <target> from a link (confirm page)
@@ -38,6 +38,8 @@ KINDS = {
     "thanks_value": 11,  # choose the value of thanks card <target> from a link
 }
 _NAMES = {v: k for k, v in KINDS.items()}
+# The target of a digest's List-Unsubscribe: the digest only (no channel has this id).
+DIGEST = 0xFFFFFFFF
 _SIG_BYTES = 10
 
 

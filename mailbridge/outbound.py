@@ -211,7 +211,8 @@ def prefs_url(app: Flask, user_id: int) -> str:
 
 
 def unsubscribe_url(app: Flask, user_id: int, channel_id: int = 0) -> str:
-    """The signed one-click unsubscribe target for a channel (0 = all mail)."""
+    """The signed one-click unsubscribe target for a channel (0 = all mail, tokens.DIGEST = the
+    digest)."""
     tok = tokens.make("unsubscribe", user_id, channel_id, _keys(app))
     return f"{app.config['BASE_URL']}/mail/unsubscribe/{tok}"
 

@@ -98,8 +98,15 @@ def unmute(token: str, channel_id: int) -> ResponseReturnValue:
     return redirect(url_for("mailprefs.preferences", token=token) + "#muted", 303)
 
 
+def _prefs_token(user: User) -> str:
+    """The member's signed preferences link (as in every mail footer)."""
+    return tokens.make("prefs", user.id, 0, tokens.keys_from_config(current_app.config))
+
+
 def _target(user: User, channel_id: int) -> Channel | None:
-    return get_session().get(Channel, channel_id) if channel_id else None
+    if not channel_id or channel_id == tokens.DIGEST:
+        return None
+    return get_session().get(Channel, channel_id)
 
 
 @bp.get("/unsubscribe/<token>")
@@ -107,7 +114,11 @@ def unsubscribe_confirm(token: str) -> ResponseReturnValue:
     """A GET only asks: link scanners must not unsubscribe anyone."""
     user, channel_id = signed.member_for(token, "unsubscribe")
     return render_template(
-        "prefs/unsubscribe.html", user=user, channel=_target(user, channel_id), token=token
+        "prefs/unsubscribe.html",
+        user=user,
+        channel=_target(user, channel_id),
+        digest=channel_id == tokens.DIGEST,
+        token=token,
     )
 
 
@@ -125,10 +136,19 @@ def unsubscribe(token: str) -> ResponseReturnValue:
         except HubError:
             # The member can no longer read the channel: there is nothing left to stop.
             pass
+    elif channel_id == tokens.DIGEST:
+        # The digest stops; mentions and replies still come (as mailing "digest off" does).
+        accounts.update_preferences(session, user, delivery=Delivery.MENTIONS)
     else:
         accounts.update_preferences(session, user, delivery=Delivery.OFF)
     session.commit()
-    return render_template("prefs/unsubscribed.html", user=user, channel=channel)
+    return render_template(
+        "prefs/unsubscribed.html",
+        user=user,
+        channel=channel,
+        digest=channel_id == tokens.DIGEST,
+        prefs_url=url_for("mailprefs.preferences", token=_prefs_token(user)),
+    )
 
 
 @bp.get("/file/<signed>/<path:filename>")

@@ -7,9 +7,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from hub.db import utcnow
 from hub.models import Delivery, Membership, User, Via
 from hub.services import channels, threads
-from mailbridge import outbound
+from mailbridge import digests, outbound
 from tests.factories import make_channel, make_thread, make_user
 from tests.fixtures_mailout import deliver, to
 
@@ -118,4 +119,42 @@ def test_signed_pages_speak_the_members_language_not_the_browsers(live_app):
     assert "<h1>Unsubscribe</h1>" in page.text
     # Pages not opened from a signed link still follow the browser.
     assert 'lang="ja"' in client.get("/login", headers={"Accept-Language": "ja"}).text
+    session.close()
+
+
+def test_the_digests_one_click_unsubscribe_stops_the_digest_not_mentions(live_app, smtp_sink):
+    """Gmail's Unsubscribe button posts the digest's List-Unsubscribe: the member meant the
+    digest (as mailing "digest off" does), not the mentions and replies they still want."""
+    app = live_app
+    app.config["RELAY_URL"] = smtp_sink.url
+    session = app.extensions["hiroba.sessionmaker"]()
+    boss = make_user(session, email="boss@corp.example", name="部長", email_only=True, locale="ja")
+    peer = make_user(session, email="peer@corp.example")
+    ch = make_channel(session, slug="general")
+    make_thread(session, channel=ch, author=peer, title="T", body="b")
+    session.commit()
+    digests.build_and_queue_digest(app, session, boss, "daily:test", utcnow())
+    session.commit()
+    deliver(app)
+    (mail,) = [m for m in to(smtp_sink, "boss@corp.example") if "digest." in str(m["List-Id"])]
+    url = re.search(r"<(http[^>]+)>", str(mail["List-Unsubscribe"])).group(1)
+    client = app.test_client()
+    page = client.get(_path(url, app))
+    assert "ダイジェスト" in page.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(User, boss.id).delivery is None  # a GET changes nothing
+    session.commit()
+    done = client.post(_path(url, app), data={"List-Unsubscribe": "One-Click"})
+    assert done.status_code == 200
+    session.expire_all()
+    assert session.get(User, boss.id).delivery == Delivery.MENTIONS
+    session.commit()
+    # A mention still reaches him; no more digests are due.
+    deliver(app)
+    smtp_sink.messages.clear()
+    make_thread(session, channel=ch, author=peer, title="至急", body="@boss 確認を")
+    session.commit()
+    deliver(app)
+    assert len(to(smtp_sink, "boss@corp.example")) == 1
+    assert digests.due_period(session.get(User, boss.id), utcnow()) is None
     session.close()
