@@ -40,6 +40,7 @@ from hub.models import (
     Thread,
     ThreadMute,
     User,
+    Via,
 )
 from hub.services import channels
 from hub.services.accounts import effective_delivery
@@ -172,6 +173,15 @@ def anchor_id(session: Session, thread: Thread, domain: str) -> str:
     return first.message_id
 
 
+def _seen_as(post: Any, user_id: int, domain: str) -> str:
+    """The Message-ID under which the member has ``post`` (a row: id, author_id, via,
+    message_id) in their mailbox: their own mail's if they wrote it by mail (it sits in their
+    Sent folder, so a reply threads under it), else our mail's about it to them."""
+    if post.author_id == user_id and post.via == Via.EMAIL and post.message_id:
+        return str(post.message_id)
+    return recipient_message_id(post.id, user_id, domain)
+
+
 def recipient_message_id(post_id: int, user_id: int, domain: str) -> str:
     """The Message-ID of the mail about one post to one member (stable, unique per row)."""
     return f"p{post_id}.u{user_id}@{domain}"
@@ -211,15 +221,15 @@ def queue_post_mails(
     if not post.message_id:
         post.message_id = f"post.{post.id}@{domain}"
     anchor = anchor_id(session, thread, domain)
+    # The thread's first post and the last few before this one, as each recipient has them.
+    seen = select(Post.id, Post.author_id, Post.via, Post.message_id).where(
+        Post.thread_id == thread.id
+    )
+    first = session.execute(seen.order_by(Post.id).limit(1)).one()
+    first_id = first.id
     earlier = list(
-        session.scalars(
-            select(Post.id)
-            .where(Post.thread_id == thread.id, Post.id < post.id)
-            .order_by(Post.id.desc())
-            .limit(8)
-        )
+        session.execute(seen.where(Post.id < post.id).order_by(Post.id.desc()).limit(8))
     )[::-1]
-    first_id = session.scalar(select(Post.id).where(Post.thread_id == thread.id).order_by(Post.id))
     body = _names_for_mentions(session, post, post.body)
     author_name = post.author.name if post.author else "Hiroba"
     attachments = list(post.attachments)
@@ -257,7 +267,7 @@ def queue_post_mails(
             rendered[(user.locale, r.reason)] = look
         look = _personal(app, look, user, attachments)
         own_id = recipient_message_id(post.id, user.id, domain)
-        refs = [anchor] + [recipient_message_id(p, user.id, domain) for p in [first_id, *earlier]]
+        refs = [anchor] + [_seen_as(p, user.id, domain) for p in [first, *earlier]]
         refs = [x for i, x in enumerate(refs) if x and x not in refs[:i] and x != own_id]
         if post.id == first_id and not thread.message_id:
             refs = []

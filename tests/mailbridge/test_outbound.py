@@ -65,6 +65,24 @@ def test_thread_begun_by_mail_anchors_on_its_own_message_id(app, session, smtp_s
     assert ids(mail["References"])[0] == "seed@corp.example"
 
 
+def test_an_answer_to_a_mail_reply_threads_under_the_mail_in_the_senders_sent_folder(
+    app, session, smtp_sink, office
+):
+    # The manager replied by mail: his client keeps that mail (his own Message-ID) in Sent.
+    # The answer to it names that mail as its parent, so it threads right under his reply.
+    boss, peer, thread = office["boss"], office["peer"], office["thread"]
+    threads.reply(
+        session, author=boss, thread=thread, body="来週確認します", via=Via.EMAIL,
+        message_id="CAF=boss.reply@mail.corp.example",
+    )  # fmt: skip
+    threads.reply(session, author=peer, thread=thread, body="お願いします", via=Via.WEB)
+    session.commit()
+    deliver(app)
+    (mail,) = to(smtp_sink, "boss@corp.example")
+    assert ids(mail["In-Reply-To"]) == ["CAF=boss.reply@mail.corp.example"]
+    assert "CAF=boss.reply@mail.corp.example" in ids(mail["References"])
+
+
 def test_every_header_a_mail_client_needs(app, session, smtp_sink, office):
     threads.reply(session, author=office["peer"], thread=office["thread"], body="b", via=Via.WEB)
     session.commit()
