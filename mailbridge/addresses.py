@@ -12,6 +12,8 @@ Destination(kind='channel', slug='general', token=None)
 True
 >>> decode("reply@hub.test", "hub.test", keys).kind
 'lost'
+>>> decode("digest@hub.test", "hub.test", keys).kind
+'lost'
 >>> decode("someone@elsewhere.test", "hub.test", keys) is None
 True
 """
@@ -34,11 +36,12 @@ TOKEN_PREFIXES = {
     "welcome": "welcome",
 }
 # Fixed addresses that are not channels.
-FIXED = {"help": "help", "thanks": "thanks", "postmaster": "help", "digest": "help"}
-# Where a reply goes when its client (or a mail server) dropped the +token ("reply@"), or when
-# it was sent to our From address ("hiroba@"): accepted, then threaded by the mails it answers.
-# Only names no channel may take (hub.services.channels.RESERVED): "welcome@" may be a channel.
-LOST = frozenset({"reply", "ack", "hiroba"})
+FIXED = {"help": "help", "thanks": "thanks", "postmaster": "help"}
+# Where a reply goes when its client (or a mail server) dropped the +token ("reply@",
+# "digest@"), or when it was sent to our From address ("hiroba@"): accepted, then threaded by
+# the mails it answers. Only names no channel may take (hub.services.channels.RESERVED):
+# "welcome@" may be a channel.
+LOST = frozenset({"reply", "digest", "ack", "hiroba"})
 SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from hub import tokens
 from hub.errors import Reason
-from hub.models import Channel, OutboxMessage, Post, Thread
+from hub.models import Channel, DigestRun, OutboxMessage, Post, Thread
 from hub.services import accounts
 from mailbridge import addresses, auth, bounces, quotes
 from mailbridge.addresses import Destination
@@ -143,6 +143,13 @@ def _from_references(ctx: InboundContext, keys: list[str]) -> Destination | None
     if sender is None:
         return None
     for mid in (*reversed(inc.in_reply_to), *reversed(inc.references)):
+        # A digest answered at digest@ (its +token lost): the member's own digest, as if the
+        # token were there, so its items are placed by the digest-reply flow.
+        run_id = ctx.session.scalar(
+            select(DigestRun.id).where(DigestRun.message_id == mid, DigestRun.user_id == sender.id)
+        )
+        if run_id is not None:
+            return Destination("digest", token=tokens.Token("digest", sender.id, run_id))
         out = ctx.session.scalar(select(OutboxMessage).where(OutboxMessage.message_id == mid))
         if out is not None and out.user_id == sender.id:
             msg = BytesHeaderParser(policy=compat32).parsebytes(out.raw)

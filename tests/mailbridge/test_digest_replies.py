@@ -227,3 +227,49 @@ def test_a_digest_reply_with_nothing_to_place_is_explained(
     delivery.drain_outbox(app)
     (told,) = [m for m in to(smtp_sink, BOSS) if "could not be posted" in text_of(m)]
     assert "> On Fri, Nov 27, 2026" in text_of(told)
+
+
+def test_digest_reply_whose_token_was_lost_is_placed_by_what_it_answers(
+    app, session, smtp_sink, two_threads, intake
+):
+    """A gateway strips the +token (digest+TOKEN@ -> digest@): the reply is threaded by the
+    digest it answers and its answers land under their items, as with the token. Another
+    member answering that digest, or a mail that answers no digest, is told why with the
+    text; a stranger is refused in protocol."""
+    t1, t2 = two_threads["t1"], two_threads["t2"]
+    t1_id = t1.id
+    digest = _digest(app, session, smtp_sink, "daily:a")
+    lines = text_of(digest).splitlines()
+    answers = {_marker_line(lines, t1.id): "予算は承認します。",
+               _marker_line(lines, t2.id): "懇親会は参加します。"}  # fmt: skip
+    body = ["2026年11月27日(金) 8:00 Hiroba <hiroba@hub.test>:", ""]
+    for k, ln in enumerate(lines):
+        body.append(f"> {ln}" if ln else ">")
+        if k in answers:
+            body += ["", answers[k], ""]
+    _send(intake.port, "digest@hub.test", digest["Subject"], "\n".join(body), digest["Message-ID"])
+    assert _posts(session, t1)[-1] == "予算は承認します。"
+    assert _posts(session, t2)[-1] == "懇親会は参加します。"
+    # The digest is the boss's: a colleague answering it (a forward) places nothing.
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "花子 <peer@corp.example>", "digest@hub.test", "Re: x"
+    msg["In-Reply-To"] = msg["References"] = digest["Message-ID"]
+    msg.set_content(f"#{t1_id} 横から失礼します")
+    with smtplib.SMTP("127.0.0.1", intake.port) as client:
+        assert client.send_message(msg) == {}
+    assert "横から失礼します" not in " ".join(_posts(session, t1))
+    # Answering no digest of ours: the member hears why, with their own text.
+    _send(intake.port, "digest@hub.test", "予算", "来週の件、了解です", "<elsewhere@corp.example>")
+    assert _posts(session, t1)[-1] == "予算は承認します。"
+    delivery.drain_outbox(app)
+    told = [m for m in to(smtp_sink, BOSS) if "> 来週の件、了解です" in text_of(m)]
+    assert len(told) == 1
+    assert [m for m in to(smtp_sink, "peer@corp.example") if "> #" in text_of(m)]
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "x@evil.example", "digest@hub.test", "Re: x"
+    msg["In-Reply-To"] = digest["Message-ID"]
+    msg.set_content("spam")
+    with smtplib.SMTP("127.0.0.1", intake.port) as client:
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            client.send_message(msg)
+    assert refused.value.smtp_code == 550
