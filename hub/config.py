@@ -58,6 +58,9 @@ class Defaults:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = None
     REMEMBER_COOKIE_HTTPONLY = True
+    # A form's CSRF token lives as long as the sign-in (it is bound to the session): with
+    # Flask-WTF's one-hour default a reply written after a meeting was refused as expired.
+    WTF_CSRF_TIME_LIMIT = None
     BABEL_DEFAULT_LOCALE = "ja"
     BABEL_DEFAULT_TIMEZONE = "Asia/Tokyo"
     DEFAULT_TIMEZONE = "Asia/Tokyo"

@@ -9,7 +9,7 @@ from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
 from hub.errors import HubError
-from hub.web.htmx import is_htmx
+from hub.web.htmx import from_htmx, is_htmx
 
 # The largest id a row can have (a 32-bit INTEGER column on PostgreSQL).
 MAX_ID = 2**31 - 1
@@ -68,7 +68,15 @@ def register(app: Flask) -> None:
         return render_template("error.html", error=exc), exc.status
 
     @app.errorhandler(CSRFError)
-    def _csrf_error(exc: CSRFError) -> tuple[str, int]:
+    def _csrf_error(exc: CSRFError) -> tuple[str, int] | Response:
+        if from_htmx():
+            # Say so above the form and leave the form, and what was typed in it, on the page
+            # (a boosted form too: its URL is not pushed, a reload shows the page it was on).
+            response = make_response(render_template("_csrf_error.html"), 200)
+            response.headers.update(
+                {"HX-Retarget": "#flash", "HX-Reswap": "innerHTML", "HX-Push-Url": "false"}
+            )
+            return response
         return render_template("error.html", error=exc, csrf=True), 400
 
     for code in (400, 403, 404, 405, 413, 422, 429):

@@ -13,6 +13,11 @@ def is_htmx() -> bool:
     return bool(request.headers.get("HX-Request")) and not request.headers.get("HX-Boosted")
 
 
+def from_htmx() -> bool:
+    """True for any request htmx made: a fragment or a boosted page or form."""
+    return bool(request.headers.get("HX-Request"))
+
+
 def page_or_partial(page: str, partial: str, status: int = 200, **context: Any) -> Response:
     """Render ``partial`` for htmx, the whole ``page`` otherwise; caches must keep them apart."""
     body = render_template(partial if is_htmx() else page, **context)

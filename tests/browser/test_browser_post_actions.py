@@ -95,3 +95,39 @@ def test_pages_load_without_failed_requests(browser: Browser, hub) -> None:
     expect(page.locator(f"#post-{hub.post_id}")).to_be_visible()
     page.wait_for_load_state("networkidle")
     assert failed == []
+
+
+def test_a_reply_written_over_an_hour_still_posts(browser: Browser, hub, monkeypatch) -> None:
+    import time
+
+    from itsdangerous.timed import TimestampSigner
+
+    page = browser.new_context().new_page()
+    sign_in(page, hub.url, "reader@corp.example")
+
+    # The page's form token is from two hours ago: a long meeting, then the reply.
+    def two_hours_ago(signer: TimestampSigner) -> int:
+        csrf = signer.salt in (b"wtf-csrf-token", "wtf-csrf-token")
+        return int(time.time()) - (7200 if csrf else 0)
+
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", two_hours_ago)
+    page.goto(f"{hub.url}/t/{hub.thread_id}")
+    monkeypatch.undo()
+    page.locator("#reply-body").fill("Sorry for the late answer: agreed.")
+    page.locator("#reply-form button[type=submit]").click()
+    expect(page.locator("#posts")).to_contain_text("Sorry for the late answer: agreed.")
+
+
+def test_an_expired_form_keeps_what_was_typed(browser: Browser, hub) -> None:
+    page = browser.new_context().new_page()
+    sign_in(page, hub.url, "reader@corp.example")
+    page.goto(f"{hub.url}/t/{hub.thread_id}")
+    # The token no longer matches the session (signed out and in again in another tab).
+    page.evaluate("""() => {
+        document.querySelectorAll("input[name=csrf_token]").forEach(i => i.value = "stale");
+        document.body.setAttribute("hx-headers", '{"X-CSRFToken": "stale"}');
+    }""")
+    page.locator("#reply-body").fill("A long reply I do not want to lose.")
+    page.locator("#reply-form button[type=submit]").click()
+    expect(page.locator("#flash [role=alert]")).to_contain_text("This form has expired.")
+    expect(page.locator("#reply-body")).to_have_value("A long reply I do not want to lose.")
