@@ -72,7 +72,7 @@ def register(app: Flask) -> None:
         if from_htmx():
             # Say so above the form and leave the form, and what was typed in it, on the page
             # (a boosted form too: its URL is not pushed, a reload shows the page it was on).
-            response = make_response(render_template("_csrf_error.html"), 200)
+            response = make_response(render_template("_csrf_error.html"), 400)
             response.headers.update(
                 {"HX-Retarget": "#flash", "HX-Reswap": "innerHTML", "HX-Push-Url": "false"}
             )
