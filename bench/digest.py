@@ -109,7 +109,7 @@ def run(url: str, tmp: Path, args: argparse.Namespace) -> None:
     from hub import create_app, db, search
     from hub.db import Base, transaction, utcnow
     from hub.models import OutboxMessage, User
-    from mailbridge import digests, jobs, outbound
+    from mailbridge import digest_activity, digest_mail, digests, jobs, outbound
 
     engine = db.make_engine(url)
     with engine.begin() as conn:
@@ -136,7 +136,7 @@ def run(url: str, tmp: Path, args: argparse.Namespace) -> None:
         # sections shared through the same cache), only without the database.
         users = list(session.scalars(select(User).order_by(User.id)))
         since = now - timedelta(days=1)
-        act = digests.load_activity(session, since, now)
+        act = digest_activity.load_activity(session, since, now)
         own = [(u, digests.collect_digest(session, u, since, now, activity=act)) for u in users]
     print(f"ours (job: collect, render, queue): {queued} digests ({count} rows, avg "
           f"{size or 0:.0f} bytes) in {ours:.1f} s; peak RSS {rss:.0f} MB")  # fmt: skip
@@ -147,7 +147,7 @@ def run(url: str, tmp: Path, args: argparse.Namespace) -> None:
     for user, digest in own:
         if digest is None:
             continue
-        ctx = digests.digest_context(app, user, digest, 0, parts)
+        ctx = digest_mail.digest_context(app, user, digest, 0, parts)
         ctx.update(recipient=user, prefs_url=outbound.prefs_url(app, user.id),
                    base_url=cfg["BASE_URL"], mail_domain=cfg["MAIL_DOMAIN"])  # fmt: skip
         outbound.render_email(app, "digest", user.locale, **ctx)

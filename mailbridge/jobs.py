@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from hub.db import engine_of, transaction, utcnow
 from hub.models import Delivery, DigestRun, User
 from hub.services import announcements
-from mailbridge import delivery, digests, fanout, ingest
+from mailbridge import delivery, digest_activity, digests, fanout, ingest
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def send_digests(app: Flask, now: datetime | None = None) -> int:
             ).all()
         )
     due = [(u, p) for u in users if (p := digests.due_period(u, now)) and (u.id, p) not in done]
-    activities: dict[tuple[datetime, datetime], digests.Activity] = {}
+    activities: dict[tuple[datetime, datetime], digest_activity.Activity] = {}
     batches = [
         [
             (user, period, last.get(user.id) or now - digests.span(period))
@@ -100,7 +100,7 @@ def _written(
     batch: list[tuple[User, str, datetime]],
     written: Future[int],
     now: datetime,
-    activities: dict[tuple[datetime, datetime], digests.Activity],
+    activities: dict[tuple[datetime, datetime], digest_activity.Activity],
 ) -> int:
     """How many digests a batch queued, once its writing is over (one by one if it failed)."""
     try:
@@ -113,7 +113,7 @@ def _one_by_one(
     app: Flask,
     batch: list[tuple[User, str, datetime]],
     now: datetime,
-    activities: dict[tuple[datetime, datetime], digests.Activity],
+    activities: dict[tuple[datetime, datetime], digest_activity.Activity],
 ) -> int:
     """One member's failure must not hold back the rest of the batch: retry one by one, and
     leave only the failing member for the next run."""
@@ -130,7 +130,7 @@ def _queue_batch(
     app: Flask,
     batch: list[tuple[User, str, datetime]],
     now: datetime,
-    activities: dict[tuple[datetime, datetime], digests.Activity],
+    activities: dict[tuple[datetime, datetime], digest_activity.Activity],
     writer: ThreadPoolExecutor | None = None,
 ) -> Future[int]:
     """Build one batch's digests in a transaction of its own, then write their outbox rows and

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from hub.db import utcnow
 from hub.models import ChannelKind, Delivery, DigestRun, OutboxMessage, Thanks, ThanksRecipient, Via
 from hub.services import announcements, channels, threads
-from mailbridge import delivery, digests, jobs
+from mailbridge import delivery, digest_activity, digests, jobs
 from tests.factories import make_channel, make_thread, make_user
 from tests.fixtures_mailout import text_of, to
 
@@ -240,7 +240,7 @@ def test_each_member_sees_counts_and_snippets_without_their_own_posts(app, sessi
     threads.reply(session, author=boss, thread=plan.thread, body="部長の意見", via=Via.EMAIL)
     make_thread(session, channel=company["work"], author=boss, title="部長だけ", body="独り言")
     session.commit()
-    act = digests.load_activity(session, since, utcnow())
+    act = digest_activity.load_activity(session, since, utcnow())
 
     def work_items(user: Any) -> dict[str, tuple[int, str, str]]:
         digest = digests.collect_digest(session, user, since, utcnow(), activity=act)

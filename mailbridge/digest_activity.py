@@ -1,0 +1,265 @@
+"""What happened in one window (posts, mentions, thanks, announcements), read once for every
+member's digest, and each member's channel access; ``digests.collect_digest`` cuts it per member."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, literal_column, select, union_all
+from sqlalchemy.orm import Session
+
+from hub.models import (
+    Announcement,
+    Channel,
+    ChannelKind,
+    ChannelMute,
+    ChannelStatus,
+    Membership,
+    Mention,
+    Post,
+    Thanks,
+    ThanksRecipient,
+    Thread,
+    User,
+)
+from hub.text import show_names, snippet
+
+
+@dataclass(frozen=True, slots=True)
+class NeedItem:
+    thread_id: int | None
+    title: str
+    channel_name: str
+    why: str  # mention, question, ack
+    author: str = ""
+    snippet: str = ""
+    announcement_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadItem:
+    thread_id: int
+    title: str
+    is_new: bool
+    count: int
+    author: str
+    snippet: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSection:
+    channel_id: int
+    slug: str
+    name: str
+    purpose: str
+    social: bool
+    items: tuple[ThreadItem, ...]
+    more: int
+
+
+@dataclass(frozen=True, slots=True)
+class ThanksItem:
+    sender: str
+    message: str
+    value: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    user_id: int
+    since: datetime
+    until: datetime
+    needs: tuple[NeedItem, ...]
+    thanks: tuple[ThanksItem, ...]
+    channels: tuple[ChannelSection, ...]
+    # New threads in channels left out of the digest to keep it short.
+    more_threads: int = 0
+    more_channels: int = 0
+
+    @property
+    def thread_count(self) -> int:
+        return len({i["thread_id"] for i in self.items()})
+
+    def items(self) -> list[dict[str, Any]]:
+        """Every thread the digest shows, once, in order (stored on the DigestRun)."""
+        out: dict[int, dict[str, Any]] = {}
+        for n in self.needs:
+            if n.thread_id is not None:
+                out.setdefault(n.thread_id, {"title": n.title, "channel": n.channel_name})
+        for s in self.channels:
+            for t in s.items:
+                out.setdefault(t.thread_id, {"title": t.title, "channel": s.name})
+        return [{"marker": f"#{k}", "thread_id": k, **v} for k, v in out.items()]
+
+
+@dataclass
+class ThreadNews:
+    """One thread's posts in the window (plain values: read once, shared by every member)."""
+
+    thread_id: int
+    title: str
+    author_id: int | None
+    is_new: bool
+    total: int = 0
+    authors: dict[int | None, int] = field(default_factory=dict)
+    # The last posts and the questions: (author, snippet of the body).
+    last: list[tuple[int | None, str]] = field(default_factory=list)
+    questions: list[tuple[int | None, str]] = field(default_factory=list)
+
+
+@dataclass
+class Activity:
+    """What happened in every channel in one window: shared by all members' digests."""
+
+    threads: dict[int, ThreadNews] = field(default_factory=dict)
+    # Per channel: its threads, newest first; and (slug, name, purpose line, social).
+    by_channel: dict[int, list[ThreadNews]] = field(default_factory=dict)
+    channels: dict[int, tuple[str, str, str, bool]] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)
+    announcements: list[Announcement] = field(default_factory=list)
+    # Readable channels: open ones (anyone) and private ones (members only).
+    open_channels: set[int] = field(default_factory=set)
+    private_channels: set[int] = field(default_factory=set)
+    # Per member: mentions (channel id, item) and thanks received in the window.
+    mentions: dict[int, list[tuple[int, NeedItem]]] = field(default_factory=dict)
+    thanks: dict[int, list[ThanksItem]] = field(default_factory=dict)
+    # Per channel: who wrote in it in the window. Anyone else sees the same section (for the
+    # same number of threads it may list): built once in ``outsider_sections``.
+    writers: dict[int, set[int | None]] = field(default_factory=dict)
+    # Per member: the threads they started that hold questions (channel id, thread).
+    asked_of: dict[int, list[tuple[int, ThreadNews]]] = field(default_factory=dict)
+    outsider_sections: dict[tuple[int, int], tuple[ChannelSection | None, int]] = field(
+        default_factory=dict
+    )
+    # Per post of the window: the (email, name) of the members it mentions.
+    mentioned: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
+    # Channel sections rendered once per (locale, part, section) for every member who gets
+    # the same section; their reply links are markers filled in per member.
+    parts: dict[tuple[str, str, ChannelSection], str] = field(default_factory=dict)
+
+
+def load_activity(session: Session, since: datetime, until: datetime) -> Activity:
+    """Read the window's posts once: per thread the count and last posts by author."""
+    act = Activity()
+    # Who each post of the window mentions: the digest shows them by name, as mail does.
+    mentioned: dict[int, list[tuple[str, str]]] = {}
+    for post_id, email, name in session.execute(
+        select(Mention.post_id, User.email, User.name)
+        .join(User, User.id == Mention.user_id)
+        .join(Post, Post.id == Mention.post_id)
+        .where(Post.created_at > since, Post.created_at <= until)
+    ):
+        mentioned.setdefault(post_id, []).append((email, name))
+    act.mentioned = mentioned
+    rows = session.execute(
+        select(
+            Post.id, Post.thread_id, Post.author_id, Post.body, Thread.channel_id, Thread.title,
+            Thread.author_id, Thread.created_at,
+        )
+        .join(Thread, Thread.id == Post.thread_id)
+        .where(
+            Post.created_at > since,
+            Post.created_at <= until,
+            Post.deleted_at.is_(None),
+            Post.hidden.is_(False),
+        )
+        .order_by(Post.id)
+    ).all()  # fmt: skip
+    for post_id, thread_id, author_id, body, channel_id, title, starter, created in rows:
+        body = show_names(body, mentioned.get(post_id, ()))
+        t = act.threads.get(thread_id)
+        if t is None:
+            t = act.threads[thread_id] = ThreadNews(thread_id, title, starter, created > since)
+            act.by_channel.setdefault(channel_id, []).append(t)
+        t.total += 1
+        t.authors[author_id] = t.authors.get(author_id, 0) + 1
+        # Kept as the digest shows them: cut once here, not once for every member.
+        t.last = [*t.last[-4:], (author_id, snippet(body, 100))]
+        if "?" in body or "？" in body:
+            t.questions.append((author_id, snippet(body, 100)))
+    for cid, news in act.by_channel.items():
+        news.sort(key=lambda n: -n.thread_id)
+        act.writers[cid] = {a for n in news for a in n.authors}
+        for n in news:
+            if n.questions and n.author_id is not None:
+                act.asked_of.setdefault(n.author_id, []).append((cid, n))
+    if act.by_channel:
+        found = session.scalars(select(Channel).where(Channel.id.in_(act.by_channel)))
+        act.channels = {
+            c.id: (c.slug, c.name, " ".join(c.purpose.split()), c.kind == ChannelKind.SOCIAL)
+            for c in found
+        }
+    authors = {a for t in act.threads.values() for a in t.authors if a is not None}
+    if authors:
+        act.names = dict(
+            session.execute(select(User.id, User.name).where(User.id.in_(authors))).all()
+        )
+    act.announcements = list(
+        session.scalars(select(Announcement).where(Announcement.ack_required.is_(True)))
+    )
+    for cid, private in session.execute(
+        select(Channel.id, Channel.private).where(
+            Channel.status.in_([ChannelStatus.ACTIVE, ChannelStatus.ARCHIVED])
+        )
+    ):
+        (act.private_channels if private else act.open_channels).add(cid)
+    _load_personal(session, act, since, until)
+    return act
+
+
+def _load_personal(session: Session, act: Activity, since: datetime, until: datetime) -> None:
+    """Mentions and thanks of the window, for every member at once."""
+    rows = session.execute(
+        select(Mention.user_id, Post.id, Post.body, Post.author_id, Thread.id, Thread.title,
+               Thread.channel_id, Channel.name)
+        .join(Post, Post.id == Mention.post_id)
+        .join(Thread, Thread.id == Post.thread_id)
+        .join(Channel, Channel.id == Thread.channel_id)
+        .where(
+            Post.created_at > since,
+            Post.created_at <= until,
+            Post.deleted_at.is_(None),
+            Post.hidden.is_(False),
+        )
+        .order_by(Post.id)
+    ).all()  # fmt: skip
+    for user_id, post_id, body, author_id, thread_id, title, channel_id, channel_name in rows:
+        name = act.names.get(author_id, "") if author_id else ""
+        text = snippet(show_names(body, act.mentioned.get(post_id, ())), 100)
+        item = NeedItem(thread_id, title, channel_name, "mention", name, text)
+        act.mentions.setdefault(user_id, []).append((channel_id, item))
+    cards = session.execute(
+        select(ThanksRecipient.user_id, Thanks)
+        .join(Thanks, Thanks.id == ThanksRecipient.thanks_id)
+        .where(Thanks.created_at > since, Thanks.created_at <= until)
+        .order_by(Thanks.id)
+    ).all()
+    for user_id, t in cards:
+        item = ThanksItem(t.sender.name, t.message, t.value.name if t.value else None)
+        act.thanks.setdefault(user_id, []).append(item)
+
+
+# Members' channels with their delivery override, and the channels they muted from outside
+# (marked MUTED): one round trip for a batch of members.
+MUTED = "muted"
+_ACCESS = union_all(
+    select(Membership.user_id, Membership.channel_id, Membership.delivery).where(
+        Membership.user_id.in_(bindparam("user_ids", expanding=True))
+    ),
+    select(ChannelMute.user_id, ChannelMute.channel_id, literal_column(f"'{MUTED}'")).where(
+        ChannelMute.user_id.in_(bindparam("user_ids", expanding=True))
+    ),
+)
+Access = list[tuple[int, str | None]]
+
+
+def read_access(session: Session, user_ids: list[int]) -> dict[int, Access]:
+    """Each member's (channel id, delivery or MUTED) pairs, read now in ``session``'s
+    transaction (a plain Core query after a flush: the job reads a batch at a time)."""
+    session.flush()
+    found: dict[int, Access] = {uid: [] for uid in user_ids}
+    for uid, cid, delivery in session.connection().execute(_ACCESS, {"user_ids": user_ids}):
+        found[uid].append((cid, delivery))
+    return found
