@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, literal_column, select, union_all
+from sqlalchemy import CompoundSelect, bindparam, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from hub.models import (
@@ -237,14 +237,14 @@ def _load_personal(session: Session, act: Activity, since: datetime, until: date
         .order_by(Thanks.id)
     ).all()
     for user_id, t in cards:
-        item = ThanksItem(t.sender.name, t.message, t.value.name if t.value else None)
-        act.thanks.setdefault(user_id, []).append(item)
+        card = ThanksItem(t.sender.name, t.message, t.value.name if t.value else None)
+        act.thanks.setdefault(user_id, []).append(card)
 
 
 # Members' channels with their delivery override, and the channels they muted from outside
 # (marked MUTED): one round trip for a batch of members.
 MUTED = "muted"
-_ACCESS = union_all(
+_ACCESS: CompoundSelect[Any] = union_all(
     select(Membership.user_id, Membership.channel_id, Membership.delivery).where(
         Membership.user_id.in_(bindparam("user_ids", expanding=True))
     ),

@@ -162,12 +162,13 @@ def _needs(
                 )
             ).all()
         )
-        for a in act.announcements:
-            audience = {int(x) for x in a.audience.split(",") if x.strip().isdigit()}
-            if (a.id, a.version) in acked or (audience and not audience & joined):
+        for ann in act.announcements:
+            audience = {int(x) for x in ann.audience.split(",") if x.strip().isdigit()}
+            if (ann.id, ann.version) in acked or (audience and not audience & joined):
                 continue
-            fresh = "new" if since < a.published_at <= until else ""
-            out.append(NeedItem(a.thread_id, a.title, "", "ack", fresh, snippet(a.body, 100), a.id))
+            fresh = "new" if since < ann.published_at <= until else ""
+            text = snippet(ann.body, 100)
+            out.append(NeedItem(ann.thread_id, ann.title, "", "ack", fresh, text, ann.id))
     return out
 
 
@@ -229,7 +230,6 @@ def _claim_many(
     if not runs:
         return {}
     insert = pg_insert if is_postgres(session) else sqlite_insert
-    table = DigestRun.__table__
     created = utcnow()
     values = [
         {
@@ -246,9 +246,9 @@ def _claim_many(
         for user, period, since, digest in sorted(runs, key=lambda r: r[0].id)
     ]
     stmt = (
-        insert(table)
+        insert(DigestRun)
         .on_conflict_do_nothing(index_elements=["user_id", "period"])
-        .returning(table.c.user_id, table.c.id)
+        .returning(DigestRun.user_id, DigestRun.id)
     )
     # Many parameter sets: SQLAlchemy sends them as multi-row VALUES ("insertmanyvalues").
     return {user_id: run_id for user_id, run_id in session.connection().execute(stmt, values)}
@@ -352,4 +352,4 @@ def build_digests(
 def write_digests(session: Session, rows: list[dict[str, Any]]) -> None:
     """Insert the outbox rows ``build_digests`` made, with one multi-row insert."""
     if rows:
-        session.connection().execute(insert(OutboxMessage.__table__), rows)
+        session.connection().execute(insert(OutboxMessage), rows)

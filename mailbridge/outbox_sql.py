@@ -6,21 +6,21 @@ from __future__ import annotations
 from bisect import bisect_right
 from datetime import datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Select, bindparam, func, select, update
+from sqlalchemy import Connection, Select, Table, bindparam, func, select, update
 
 from hub.models import OutboxMessage
 
 # Due outbox ids listed per query.
 WINDOW = 200
 
-T = OutboxMessage.__table__
+T = cast(Table, OutboxMessage.__table__)
 CLAIM_COLUMNS = (
     T.c.id, T.c.user_id, T.c.to_addr, T.c.mail_from, T.c.raw, T.c.subject,
     T.c.dedupe_key, T.c.attempts, T.c.status,
 )  # fmt: skip
-_MARK_VALUES = {
+_MARK_VALUES: dict[str, Any] = {
     "attempts": bindparam("b_attempts"),
     "claimed_at": bindparam("b_claimed_at"),
     "mail_from": bindparam("b_mail_from"),
