@@ -154,8 +154,8 @@ def poll_once(app: Flask, client: Any, folder: str | None = None) -> int:
             if raw is None:
                 continue
             outcome = ingest.receive(app, bytes(raw), [], "imap")
-            target = rejected if outcome.status in REJECTED else done
-            client.move([uid], target)
+            folder = rejected if outcome.status in REJECTED else done
+            client.move([uid], folder)
             _save(app, mailbox, uid)
             handled += 1
     return handled

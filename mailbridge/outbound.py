@@ -79,7 +79,7 @@ def encode_words(text: str) -> str:
     >>> encode_words("全社")
     '=?utf-8?b?5YWo56S+?='
     """
-    words: list[str] = []
+    words: list[bytes] = []
     chunk = b""
     for ch in text:
         data = ch.encode("utf-8")

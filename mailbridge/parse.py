@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
 from email.policy import compat32
+from typing import Any
 
 from flufl.bounce import all_failures
 
@@ -190,7 +191,7 @@ def _attachment(part: Message) -> Attachment:
     )
 
 
-def _walk(msg: Message, out: dict[str, list], defects: list[str]) -> None:
+def _walk(msg: Message, out: dict[str, list[Any]], defects: list[str]) -> None:
     """Collect text/plain, text/html and attachments without descending into attached mail."""
     for part in msg.get_payload() if msg.is_multipart() else [msg]:
         if not isinstance(part, Message):
@@ -235,6 +236,8 @@ def _delivery_status(msg: Message) -> tuple[set[str], set[str]] | None:
             continue
         found = True
         for block in part.get_payload() if part.is_multipart() else []:
+            if not isinstance(block, Message):
+                continue
             rcpt = str(block.get("final-recipient") or block.get("original-recipient") or "")
             addr = rcpt.split(";", 1)[-1].strip().strip("<>").lower()
             action = str(block.get("action") or "").strip().lower()
@@ -319,7 +322,7 @@ def parse(raw: bytes, rcpts: tuple[str, ...] | list[str] = ()) -> Incoming:
     if not frm:
         defects.append("no usable From address")
     subject = _step(defects, "subject", lambda: _header(msg, "subject"), "")
-    parts: dict[str, list] = {"text/plain": [], "text/html": [], "attachments": []}
+    parts: dict[str, list[Any]] = {"text/plain": [], "text/html": [], "attachments": []}
     _step(defects, "body", lambda: _walk(msg, parts, defects), None)
     # NUL is never text (and PostgreSQL refuses it in text columns): a broken client's NULs go.
     html = "\n".join(parts["text/html"]).replace("\x00", "") or None

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from hub.db import utcnow
@@ -209,7 +209,7 @@ def deactivate(session: Session, user: User, *, actor: User | None = None) -> Us
     require_admin(actor)
     user.active = False
     session.execute(
-        LoginLink.__table__.delete().where(
+        delete(LoginLink).where(
             LoginLink.user_id == user.id, LoginLink.used_at.is_(None)
         )
     )

@@ -40,7 +40,7 @@ def activity(
     out: list[tuple[int, str, datetime]] = []
     for who, via, when in sources:
         stmt = select(who, via, when).where(when >= since, when < until, who.is_not(None))
-        out.extend((int(u), door(v), w) for u, v, w in session.execute(stmt).all())
+        out.extend((u, door(v), w) for u, v, w in session.execute(stmt).all() if u is not None)
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -94,7 +95,16 @@ def _resolve(session: Session, post: Post) -> None:
         item.resolved_at = utcnow()
 
 
-def queue(session: Session) -> list[dict[str, object]]:
+@dataclass(frozen=True, slots=True)
+class Flagged:
+    """A post in the moderation queue: how many open flags it has, and which."""
+
+    post: Post
+    count: int
+    flags: list[Flag]
+
+
+def queue(session: Session) -> list[Flagged]:
     """Posts with open flags (or hidden and not reviewed), most flagged first."""
     stmt = (
         select(Flag.post_id, func.count(Flag.id))
@@ -105,8 +115,8 @@ def queue(session: Session) -> list[dict[str, object]]:
     for post_id, count in session.execute(stmt).all():
         post = session.get(Post, post_id)
         if post is not None:
-            rows.append({"post": post, "count": int(count), "flags": _open_flags(session, post)})
-    rows.sort(key=lambda r: (-int(r["count"]), r["post"].id))  # type: ignore[union-attr]
+            rows.append(Flagged(post, int(count), _open_flags(session, post)))
+    rows.sort(key=lambda r: (-r.count, r.post.id))
     return rows
 
 

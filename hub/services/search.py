@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from markupsafe import Markup, escape
-from sqlalchemy import ColumnElement, Integer, case, func, or_, select, text
+from sqlalchemy import ColumnElement, Integer, case, func, literal, or_, select, text
 from sqlalchemy.orm import Session
 
 from hub import permissions
@@ -100,7 +100,7 @@ def search(session: Session, viewer: User, query: str, limit: int = 30) -> list[
     in_title = [_title_matches(session, t) for t in terms]
     # Every matching post, ranked within its thread (rank 1 shows the thread), with the id of
     # its thread's newest matching post (the thread's place in the list).
-    in_own_body = sum(case((m, 1), else_=0) for m in in_body)
+    in_own_body = sum((case((m, 1), else_=0) for m in in_body), literal(0))
     per_thread = Post.thread_id
     matching = (
         select(

@@ -74,7 +74,7 @@ def test_flags_hide_at_threshold_and_restore_keeps_audit(app: Flask, db: Any) ->
     moderation.flag(db, user=flaggers[1], post=post, reason="人を傷つける", via=Via.LINK,
                     threshold=2)  # fmt: skip
     assert post.hidden and kinds(db).count("post_hidden") == 1
-    assert moderation.queue(db)[0]["count"] == 2
+    assert moderation.queue(db)[0].count == 2
     with pytest.raises(Forbidden):
         moderation.restore(db, actor=author, post=post)
     moderation.restore(db, actor=admin, post=post, note="問題なし")
