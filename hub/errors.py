@@ -43,6 +43,7 @@ class Reason(StrEnum):
     NOT_PERMITTED_BY_POLICY = "not_permitted_by_policy"
     UNKNOWN_COMMAND = "unknown_command"
     LAST_OWNER = "last_owner"
+    UNKNOWN_VALUE = "unknown_value"
 
 
 class HubError(Exception):

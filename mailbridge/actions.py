@@ -246,5 +246,6 @@ HANDLERS: dict[str, Handler] = {
     "which": digest_replies.act_which,
     "ack": culture_mail.act_ack,
     "thanks": culture_mail.act_thanks,
+    "thanks_value": culture_mail.act_thanks_value,
     "welcome": culture_mail.act_welcome,
 }

@@ -34,6 +34,8 @@ TOKEN_PREFIXES = {
     "bounce": "bounce",
     "which": "which",
     "welcome": "welcome",
+    # The answer to "which value does your thanks card show?" (the card's sender and id).
+    "thanks": "thanks_value",
 }
 # Fixed addresses that are not channels.
 FIXED = {"help": "help", "thanks": "thanks", "postmaster": "help"}
@@ -48,7 +50,7 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 @dataclass(frozen=True, slots=True)
 class Destination:
     """Where a recipient address leads: kind is channel, reply, digest, ack, bounce, which,
-    welcome, help, thanks, or lost (see ``LOST``)."""
+    welcome, thanks_value, help, thanks, or lost (see ``LOST``)."""
 
     kind: str
     slug: str | None = None
@@ -84,8 +86,10 @@ def decode(address: str, domain: str, keys: Sequence[str]) -> Destination | None
 
 
 def encode(kind: str, user_id: int, target_id: int, domain: str, keys: Sequence[str]) -> str:
-    """Return the address ``<kind>+<token>@domain`` for a member and a target."""
-    return f"{kind}+{tokens.make(kind, user_id, target_id, keys)}@{domain}"
+    """Return the address ``<kind>+<token>@domain`` for a member and a target (the token is
+    of the kind ``TOKEN_PREFIXES`` names for that prefix)."""
+    token = tokens.make(TOKEN_PREFIXES.get(kind, kind), user_id, target_id, keys)
+    return f"{kind}+{token}@{domain}"
 
 
 def channel_address(slug: str, domain: str) -> str:

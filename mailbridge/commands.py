@@ -173,5 +173,10 @@ def help_context(ctx: InboundContext) -> dict[str, Any]:
 
 
 def _reply_headers(ctx: InboundContext) -> dict[str, str]:
+    """Thread the answer under the member's mail; answering it runs commands again (help@),
+    as its text says (without, the answer went to our From address and was refused)."""
     mid = ctx.incoming.message_id
-    return {"In-Reply-To": f"<{mid}>", "References": f"<{mid}>"} if mid else {}
+    headers = {"Reply-To": f"help@{ctx.app.config['MAIL_DOMAIN']}"}
+    if mid:
+        headers.update({"In-Reply-To": f"<{mid}>", "References": f"<{mid}>"})
+    return headers

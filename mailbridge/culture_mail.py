@@ -1,7 +1,8 @@
 """Culture by mail: acknowledging announcements, thanks cards, accepting the rules (mail in).
 
 The mail-in pipeline's act stage calls ``act_ack`` / ``act_thanks`` / ``act_welcome`` for
-``ack+<token>@``, ``thanks@`` and ``welcome+<token>@``; the fan-out handlers that mail the
+``ack+<token>@``, ``thanks@`` and ``welcome+<token>@`` (and ``act_thanks_value`` for the
+answer to "which value?", ``thanks+<token>@``); the fan-out handlers that mail the
 culture events out are in ``mailbridge.culture_out`` (``HANDLERS``).
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import re
 
 from hub.errors import HubError, Reason
-from hub.models import Announcement, Thread, User, Via
+from hub.models import Announcement, Thanks, Thread, User, Via
 from hub.services import accounts, announcements, rules, threads
 from hub.services import thanks as thanks_service
 from mailbridge.addresses import split
@@ -127,6 +128,26 @@ def act_thanks(ctx: InboundContext) -> Outcome:
     except HubError as exc:
         return Outcome("rejected", reason=exc.reason.value, author=user.email, text=text)
     return Outcome("thanked", author=user.email, text=message, trimmed=trimmed or None)
+
+
+def act_thanks_value(ctx: InboundContext) -> Outcome:
+    """A reply to "which value does your thanks card show?" (``thanks+<token>@``) naming a
+    value by its #tag or name sets it, as the mail's links do."""
+    session = ctx.session
+    token = ctx.destination.token if ctx.destination else None
+    user = _sender(ctx)
+    card = session.get(Thanks, token.target_id) if token else None
+    if user is None or card is None or token is None or token.user_id != user.id:
+        return Outcome("rejected", reason=Reason.BAD_TOKEN.value)
+    text, trimmed = _new_text(ctx)
+    value = thanks_service.value_named(session, text)
+    if value is None:
+        return Outcome(
+            "rejected", reason=Reason.UNKNOWN_VALUE.value, author=user.email, text=text,
+            trimmed=trimmed or None,
+        )  # fmt: skip
+    thanks_service.set_value(session, user=user, thanks=card, value=value)
+    return Outcome("thanked", author=user.email, text=text, trimmed=trimmed or None)
 
 
 def act_welcome(ctx: InboundContext) -> Outcome:

@@ -115,9 +115,13 @@ def on_thanks_sent(app: Flask, session: Session, event: Event) -> None:
                       + tokens.make("thanks_value", card.sender_id, card.id, _keys(app))))
             for v in values
         ]  # fmt: skip
+        # Answering with the value's #tag or name chooses it (culture_mail.act_thanks_value).
+        domain = app.config["MAIL_DOMAIN"]
+        reply_to = addresses.encode("thanks", card.sender_id, card.id, domain, _keys(app))
         queue_mail(
             app, session, kind="thanks_value", dedupe_key=f"thanks_value:{card.id}",
             to=card.sender, template="thanks_value", context={"card": card, "links": links},
+            headers={"Reply-To": reply_to},
         )  # fmt: skip
 
 
@@ -240,7 +244,8 @@ def on_member_nudged(app: Flask, session: Session, event: Event) -> None:
         app, session, kind="nudge", dedupe_key=f"nudge:{event.id}", to=user, template="nudge",
         context={"user": user, "channels": channels, "link": _link(app, "/"),
                  "thanks_address": f"thanks@{domain}"},
-        not_before=_not_before(user, False),
+        # "A reply is all it takes": answering the nudge itself gets the how-to (help@).
+        headers={"Reply-To": f"help@{domain}"}, not_before=_not_before(user, False),
     )  # fmt: skip
 
 

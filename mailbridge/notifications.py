@@ -359,6 +359,9 @@ def on_member_invited(app: Flask, session: Session, event: Event) -> None:
             "link": f"{app.config['BASE_URL']}/login/link/{token}" if token else None,
             "inviter": inviter.name if inviter else None,
         },
+        # It tells an email-only member to "reply to the mails you get": answering the
+        # invitation itself gets the how-to and their channels (help@), not a refusal.
+        headers={"Reply-To": f"help@{app.config['MAIL_DOMAIN']}"},
         urgent=True,
     )
 

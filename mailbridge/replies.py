@@ -75,6 +75,10 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         "We could not tell where your mail should go.",
         "Reply to a mail from the hub, or write to a channel's address.",
     ),
+    Reason.UNKNOWN_VALUE: (
+        "We could not tell which of our values you chose for your thanks card.",
+        "Reply with the value's #tag or its name alone, as the mail you answered lists them.",
+    ),
 }
 DEFAULT_EXPLANATION = (
     "Your mail could not be posted.",

@@ -56,6 +56,32 @@ def value_in_text(session: Session, text: str) -> CompanyValue | None:
     return None
 
 
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip().lower()
+
+
+def value_named(session: Session, text: str) -> CompanyValue | None:
+    """The value an answer to "which value?" names: a ``#tag`` anywhere, else the tag or the
+    name (any case or width) that begins the first line, alone or followed by other than ASCII
+    letters or digits ("チームワークです", "teamwork!"; "teamworking" names no "teamwork")."""
+    found = value_in_text(session, text)
+    if found is not None:
+        return found
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    line = _fold(first).strip("\"'「」『』")
+    keys = [
+        (key, value)
+        for value in list_values(session)
+        for key in {_fold(value.tag), _fold(value.name)}
+        if key
+    ]
+    for key, value in sorted(keys, key=lambda kv: -len(kv[0])):
+        rest = line[len(key) :]
+        if line.startswith(key) and not (rest[:1].isascii() and rest[:1].isalnum()):
+            return value
+    return None
+
+
 def save_value(
     session: Session,
     *,
