@@ -10,13 +10,35 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from hub.errors import HubError, NotFound
+from hub.errors import HubError, NotFound, Reason
 from hub.models import Channel, Delivery
 from hub.services import accounts, channels
 from mailbridge import outbound
 from mailbridge.context import InboundContext, Outcome
 
 MAX_LINES = 20
+
+# A refused command in words: (what happened, what to do), msgids that templates/mail/
+# command_result.* translate in the member's language. The code itself is never shown.
+_ASK_ADMIN = "Ask an admin to do it for you."
+_ADD_ME = "Ask a member of the channel or an admin to add you."
+REFUSALS: dict[str, tuple[str, str]] = {
+    Reason.FORBIDDEN: ("You may not do that.", _ASK_ADMIN),
+    Reason.ADMIN_ONLY: ("Only admins may do that.", _ASK_ADMIN),
+    Reason.NOT_A_MEMBER: ("Only members of this channel may do that.", _ADD_ME),
+    Reason.PRIVATE_CHANNEL: ("This channel is private and you are not a member of it.", _ADD_ME),
+    Reason.NOT_PERMITTED_BY_POLICY: ("Company policy does not allow that.", _ASK_ADMIN),
+    Reason.INACTIVE_MEMBER: ("This account is deactivated.", "Ask an admin to reactivate it."),
+    Reason.CHANNEL_ARCHIVED: (
+        "This channel is archived.",
+        "It sends no new mail; ask an admin if it should be reopened.",
+    ),
+    Reason.INVALID_VALUE: (
+        "A value is not valid.",
+        'Write the command as the how-to shows it; write "help" to get it.',
+    ),
+}
+REFUSED = ("That did not work.", "Please try again, or ask an admin for help.")
 
 # Words (lower-case, NFKC) for each command and each digest mode, English and Japanese.
 VERBS = {
@@ -98,7 +120,8 @@ def execute(ctx: InboundContext, cmd: Command) -> dict[str, Any]:
             accounts.update_preferences(ctx.session, user, delivery=Delivery.OFF)
             result["message"] = "You are unsubscribed: the hub sends you no more mail."
     except HubError as err:
-        result.update(ok=False, reason=str(err.reason), message="That did not work.")
+        why, fix = REFUSALS.get(err.reason, REFUSED)
+        result.update(ok=False, reason=str(err.reason), message=why, fix=fix)
     return result
 
 

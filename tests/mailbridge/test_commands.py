@@ -133,3 +133,42 @@ def test_mute_by_the_channel_name_or_address_over_smtp(
     _, text = last_mail(session)
     assert "not_found" not in text
     assert "general@hub.test" in text and "zatsudan@hub.test  雑談" in text
+
+
+@pytest.mark.parametrize("locale", ["en", "ja"])
+@pytest.mark.parametrize(
+    "reason",
+    ["forbidden", "not_a_member", "private_channel", "admin_only", "inactive_member",
+     "channel_archived", "invalid_value", "not_permitted_by_policy", "post_deleted"],
+)  # fmt: skip
+def test_a_refused_command_is_answered_in_words(
+    app: Flask, session: Any, boss: User, intake: Any, monkeypatch: Any, reason: str, locale: str
+) -> None:
+    """Whatever a service refuses a command with, the answer says in the member's language
+    what happened and what to do; the refusal's code ("(forbidden)") is never shown."""
+    import smtplib
+    from email.message import EmailMessage
+
+    from flask_babel import force_locale, gettext
+
+    from hub.errors import Forbidden, Reason
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise Forbidden(Reason(reason))
+
+    monkeypatch.setattr(channels, "mute", refuse)
+    boss.locale = locale
+    session.commit()
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "部長 <buchou@corp.example>", "help@hub.test", "設定"
+    msg.set_content("mute general")
+    with smtplib.SMTP("127.0.0.1", intake.port) as client:
+        client.send_message(msg)
+    _, text = last_mail(session)
+    (line,) = [ln for ln in text.splitlines() if ln.startswith("* mute general:")]
+    assert reason not in line and "(" not in line
+    why, fix = commands.REFUSALS.get(reason, commands.REFUSED)
+    with app.test_request_context(), force_locale(locale):
+        assert f"{gettext(why)} {gettext(fix)}" in line
+        # What happened is in Japanese for a Japanese member.
+        assert (gettext(why) != why) == (locale == "ja")
