@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from hub.cli import cli_transaction, echo_json
@@ -31,6 +32,7 @@ def publish(
         item = announcements.publish(
             session, author=None, title=title, body=body, ack_required=ack, urgent=urgent,
             channel_ids=ids, remind_every_days=remind_every_days,
+            locale=current_app.config["BABEL_DEFAULT_LOCALE"],
         )  # fmt: skip
         count = len(announcements.audience(session, item))
         aid = item.id

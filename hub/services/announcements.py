@@ -24,6 +24,13 @@ from hub.models import (
 from hub.services import events
 
 ANNOUNCE_SLUG = "announcements"
+# The announcement channel's name and purpose, in the hub's default language when it is made
+# (BABEL_DEFAULT_LOCALE): every member sees the name in subjects ("[お知らせ] 健康診断") and
+# digests. Admins may rename it; an existing channel keeps what it has.
+CHANNEL_TEXT = {
+    "ja": ("お知らせ", "管理者からの目的やルールのお知らせと、それについての質問の場です。"),
+    "en": ("Announcements", "Purpose announcements from the admins, and questions about them."),
+}
 MAX_TITLE = 300
 
 
@@ -60,15 +67,13 @@ def _check_admin(actor: User | None) -> None:
         raise Forbidden(Reason.ADMIN_ONLY)
 
 
-def announcement_channel(session: Session) -> Channel:
-    """The open channel that holds announcement threads, created on first use."""
+def announcement_channel(session: Session, locale: str = "ja") -> Channel:
+    """The open channel that holds announcement threads, created on first use and then named
+    in ``locale`` (the hub's default language; English when it has no text of its own)."""
     channel = session.scalar(select(Channel).where(Channel.slug == ANNOUNCE_SLUG))
     if channel is None:
-        channel = Channel(
-            slug=ANNOUNCE_SLUG,
-            name="Announcements",
-            purpose="Purpose announcements from the admins, and questions about them.",
-        )
+        name, purpose = CHANNEL_TEXT.get(locale.split("_")[0].lower(), CHANNEL_TEXT["en"])
+        channel = Channel(slug=ANNOUNCE_SLUG, name=name, purpose=purpose)
         session.add(channel)
         session.flush()
     return channel
@@ -85,8 +90,10 @@ def publish(
     channel_ids: list[int] | None = None,
     remind_every_days: int = 0,
     now: datetime | None = None,
+    locale: str = "ja",
 ) -> Announcement:
-    """Publish an announcement (admins only; ``author=None`` is the admin CLI)."""
+    """Publish an announcement (admins only; ``author=None`` is the admin CLI). ``locale`` is
+    the hub's default language, which names the announcement channel when it is made."""
     _check_admin(author)
     heading = " ".join(title.split())
     text = body.replace("\r\n", "\n").strip()
@@ -101,7 +108,7 @@ def publish(
         if session.get(Channel, cid) is None:
             raise NotFound(Reason.NOT_FOUND, f"channel {cid}")
     when = now or utcnow()
-    channel = announcement_channel(session)
+    channel = announcement_channel(session, locale)
     thread = Thread(
         channel=channel, title=heading[:MAX_TITLE], author=author, created_at=when,
         last_post_at=when,

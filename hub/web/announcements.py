@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
@@ -84,6 +84,7 @@ def publish() -> ResponseReturnValue:
             db, author=g.user, title=form.get("title", ""), body=form.get("body", ""),
             ack_required=bool(form.get("ack_required")), urgent=bool(form.get("urgent")),
             channel_ids=ids, remind_every_days=_days(form.get("remind_every_days")),
+            locale=current_app.config["BABEL_DEFAULT_LOCALE"],
         )  # fmt: skip
     except (Invalid, NotFound) as exc:
         db.rollback()

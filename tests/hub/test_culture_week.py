@@ -110,7 +110,7 @@ def test_week_announcement_reminders_full_acknowledgement(app: Flask, db: Any) -
     assert data["openness"] == {"open_posts": 2, "private_posts": 1, "open_threads": 2,
                                 "private_threads": 1, "ratio": 0.6667}  # fmt: skip
     assert data["posts_per_channel"] == [
-        {"slug": "announcements", "name": "Announcements", "posts": 1},
+        {"slug": "announcements", "name": "お知らせ", "posts": 1},
         {"slug": "board", "name": "役員", "posts": 1},
         {"slug": "sales", "name": "営業", "posts": 1},
     ]
