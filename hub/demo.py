@@ -10,8 +10,9 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from hub.db import utcnow
@@ -22,7 +23,7 @@ DOMAIN = "hiroba-shoji.example"
 ADMIN_EMAIL = f"sato@{DOMAIN}"
 
 # (local part, name, options)
-MEMBERS: list[tuple[str, str, dict[str, object]]] = [
+MEMBERS: list[tuple[str, str, dict[str, Any]]] = [
     ("sato", "佐藤 美咲", {"admin": True}),
     ("tanaka", "田中 健太", {}),
     ("suzuki", "鈴木 愛", {}),
@@ -67,7 +68,9 @@ CHANNELS: list[tuple[str, str, str, str, str | None, list[str]]] = [
 ]  # fmt: skip
 
 # (channel, title, [(author, body, via, trimmed, hours ago)], reactions {post index: [(who, emoji)]})
-THREADS: list[tuple[str, str, list[tuple[str, str, Via, str | None, float]], dict]] = [
+THREADS: list[
+    tuple[str, str, list[tuple[str, str, Via, str | None, float]], dict[int, list[tuple[str, str]]]]
+] = [
     ("general", "広場へようこそ / Welcome to Hiroba", [
         ("sato", "今日から社内のやり取りを「広場」に集めます。\n\n"
          "- 各チャンネルの**目的**を読んでから投稿してください\n"
@@ -168,15 +171,12 @@ def load(session: Session, *, password: str | None = None) -> DemoResult:
         return DemoResult(ADMIN_EMAIL, password, False, channels.list_channels(session))
     if session.scalar(select(func.count()).select_from(User)):
         raise RuntimeError("this hub already has members; the demo loads only into an empty hub")
-    people = {
-        local: accounts.create_user(
-            session,
-            email=f"{local}@{DOMAIN}",
-            name=name,
-            **{"working_days": "mon-fri", "working_hours": "09:00-18:00", **opts},
-        )  # type: ignore[arg-type]  # fmt: skip
-        for local, name, opts in MEMBERS
-    }
+    people: dict[str, User] = {}
+    for local, name, opts in MEMBERS:
+        settings: dict[str, Any] = {"working_days": "mon-fri", "working_hours": "09:00-18:00"}
+        people[local] = accounts.create_user(
+            session, email=f"{local}@{DOMAIN}", name=name, **{**settings, **opts}
+        )
     _set_passwords(session, password)
     made = []
     for slug, name, purpose, kind, reason, members in CHANNELS:
@@ -194,7 +194,7 @@ def load(session: Session, *, password: str | None = None) -> DemoResult:
         latest = [t.last_post_at for t in threads.list_threads(session, channel, limit=1)]
         channel.last_activity_at = latest[0] if latest else channel.created_at
     # The demo's history is already "seen": it must not turn into a flood of mail.
-    session.execute(Event.__table__.update().values(processed_at=utcnow()))
+    session.execute(update(Event).values(processed_at=utcnow()))
     _fresh_mail_for_the_managers(session, people)
     return DemoResult(ADMIN_EMAIL, password, True, made)
 
@@ -204,11 +204,13 @@ def _fresh_mail_for_the_managers(session: Session, people: dict[str, User]) -> N
     welcome mails and a new reply that names 部長 in a thread he answered by mail."""
     managers = [u.id for u in people.values() if u.email_only]
     session.execute(
-        Event.__table__.update()
+        update(Event)
         .where(Event.kind == "member_added", Event.subject_id.in_(managers))
         .values(processed_at=None)
     )
-    thread = session.scalar(select(Post).where(Post.body.like("A社から、来期予算%"))).thread
+    answered = session.scalar(select(Post).where(Post.body.like("A社から、来期予算%")))
+    assert answered is not None  # written above (THREADS)
+    thread = answered.thread
     threads.reply(
         session, author=people["tanaka"], thread=thread, via=Via.WEB,
         body="@yamamoto 部長、見積書の案をまとめました。値引きは5%で提示します。"

@@ -5,6 +5,7 @@ channel's owners and admins make members owners)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, g, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -80,7 +81,7 @@ def show(slug: str) -> ResponseReturnValue:
     db = get_session()
     channel = channels.get_visible_channel(db, slug, viewer=g.user)
     page = _thread_page(channel, _parse_before(request.args.get("before")))
-    context = {
+    context: dict[str, Any] = {
         "channel": channel,
         "info": channels.channel_as_dict(db, channel),
         "is_member": permissions.is_member(db, g.user, channel),

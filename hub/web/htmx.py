@@ -18,7 +18,7 @@ def from_htmx() -> bool:
     return bool(request.headers.get("HX-Request"))
 
 
-def page_or_partial(page: str, partial: str, status: int = 200, **context: Any) -> Response:
+def page_or_partial(page: str, partial: str, *, status: int = 200, **context: Any) -> Response:
     """Render ``partial`` for htmx, the whole ``page`` otherwise; caches must keep them apart."""
     body = render_template(partial if is_htmx() else page, **context)
     response = make_response(body, status)

@@ -173,7 +173,9 @@ def reply_as_recipient(mail_id: int) -> ResponseReturnValue:
             s.send_message(reply, from_addr=sender)
         result["smtp"] = "250"
     except smtplib.SMTPResponseException as exc:
-        result["smtp"] = f"{exc.smtp_code} {exc.smtp_error.decode('utf-8', 'replace')}"
+        said = exc.smtp_error
+        told = said.decode("utf-8", "replace") if isinstance(said, bytes) else str(said)
+        result["smtp"] = f"{exc.smtp_code} {told}"
     except smtplib.SMTPRecipientsRefused as exc:
         code, text = next(iter(exc.recipients.values()))
         result["smtp"] = f"{code} {text.decode('utf-8', 'replace')}"

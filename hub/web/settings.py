@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 from zoneinfo import available_timezones
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
@@ -51,7 +52,7 @@ class _Typed:
 
 
 def _page(
-    status: int = 200, shown: User | _Typed | None = None, **extra: object
+    status: int = 200, *, shown: User | _Typed | None = None, **extra: object
 ) -> ResponseReturnValue:
     user = g.user
     shown = shown or user
@@ -100,7 +101,7 @@ def save() -> ResponseReturnValue:
         )
     except Invalid as exc:
         db.rollback()
-        return _page(422, _Typed(g.user, form), error=exc, work_start=start, work_end=end)
+        return _page(422, shown=_Typed(g.user, form), error=exc, work_start=start, work_end=end)
     db.commit()
     flash(_("Your settings are saved."), "success")
     return redirect(url_for("settings.index"), 303)
@@ -156,7 +157,7 @@ def password() -> ResponseReturnValue:
     form = request.form
     db = get_session()
     user = g.user
-    hours = {"work_start": _hhmm(user.work_start), "work_end": _hhmm(user.work_end)}
+    hours: dict[str, Any] = {"work_start": _hhmm(user.work_start), "work_end": _hhmm(user.work_end)}
     if user.password_hash and not accounts.check_password(user, form.get("current", "")):
         return _page(422, password_error=_("The current password is not right."), **hours)
     if form.get("new", "") != form.get("confirm", ""):

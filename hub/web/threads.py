@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, g, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
@@ -57,7 +59,7 @@ def _older_than(thread: Thread, posts: list[Post]) -> int | None:
     return None
 
 
-def _thread_context(thread: Thread, **extra: object) -> dict[str, object]:
+def _thread_context(thread: Thread, **extra: object) -> dict[str, Any]:
     db = get_session()
     posts = threads.list_posts(db, thread, before_id=_int_arg("before"))
     return {
@@ -227,7 +229,7 @@ def edit(post_id: int) -> ResponseReturnValue:
 
 def _edit_form(post: Post, body: str, status: int = 200, **extra: object) -> Response:
     return page_or_partial(
-        "threads/edit.html", "threads/_edit_form.html", status, post=post, body=body,
+        "threads/edit.html", "threads/_edit_form.html", status=status, post=post, body=body,
         inline=True, **extra,
     )  # fmt: skip
 
