@@ -32,7 +32,7 @@ from flask import Flask
 from sqlalchemy import Connection, RootTransaction, select
 from sqlalchemy.orm import Session
 
-from hub.db import engine_of, is_postgres, utcnow
+from hub.db import engine_of, is_postgres, reading, utcnow
 from hub.models import OutboxMessage, User
 from mailbridge import notifications, outbox_sql
 from mailbridge.outbound import return_path
@@ -324,6 +324,20 @@ def _drain_leased(
                 except Exception:  # noqa: BLE001 - the first error is the one raised
                     log.exception("outbox row %s stays leased", flight.row.id)
             relay.close()
+
+
+def drain_due(app: Flask, *, batch: int = 1000) -> int:
+    """Deliver every mail due now, ``batch`` rows a run, until nothing this worker could take is
+    left; return how many were sent. The worker's job and ``hiroba mail flush`` use it, so a
+    fan-out to 10,000 members goes out at the relay's pace, not ``batch`` mails per job interval.
+    """
+    sent = 0
+    while True:
+        sent += drain_outbox(app, limit=batch)
+        # Rows other workers hold (locked, or leased) are theirs: stop when only those remain.
+        with reading(app) as session:
+            if claim_next(session, utcnow()) is None:
+                return sent
 
 
 def claim_next(session: Session, now: datetime) -> OutboxMessage | None:

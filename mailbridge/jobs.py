@@ -18,16 +18,23 @@ log = logging.getLogger(__name__)
 
 # Members whose digests are built and queued in one transaction.
 DIGEST_BATCH = 100
+# Events fanned out per round of the fan-out job (it runs rounds until none is left).
+FAN_OUT_BATCH = 500
 
 
 def fan_out_events(app: Flask) -> int:
-    """Turn pending domain events into outbox rows."""
-    return fanout.fan_out(app)
+    """Turn every pending domain event into outbox rows (FAN_OUT_BATCH events a round)."""
+    handled = 0
+    while True:
+        n = fanout.fan_out(app, limit=FAN_OUT_BATCH)
+        handled += n
+        if n < FAN_OUT_BATCH:
+            return handled
 
 
 def drain_outbox(app: Flask) -> int:
     """Deliver every due outbox row."""
-    return delivery.drain_outbox(app, limit=1000)
+    return delivery.drain_due(app)
 
 
 def send_digests(app: Flask, now: datetime | None = None) -> int:

@@ -103,11 +103,7 @@ def flush_command() -> None:
     events = mails = 0
     while n := fanout.fan_out(app):
         events += n
-    for _ in range(10_000):
-        mails += delivery.drain_outbox(app, limit=1000)
-        with transaction(app) as session:
-            if delivery.claim_next(session, utcnow()) is None:
-                break
+    mails = delivery.drain_due(app)
     click.echo(f"{events} events fanned out, {mails} mails delivered")
 
 
