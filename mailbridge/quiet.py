@@ -1,7 +1,8 @@
 """Quiet hours: mail that is not urgent reaches a member only in their working time.
 
 Each member has a time zone, working days ("mon,tue,...") and working hours (minutes after local
-midnight). Everything here takes ``now`` explicitly, so tests freeze the clock by passing it;
+midnight; an end before the start runs into the next morning, and the shift belongs to the day it
+starts on). Everything here takes ``now`` explicitly, so tests freeze the clock by passing it;
 ``frozen(now)`` lets a caller (``fan_out(now=...)``) hand its clock to handlers that take none.
 
 >>> from types import SimpleNamespace as NS
@@ -13,6 +14,12 @@ midnight). Everything here takes ``now`` explicitly, so tests freeze the clock b
 '2026-11-30T00:00:00+00:00'
 >>> is_working_time(tokyo, datetime(2026, 11, 27, 1, 0, tzinfo=UTC))   # 10:00 JST
 True
+>>> night = NS(timezone="Asia/Tokyo", working_days="mon,tue,wed,thu,fri",
+...            work_start=22 * 60, work_end=6 * 60)
+>>> is_working_time(night, datetime(2026, 11, 27, 18, 0, tzinfo=UTC))  # Saturday 03:00 JST
+True
+>>> next_allowed(night, datetime(2026, 11, 27, 22, 0, tzinfo=UTC)).isoformat()  # Sat 07:00
+'2026-11-30T13:00:00+00:00'
 """
 
 from __future__ import annotations
@@ -34,7 +41,9 @@ __all__ = [
     "local_now",
     "next_allowed",
     "next_working_start",
+    "overnight",
     "release_at",
+    "shift_day",
 ]
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -90,12 +99,32 @@ def _at(day: date, minutes: int, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz) + timedelta(minutes=minutes)
 
 
+def overnight(user: Schedule | Any) -> bool:
+    """Tell whether the member's hours run past midnight (a night shift, e.g. 22:00-06:00)."""
+    return bool(user.work_end < user.work_start)
+
+
+def shift_day(user: Schedule | Any, local: datetime) -> date:
+    """The day whose shift the local time ``local`` belongs to: its own date, or the day before
+    in the morning part of a night shift (Saturday 03:00 belongs to Friday's 22:00-06:00)."""
+    minutes = local.hour * 60 + local.minute
+    if overnight(user) and minutes < user.work_end:
+        return local.date() - timedelta(days=1)
+    return local.date()
+
+
 def is_working_time(user: Schedule | Any, now: datetime) -> bool:
-    """Tell whether ``now`` falls in the member's working days and hours."""
+    """Tell whether ``now`` falls in the member's working days and hours.
+
+    A shift belongs to the working day it starts on: with 22:00-06:00 and Friday a working
+    day, Friday 22:00 to Saturday 06:00 is working time, Sunday 22:00 to Monday 06:00 is not.
+    """
     local = local_now(user, now)
-    if local.weekday() not in _days(user.working_days):
+    if shift_day(user, local).weekday() not in _days(user.working_days):
         return False
     minutes = local.hour * 60 + local.minute
+    if overnight(user):
+        return minutes >= user.work_start or minutes < user.work_end
     return user.work_start <= minutes < user.work_end
 
 

@@ -28,7 +28,8 @@ class User(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Tokyo")
     # Comma-separated three-letter days, e.g. "mon,tue,wed,thu,fri".
     working_days: Mapped[str] = mapped_column(String(40), default="mon,tue,wed,thu,fri")
-    # Minutes after local midnight; 0..1440.
+    # Minutes after local midnight; 0..1440. An end before the start (22:00-06:00) is a night
+    # shift running into the next morning; it belongs to the working day it starts on.
     work_start: Mapped[int] = mapped_column(default=9 * 60)
     work_end: Mapped[int] = mapped_column(default=18 * 60)
     digest_hour: Mapped[int] = mapped_column(default=8)
@@ -44,6 +45,8 @@ class User(Base):
     rules_accepted_at: Mapped[datetime | None] = mapped_column(default=None)
     bounce_count: Mapped[int] = mapped_column(default=0)
     bouncing: Mapped[bool] = mapped_column(default=False)
+    # The newest Mention.id the member has seen on the mentions page; newer ones are unseen.
+    mentions_seen_id: Mapped[int] = mapped_column(default=0, server_default="0")
 
     aliases: Mapped[list[EmailAlias]] = relationship(
         back_populates="user", cascade="all, delete-orphan"

@@ -72,19 +72,34 @@ def parse_working_days(text: str) -> str:
 def parse_working_hours(text: str) -> tuple[int, int]:
     """Turn "09:00-18:00" into minutes after midnight (24:00 allowed as the end).
 
+    An end earlier than the start runs into the next day (a night shift); an end of 00:00 after
+    a later start is midnight, the same as 24:00. Equal start and end are refused (00:00-00:00
+    too): all day is 00:00-24:00.
+
     >>> parse_working_hours("09:00-18:00")
     (540, 1080)
     >>> parse_working_hours("00:00-24:00")
     (0, 1440)
+    >>> parse_working_hours("22:00-06:00")
+    (1320, 360)
+    >>> parse_working_hours("17:00-00:00")
+    (1020, 1440)
     """
-    m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", text)
+    m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*[-~\u301c\uff5e]\s*(\d{1,2}):(\d{2})\s*", text)
     if not m:
         raise Invalid(Reason.INVALID_VALUE, f"working hours: {text}")
     h1, m1, h2, m2 = (int(x) for x in m.groups())
     start, end = h1 * 60 + m1, h2 * 60 + m2
-    if not (0 <= start < end <= 1440) or m1 > 59 or m2 > 59:
+    if end == 0 and start > 0:
+        end = 1440
+    if not (0 <= start < 1440 and 0 < end <= 1440) or m1 > 59 or m2 > 59 or start == end:
         raise Invalid(Reason.INVALID_VALUE, f"working hours: {text}")
     return start, end
+
+
+def format_working_hours(start: int, end: int) -> str:
+    """The member's hours as ``parse_working_hours`` reads them back ("22:00-06:00")."""
+    return f"{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}"
 
 
 def check_timezone(name: str) -> str:
@@ -176,8 +191,7 @@ def user_as_dict(user: User) -> dict[str, Any]:
         "locale": user.locale,
         "timezone": user.timezone,
         "working_days": user.working_days,
-        "working_hours": f"{user.work_start // 60:02d}:{user.work_start % 60:02d}-"
-        f"{user.work_end // 60:02d}:{user.work_end % 60:02d}",
+        "working_hours": format_working_hours(user.work_start, user.work_end),
         "delivery": str(effective_delivery(user)),
         "active": user.active,
         "bouncing": user.bouncing,
@@ -209,9 +223,7 @@ def deactivate(session: Session, user: User, *, actor: User | None = None) -> Us
     require_admin(actor)
     user.active = False
     session.execute(
-        delete(LoginLink).where(
-            LoginLink.user_id == user.id, LoginLink.used_at.is_(None)
-        )
+        delete(LoginLink).where(LoginLink.user_id == user.id, LoginLink.used_at.is_(None))
     )
     events.emit(
         session, "member_deactivated", actor_id=actor.id if actor else None, subject_id=user.id

@@ -84,8 +84,10 @@ def test_edit_keeps_history_and_delete_is_soft(session):
 
 def test_working_days_and_hours_parse():
     assert accounts.parse_working_days("月-金") == "mon,tue,wed,thu,fri"
+    # A night shift runs into the next morning; equal start and end mean nothing.
+    assert accounts.parse_working_hours("18:00-09:00") == (1080, 540)
     with pytest.raises(Invalid):
-        accounts.parse_working_hours("18:00-09:00")
+        accounts.parse_working_hours("09:00-09:00")
 
 
 def test_join_and_leave_open_channel(session):

@@ -91,7 +91,7 @@ def test_refused_settings_keep_every_field_as_typed_and_say_what_is_wrong(
         "locale": "en",
         "timezone": "Europe/London",
         "working_days": ["mon", "tue"],
-        "work_start": "18:00",
+        "work_start": "09:00",
         "work_end": "09:00",
         "digest_hour": "7",
         "delivery": "",
@@ -113,7 +113,7 @@ def test_refused_settings_keep_every_field_as_typed_and_say_what_is_wrong(
     assert saved.name == "田中 健太" and saved.locale == "ja"
     session.rollback()  # SQLite: end the read before the next request writes
 
-    res = client.post("/settings", data={**form, "working_days": [], "work_start": "09:00"})
+    res = client.post("/settings", data={**form, "working_days": [], "work_end": "18:00"})
     assert "Choose at least one working day." in res.get_data(as_text=True)
 
 
