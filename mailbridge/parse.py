@@ -14,6 +14,7 @@ from typing import Any
 
 from flufl.bounce import all_failures
 
+from mailbridge.absence import is_absence_notice
 from mailbridge.htmltext import html_to_text
 from mailbridge.jpcodec import decode_bytes, decode_header
 
@@ -208,8 +209,9 @@ def _walk(msg: Message, out: dict[str, list[Any]], defects: list[str]) -> None:
             out["attachments"].append(_attachment(part))
 
 
-def _auto_reply(msg: Message, sender: str, subject: str) -> str | None:
-    """Return why ``msg`` looks machine-generated (RFC 3834 and vendor habits), else None."""
+def _auto_reply(msg: Message, sender: str, subject: str, text: str = "") -> str | None:
+    """Return why ``msg`` looks machine-generated (RFC 3834 and vendor habits, or a body that
+    is an out-of-office notice: ``absence``), else None."""
     auto = _header(msg, "auto-submitted").split(";")[0].strip().lower()
     if auto and auto != "no":
         return f"auto-submitted: {auto}"
@@ -223,6 +225,9 @@ def _auto_reply(msg: Message, sender: str, subject: str) -> str | None:
         return f"sender: {sender}"
     if _AUTO_SUBJECT.search(subject):
         return f"subject: {subject[:60]}"
+    # "Re: <title>" and no header, from a hand-made out-of-office rule: only the text says so.
+    if is_absence_notice(text):
+        return "body: out-of-office notice"
     return None
 
 
@@ -343,7 +348,9 @@ def parse(raw: bytes, rcpts: tuple[str, ...] | list[str] = ()) -> Incoming:
         date=_step(defects, "date", lambda: _date(msg), None),
         text=text,
         html=html,
-        auto_reply=_step(defects, "auto-reply", lambda: _auto_reply(msg, sender, subject), None),
+        auto_reply=_step(
+            defects, "auto-reply", lambda: _auto_reply(msg, sender, subject, text), None
+        ),
         bounce=_step(
             defects, "bounce", lambda: _bounce(msg, sender, subject, defects, tuple(rcpts)), None
         ),

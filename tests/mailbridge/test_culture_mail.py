@@ -46,7 +46,8 @@ OUTLOOK_QUOTE = (
 
 def send(intake: Any, sender: str, rcpts: list[str], msg: Any) -> None:
     with smtplib.SMTP(intake.hostname, intake.port, timeout=10) as smtp:
-        smtp.sendmail(sender, rcpts, msg.as_bytes())
+        # CRLF line ends, as SMTP wants them (a long bare-LF message reads as one long line).
+        smtp.sendmail(sender, rcpts, msg.as_bytes(policy=policy.compat32.clone(linesep="\r\n")))
 
 
 def last_status(app: Flask) -> InboundMessage:
@@ -237,3 +238,55 @@ def test_groupware_out_of_office_does_not_acknowledge(app, db, intake, world) ->
         assert (row.status, row.reason) == ("ignored", "auto_reply")
     db.expire_all()
     assert db.scalar(select(Acknowledgement)) is None
+
+
+def test_out_of_office_text_without_header_neither_acknowledges_nor_posts(
+    app, db, intake, world
+) -> None:
+    """An out-of-office rule answering "Re: <title>" with no auto-reply header: a short text
+    that begins with the absence sentence is an auto-reply; real answers that mention being
+    away (after the answer, without a return date, or at length) acknowledge and post."""
+    import doctest
+
+    from mailbridge import absence
+
+    assert doctest.testmod(absence).failed == 0
+    to = ack_address(app, world["boss"], world["item"])
+    notices = (
+        "お世話になっております。\r\n誠に勝手ながら、12月1日まで出張のため不在にしております。\r\n"
+        "急ぎの件は佐藤（sato@corp.example）までご連絡ください。\r\n\r\n山田",
+        "出張のため12月1日（月）まで不在です。戻り次第ご連絡いたします。",
+        "I am out of the office until December 1 with limited access to email.\r\n"
+        "For urgent matters, please contact Sato.",
+        "Thank you for your email. I'm currently out of office and will reply when I return."
+        + OUTLOOK_QUOTE,
+    )
+    for n, body in enumerate(notices):
+        msg = MIMEText(body, "plain", "iso-2022-jp" if n < 2 else "utf-8")
+        msg["From"], msg["To"] = "boss@corp.example", to
+        msg["Subject"] = Header("Re: 社内SNSの目的と運用ルール", "utf-8")
+        msg["Message-ID"] = f"<ooo-body-{n}@corp.example>"
+        send(intake, "boss@corp.example", [to], msg)
+        row = last_status(app)
+        assert (row.status, row.reason) == ("ignored", "auto_reply"), body
+    assert db.scalar(select(Acknowledgement)) is None
+    db.rollback()
+    answers = (
+        "了解しました。来週は出張のため不在にしておりますので、何かあれば佐藤さんへお願いします。",
+        "I'm out of office tomorrow, so please send me the slides today.",
+        "12月1日まで出張のため不在にしております。\r\n\r\n"
+        + "ルールの件、営業部では次の三点を確認してから周知します。\r\n" * 25,
+    )
+    item = announcements.get(db, world["item"])
+    thread_id = item.thread_id
+    db.rollback()
+    for n, body in enumerate(answers):
+        msg = MIMEText(body, "plain", "utf-8")
+        msg["From"], msg["To"] = "boss@corp.example", to
+        msg["Subject"] = "Re: 社内SNSの目的と運用ルール"
+        msg["Message-ID"] = f"<real-{n}@corp.example>"
+        send(intake, "boss@corp.example", [to], msg)
+        assert last_status(app).status == "acknowledged", body
+    posts = db.scalars(select(Post.body).where(Post.thread_id == thread_id)).all()
+    kept = [p for p in posts if "不在" in p or "out of office" in p]
+    assert kept == [a.replace("\r\n", "\n").strip() for a in answers]
