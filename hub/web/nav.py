@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 
 NAV: list[tuple[str, LazyString]] = [
     ("channels.index", _l("Channels")),
+    ("mentions.index", _l("Mentions")),
     ("search.index", _l("Search")),
     ("culture.thanks_feed", _l("Thanks")),
     ("culture.rules", _l("Rules")),
