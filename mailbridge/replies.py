@@ -75,6 +75,10 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         "We could not tell where your mail should go.",
         "Reply to a mail from the hub, or write to a channel's address.",
     ),
+    Reason.NO_RECIPIENTS: (
+        "Your thanks card named no colleague of the hub.",
+        "Send it again with your colleagues' addresses in To or Cc.",
+    ),
     Reason.UNKNOWN_VALUE: (
         "We could not tell which of our values you chose for your thanks card.",
         "Reply with the value's #tag or its name alone, as the mail you answered lists them.",
@@ -150,9 +154,10 @@ def explain(
 
 def _explanation_headers(ctx: InboundContext, mid: str | None) -> dict[str, str] | None:
     """Thread the explanation under the refused mail; when that mail went to a reply address
-    (a token of the member's), answering the explanation with the fixed text goes there too."""
+    (a token of the member's) or to thanks@, answering the explanation with the fixed text
+    goes there too."""
     headers = {"In-Reply-To": f"<{mid}>", "References": f"<{mid}>"} if mid else {}
     dest = ctx.destination
-    if ctx.rcpt and dest is not None and dest.token is not None:
+    if ctx.rcpt and dest is not None and (dest.token is not None or dest.kind == "thanks"):
         headers["Reply-To"] = ctx.rcpt
     return headers or None

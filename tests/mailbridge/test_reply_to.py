@@ -145,3 +145,21 @@ def test_invitation_and_nudge_answered_get_the_how_to(app, db, intake, world) ->
              In_Reply_To=mail["Message-ID"])  # fmt: skip
         assert last_inbound(app)[0] == "command"
     assert len(mails(app, "command")) == 2
+
+
+def test_thanks_naming_no_colleague_is_explained_and_answering_sends_it(
+    app, db, intake, world
+) -> None:
+    """A thanks card to thanks@ with nobody in To/Cc was dropped without a word: the member
+    gets their text back with what to do, and answering with a colleague in Cc sends it."""
+    send(intake, "thanks@hub.test", "いつも助かっています", subject="ありがとう")
+    assert last_inbound(app) == ("rejected", "no_recipients")
+    (told,) = mails(app, "refusal")
+    assert "> いつも助かっています" in text_of(told) and "named no colleague" in text_of(told)
+    assert told["Reply-To"] == "thanks@hub.test"
+    send(intake, told["Reply-To"], "いつも助かっています" + OUTLOOK_QUOTE,
+         Cc="web@corp.example", In_Reply_To=told["Message-ID"])  # fmt: skip
+    assert last_inbound(app)[0] == "thanked"
+    card = db.scalar(select(Thanks))
+    assert card.message == "いつも助かっています"
+    assert [r.user.email for r in card.recipients] == ["web@corp.example"]
