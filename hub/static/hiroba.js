@@ -6,3 +6,23 @@ document.addEventListener("htmx:afterSettle", function () {
     if (seen[el.id]) { el.remove(); } else { seen[el.id] = true; }
   });
 });
+
+// Working hours: while the member types, the note under the two times says what they mean
+// ("until 06:00 the next day" for a night shift). The texts come translated in data-* attributes.
+function hirobaHoursNote(form) {
+  var note = form.querySelector("[data-hours-note]");
+  if (!note || !form.elements.work_start || !form.elements.work_end) { return; }
+  var start = form.elements.work_start.value, end = form.elements.work_end.value;
+  var kind = "sameday";
+  if (start === "00:00" && end === "00:00") { kind = "allday"; }
+  else if (start && end && end < start && end !== "00:00") { kind = "overnight"; }
+  var text = note.getAttribute("data-" + kind).replace("{start}", start).replace("{end}", end);
+  (note.firstElementChild || note).textContent = text;
+}
+["input", "change"].forEach(function (type) {
+  document.addEventListener(type, function (event) {
+    if (event.target.matches && event.target.matches("input[data-hours]") && event.target.form) {
+      hirobaHoursNote(event.target.form);
+    }
+  });
+});

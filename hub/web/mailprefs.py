@@ -22,6 +22,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from itsdangerous import BadSignature
 from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import MultiDict
 
 from hub import tokens
 from hub.db import get_session
@@ -29,6 +31,7 @@ from hub.errors import HubError
 from hub.models import Channel, Delivery, Membership, User
 from hub.services import accounts, attachments, channels
 from hub.web import csrf, signed
+from hub.web.settings import form_time, typed_hours
 
 bp = Blueprint("mailprefs", __name__, url_prefix="/mail")
 
@@ -45,33 +48,14 @@ def _memberships(user: User) -> list[tuple[Membership, Channel]]:
 
 @bp.route("/prefs/<token>", methods=["GET", "POST"])
 def preferences(token: str) -> ResponseReturnValue:
-    """Show and change how the member gets mail (the footer link of every mail)."""
+    """Show and change how and when the member gets mail (the footer link of every mail)."""
     user, _none = signed.member_for(token, "prefs")
     session = get_session()
-    saved = False
-    error = None
-    if request.method == "POST":
-        form = request.form
-        try:
-            accounts.update_preferences(
-                session,
-                user,
-                delivery=form.get("delivery") or None,
-                digest_hour=form.get("digest_hour", user.digest_hour),
-                echo_own_posts=bool(form.get("echo_own_posts")),
-            )
-            for _m, channel in _memberships(user):
-                value = form.get(f"channel_{channel.id}")
-                if value is not None:
-                    channels.set_delivery(
-                        session, user=user, channel=channel, delivery=value or None
-                    )
-        except (HubError, ValueError) as exc:
-            session.rollback()
-            error = str(exc)
-        else:
-            session.commit()
-            saved = True
+    posted = request.method == "POST"
+    error = _save(session, user, request.form) if posted else None
+    # A refused form shows the days and hours as typed, not as saved before.
+    typed = request.form if error is not None and "work_start" in request.form else None
+    saved_hours = {"work_start": form_time(user.work_start), "work_end": form_time(user.work_end)}
     return render_template(
         "prefs/preferences.html",
         user=user,
@@ -80,9 +64,43 @@ def preferences(token: str) -> ResponseReturnValue:
         effective=accounts.effective_delivery(user),
         memberships=_memberships(user),
         muted=channels.muted_channels(session, user),
-        saved=saved,
+        days=accounts.DAYS,
+        chosen_days=typed.getlist("working_days") if typed else user.working_days.split(","),
+        saved=posted and error is None,
         error=error,
-    )
+        **({k: typed.get(k, "") for k in saved_hours} if typed else saved_hours),
+    ), (422 if error else 200)
+
+
+def _save(session: Session, user: User, form: MultiDict[str, str]) -> Exception | None:
+    """Apply the preferences form and commit; the refusal (rolled back) if there is one."""
+    try:
+        accounts.update_preferences(
+            session,
+            user,
+            delivery=form.get("delivery") or None,
+            digest_hour=form.get("digest_hour", user.digest_hour),
+            echo_own_posts=bool(form.get("echo_own_posts")),
+            **_schedule(form),
+        )
+        for _m, channel in _memberships(user):
+            value = form.get(f"channel_{channel.id}")
+            if value is not None:
+                channels.set_delivery(session, user=user, channel=channel, delivery=value or None)
+    except (HubError, ValueError) as exc:
+        session.rollback()
+        return exc
+    session.commit()
+    return None
+
+
+def _schedule(form: MultiDict[str, str]) -> dict[str, str]:
+    """The working days and hours a preferences form sent (an older form sends neither)."""
+    found: dict[str, str] = {}
+    if "work_start" in form or "work_end" in form:
+        found["working_hours"] = typed_hours(form)
+        found["working_days"] = ",".join(form.getlist("working_days"))
+    return found
 
 
 @bp.post("/prefs/<token>/unmute/<int:channel_id>")

@@ -70,14 +70,24 @@ def _page(
     ), status
 
 
-def _hhmm(minutes: int) -> str:
+def form_time(minutes: int) -> str:
+    """A time for an ``<input type=time>``: midnight at the end of the day (24:00) is 00:00."""
+    minutes %= 1440
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def typed_hours(form: MultiDict[str, str]) -> str:
+    """The working hours the form's two times give, as ``accounts.parse_working_hours`` reads
+    them: an end of 00:00 is midnight (00:00 to 00:00 is all day, 00:00-24:00); an end before
+    the start is the next morning (a night shift)."""
+    start, end = form.get("work_start", ""), form.get("work_end", "")
+    return f"{start}-{'24:00' if end == '00:00' else end}"
 
 
 @bp.get("/settings")
 @login_required
 def index() -> ResponseReturnValue:
-    return _page(work_start=_hhmm(g.user.work_start), work_end=_hhmm(g.user.work_end))
+    return _page(work_start=form_time(g.user.work_start), work_end=form_time(g.user.work_end))
 
 
 @bp.post("/settings")
@@ -95,7 +105,7 @@ def save() -> ResponseReturnValue:
             locale=form.get("locale", g.user.locale),
             timezone=form.get("timezone", g.user.timezone),
             working_days=",".join(form.getlist("working_days")),
-            working_hours=f"{start}-{'24:00' if end == '00:00' else end}",
+            working_hours=typed_hours(form),
             digest_hour=_digit(form.get("digest_hour", "8")),
             delivery=form.get("delivery") or None,
         )
@@ -130,8 +140,8 @@ def channel_delivery() -> ResponseReturnValue:
                 channels.set_delivery(db, user=g.user, channel=channel, delivery=value or None)
     except Invalid as exc:
         db.rollback()
-        return _page(422, error=exc, work_start=_hhmm(g.user.work_start),
-                     work_end=_hhmm(g.user.work_end))  # fmt: skip
+        return _page(422, error=exc, work_start=form_time(g.user.work_start),
+                     work_end=form_time(g.user.work_end))  # fmt: skip
     db.commit()
     flash(_("Your channel mail settings are saved."), "success")
     return redirect(url_for("settings.index") + "#channels", 303)
@@ -157,7 +167,10 @@ def password() -> ResponseReturnValue:
     form = request.form
     db = get_session()
     user = g.user
-    hours: dict[str, Any] = {"work_start": _hhmm(user.work_start), "work_end": _hhmm(user.work_end)}
+    hours: dict[str, Any] = {
+        "work_start": form_time(user.work_start),
+        "work_end": form_time(user.work_end),
+    }
     if user.password_hash and not accounts.check_password(user, form.get("current", "")):
         return _page(422, password_error=_("The current password is not right."), **hours)
     if form.get("new", "") != form.get("confirm", ""):

@@ -99,7 +99,7 @@ def test_refused_settings_keep_every_field_as_typed_and_say_what_is_wrong(
     res = client.post("/settings", data=form)
     page = res.get_data(as_text=True)
     assert res.status_code == 422
-    assert "Work must end after it starts" in page and "working hours:" not in page
+    assert "Work cannot start and end at the same time" in page and "working hours:" not in page
     assert 'value="田中 健太（営業部）"' in page
     assert '<option value="en" selected>' in page
     assert "<option selected>Europe/London</option>" in page
