@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
+from html import escape
 
 import nh3
 from markdown_it import MarkdownIt
@@ -25,10 +27,24 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
     "img": {"src", "alt", "title"},
-    "span": {"class"},
+    "span": {"class", "title"},
     "th": {"align"},
     "td": {"align"},
 }
+# A link may carry one class: a mention of a member (written by mark_mentions, never by a post).
+ALLOWED_CLASSES = {"a": {"mention"}}
+# Text inside these is shown as written: no links, no mentions.
+_VERBATIM = {"a", "code", "pre"}
+
+
+@dataclass(frozen=True, slots=True)
+class MentionLink:
+    """How to show an @handle that names a member: the first ``length`` characters after the @
+    name them (``@田中さんに`` names 田中 with 2), their name, and their page if they have one."""
+
+    length: int
+    name: str
+    href: str | None
 
 
 @lru_cache(maxsize=1)
@@ -57,13 +73,51 @@ def _linkify(html: str) -> str:
     return "".join(out)
 
 
-def render_markdown(text: str) -> str:
-    """Render a post's Markdown to HTML that is safe to show (no script, no handlers)."""
+def _mark_mentions(html: str, mentions: Mapping[str, MentionLink]) -> str:
+    """Wrap the @handles in text nodes that name a member (keys as ``mention_handles`` gives
+    them) in a highlighted link to their page, or a span; other @words stay plain text."""
+
+    def swap(m: re.Match[str]) -> str:
+        found = mentions.get(m.group(1).lower().rstrip("."))
+        if found is None:
+            return m.group(0)
+        shown, rest = m.group(0)[: 1 + found.length], m.group(0)[1 + found.length :]
+        title = escape(found.name, quote=True)
+        if found.href is None:
+            return f'<span class="mention" title="{title}">{shown}</span>{rest}'
+        href = escape(found.href, quote=True)
+        return f'<a class="mention" href="{href}" title="{title}">{shown}</a>{rest}'
+
+    out: list[str] = []
+    inside: list[str] = []
+    for piece in re.split(r"(<[^>]+>)", html):
+        if piece.startswith("</"):
+            if inside and inside[-1] == piece[2:-1].strip():
+                inside.pop()
+            out.append(piece)
+        elif piece.startswith("<"):
+            tag = re.match(r"<([a-z0-9]+)", piece)
+            if tag and tag.group(1) in _VERBATIM and not piece.endswith("/>"):
+                inside.append(tag.group(1))
+            out.append(piece)
+        elif inside or "@" not in piece:
+            out.append(piece)
+        else:
+            out.append(MENTION.sub(swap, piece))
+    return "".join(out)
+
+
+def render_markdown(text: str, mentions: Mapping[str, MentionLink] | None = None) -> str:
+    """Render a post's Markdown to HTML that is safe to show (no script, no handlers); the
+    @handles ``mentions`` resolves are highlighted as links to the members they name."""
     html = _linkify(_md().render(text))
+    if mentions:
+        html = _mark_mentions(html, mentions)
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
+        allowed_classes=ALLOWED_CLASSES,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     )

@@ -186,8 +186,16 @@ def _record_mentions(session: Session, post: Post) -> list[User]:
 def resolve_handle(session: Session, handle: str) -> User | None:
     """Find the one active member an @handle names (None when unknown or ambiguous): a whole
     address, an address's local part, or else a name (see ``_by_name``)."""
+    found = resolve_handle_span(session, handle)
+    return found[0] if found is not None else None
+
+
+def resolve_handle_span(session: Session, handle: str) -> tuple[User, int] | None:
+    """As ``resolve_handle``, with how many characters of the handle name the member: all of
+    an address, the name's only in ``田中さんに`` (2), so a page highlights just ``@田中``."""
     if "@" in handle:
-        return session.scalar(select(User).where(User.email == handle, User.active))
+        user = session.scalar(select(User).where(User.email == handle, User.active))
+        return (user, len(handle)) if user is not None else None
     # startswith escapes LIKE's wildcards: @t_naka must not name tanaka@.
     candidates = list(
         session.scalars(
@@ -195,15 +203,15 @@ def resolve_handle(session: Session, handle: str) -> User | None:
         )
     )
     if candidates:
-        return candidates[0] if len(candidates) == 1 else None
+        return (candidates[0], len(handle)) if len(candidates) == 1 else None
     return _by_name(session, handle)
 
 
-def _by_name(session: Session, handle: str) -> User | None:
+def _by_name(session: Session, handle: str) -> tuple[User, int] | None:
     """The member whose name, or its first word, the handle starts with: @田中, @田中健太,
     @emily. Japanese runs on without a space (@田中さん、@田中さんに), so the name may be
     followed by anything but an ASCII letter or digit; the longest name wins, a tie names
-    nobody."""
+    nobody. Returns the member and the length of the name matched."""
     best: dict[int, set[int]] = {}
     users: dict[int, User] = {}
     for user in session.scalars(select(User).where(User.active)):
@@ -215,8 +223,9 @@ def _by_name(session: Session, handle: str) -> User | None:
                 users[user.id] = user
     if not best:
         return None
-    found = best[max(best)]
-    return users[found.pop()] if len(found) == 1 else None
+    longest = max(best)
+    found = best[longest]
+    return (users[found.pop()], longest) if len(found) == 1 else None
 
 
 def edit_post(session: Session, *, editor: User, post: Post, body: str) -> Post:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, g, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from markupsafe import Markup
@@ -16,7 +26,7 @@ from hub.db import get_session
 from hub.errors import Forbidden, Invalid, Reason
 from hub.models import Attachment, Post, Thread, Via
 from hub.services import attachments, channels, threads
-from hub.text import render_markdown
+from hub.text import MentionLink, mention_handles, render_markdown
 from hub.web.blueprints import MAX_ID
 from hub.web.htmx import htmx_redirect, is_htmx, page_or_partial
 
@@ -27,7 +37,27 @@ EMOJI = ("👍", "🙏", "🎉", "😄", "✅")
 
 @bp.app_template_filter("markdown")
 def _markdown(text: str) -> Markup:
-    return Markup(render_markdown(text))
+    return Markup(render_markdown(text, _mention_links(text)))
+
+
+def _mention_links(text: str) -> dict[str, MentionLink]:
+    """The members of the hub the @handles in ``text`` name, as the mention parser resolves
+    them (once per handle and request: a thread page names the same people again and again)."""
+    cache: dict[str, MentionLink | None] = request.environ.setdefault("hiroba.mentions", {})
+    has_page = "culture.member_thanks" in current_app.view_functions
+    links: dict[str, MentionLink] = {}
+    for handle in mention_handles(text):
+        if handle not in cache:
+            found = threads.resolve_handle_span(get_session(), handle)
+            cache[handle] = None
+            if found is not None:
+                member, length = found
+                href = url_for("culture.member_thanks", user_id=member.id) if has_page else None
+                cache[handle] = MentionLink(length=length, name=member.name, href=href)
+        link = cache[handle]
+        if link is not None:
+            links[handle] = link
+    return links
 
 
 @bp.app_context_processor

@@ -52,3 +52,31 @@ def test_new_mentions_are_counted_marked_and_then_seen(browser: Browser, ja_hub)
     page.locator("ul.mentions > li.mention").first.locator("a.title").click()
     expect(page).to_have_url(re.compile(rf"/t/{thread_id}#post-{post_id}$"))
     expect(page.locator(f"#post-{post_id}")).to_contain_text("議事録")
+
+
+def test_a_mention_in_a_post_is_a_highlighted_link_to_the_member(browser: Browser, ja_hub) -> None:
+    with db.transaction(ja_hub.app) as s:
+        tanaka = accounts.find_user_by_email(s, "tanaka@hiroba-shoji.example")
+        suzuki = accounts.find_user_by_email(s, "suzuki@hiroba-shoji.example")
+        assert tanaka is not None and suzuki is not None
+        general = channels.get_channel(s, "general")
+        body = "この件は@鈴木さんに確認します。@nobody は誰でもありません。"
+        post = make_thread(s, channel=general, author=tanaka, title="確認", body=body)
+        post_id, thread_id, suzuki_id = post.id, post.thread_id, suzuki.id
+
+    page = browser.new_context(locale="ja-JP").new_page()
+    sign_in(page, ja_hub.url, "ito")
+    page.goto(f"{ja_hub.url}/t/{thread_id}")
+    body_el = page.locator(f"#post-{post_id} .body")
+    link = body_el.locator("a.mention")
+    expect(link).to_have_count(1)
+    expect(link).to_have_text("@鈴木")
+    expect(link).to_have_attribute("title", "鈴木 愛")
+    # Highlighted: it does not look like the text around it.
+    paragraph_bg = body_el.locator("p").evaluate("el => getComputedStyle(el).backgroundColor")
+    link_bg = link.evaluate("el => getComputedStyle(el).backgroundColor")
+    assert link_bg != paragraph_bg
+    expect(body_el).to_contain_text("@nobody は誰でもありません")
+    link.click()
+    expect(page).to_have_url(re.compile(rf"/thanks/member/{suzuki_id}$"))
+    expect(page.locator("h1")).to_contain_text("鈴木 愛")
