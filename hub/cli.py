@@ -57,7 +57,9 @@ user_group = AppGroup("user", help="Members: add, list, import, deactivate, set-
 @click.option("--locale", type=click.Choice(["ja", "en"]), default="ja")
 @click.option("--timezone", default=None, help="e.g. Asia/Tokyo")
 @click.option("--working-days", default=None, help="e.g. mon-fri or mon,wed,fri")
-@click.option("--working-hours", default=None, help="e.g. 09:00-18:00")
+@click.option(
+    "--working-hours", default=None, help="e.g. 09:00-18:00; 22:00-06:00 runs until 06:00 next day"
+)
 @click.option("--password", default=None, help="Prefer the sign-in link; for scripts only.")
 def user_add(**kw: Any) -> None:
     """Add a member."""
@@ -93,7 +95,8 @@ def user_list(as_json: bool) -> None:
 @click.option("--dry-run", is_flag=True, help="Check every row and add nothing.")
 @click.option("--json", "as_json", is_flag=True)
 def user_import(csv_file: Path, dry_run: bool, as_json: bool) -> None:
-    """Add members from a CSV file with columns email,name[,email_only,locale,role]."""
+    """Add members from a CSV file with columns email,name[,email_only,locale,role,timezone,
+    working_days,working_hours]."""
     with cli_transaction() as session:
         rows = accounts.import_csv(
             session, accounts.decode_csv(csv_file.read_bytes()), dry_run=dry_run

@@ -316,7 +316,8 @@ def decode_csv(raw: bytes) -> str:
 def import_csv(
     session: Session, data: str, *, dry_run: bool = False, actor: User | None = None
 ) -> list[ImportRow]:
-    """Add members from CSV (email,name[,email_only][,locale][,role]); report per-row errors.
+    """Add members from CSV (email,name[,email_only][,locale][,role][,timezone][,working_days]
+    [,working_hours]); report per-row errors.
 
     With ``dry_run`` nothing is written. Rows with errors are skipped, the others added.
     """
@@ -350,6 +351,7 @@ def import_csv(
                 raise Invalid(Reason.INVALID_VALUE, f"email_only: {flag_text}")
             if role not in ("", "member", "admin"):
                 raise Invalid(Reason.INVALID_VALUE, f"role: {role}")
+            schedule = _csv_schedule(rec)
         except Invalid as exc:
             row.errors.append(exc.reason.value + (f": {exc.detail}" if exc.detail else ""))
             continue
@@ -362,9 +364,23 @@ def import_csv(
                 locale=locale,
                 admin=rec.get("role", "").lower() == "admin",
                 actor=actor,
+                **schedule,
             )
             row.user_id = user.id
     return rows
+
+
+def _csv_schedule(rec: dict[str, str]) -> dict[str, str]:
+    """A CSV row's time zone, working days and hours (each optional), checked: a night shift
+    is written 22:00-06:00."""
+    found = {k: rec[k] for k in ("timezone", "working_days", "working_hours") if rec.get(k)}
+    if "timezone" in found:
+        check_timezone(found["timezone"])
+    if "working_days" in found:
+        parse_working_days(found["working_days"])
+    if "working_hours" in found:
+        parse_working_hours(found["working_hours"])
+    return found
 
 
 # --- magic sign-in links --------------------------------------------------------------------
