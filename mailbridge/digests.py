@@ -183,7 +183,10 @@ def due_period(user: User, now: datetime) -> str | None:
     if local.hour < user.digest_hour:
         return None
     if mode == Delivery.DAILY:
-        if local.strftime("%a").lower()[:3] not in user.working_days.split(","):
+        # A digest hour in the morning part of a night shift belongs to the day the shift
+        # began (Saturday 02:00 is Friday's 22:00-06:00 shift; Monday 02:00 is no shift).
+        day = quiet.shift_day(user, local.replace(hour=user.digest_hour, minute=0))
+        if day.strftime("%a").lower()[:3] not in user.working_days.split(","):
             return None
         return f"daily:{local.date().isoformat()}"
     if mode == Delivery.WEEKLY and local.weekday() == user.digest_weekday:

@@ -109,6 +109,26 @@ def test_due_hours_in_members_zones(session, company):
     )
 
 
+def test_a_night_shifts_digest_hour_belongs_to_the_shift_it_falls_in(session, company):
+    # Mon-Fri 22:00-06:00 in Tokyo, digest at 02:00: inside Monday night's to Friday night's
+    # shifts (Tuesday to Saturday mornings), never on Monday 02:00 (Sunday night is off).
+    boss = company["boss"]
+    boss.timezone, boss.working_days = "Asia/Tokyo", "mon,tue,wed,thu,fri"
+    boss.work_start, boss.work_end, boss.digest_hour = 22 * 60, 6 * 60, 2
+    at_two = {  # 02:00 in Tokyo is 17:00 UTC the day before
+        "sat": datetime(2026, 11, 27, 17, 0, tzinfo=UTC),
+        "mon": datetime(2026, 11, 29, 17, 0, tzinfo=UTC),
+        "tue": datetime(2026, 11, 30, 17, 0, tzinfo=UTC),
+    }
+    assert digests.due_period(boss, at_two["sat"]) == "daily:2026-11-28"
+    assert digests.due_period(boss, at_two["mon"]) is None
+    assert digests.due_period(boss, at_two["tue"]) == "daily:2026-12-01"
+    # A day worker's digest is where it was.
+    boss.work_start, boss.work_end, boss.digest_hour = 9 * 60, 18 * 60, 8
+    assert digests.due_period(boss, at_two["mon"] + timedelta(hours=6)) == "daily:2026-11-30"
+    assert digests.due_period(boss, at_two["sat"] + timedelta(hours=6)) is None
+
+
 def test_digest_job_sends_each_member_once(app, session, smtp_sink, company):
     boss, peer = company["boss"], company["peer"]
     make_thread(session, channel=company["work"], author=peer, title="月曜の件", body="x")
