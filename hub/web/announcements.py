@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from hub import permissions
@@ -28,6 +29,21 @@ def require_admin() -> None:
     """Refuse anyone but an admin."""
     if not permissions.is_admin(g.get("user")):
         raise Forbidden(Reason.ADMIN_ONLY)
+
+
+# How an acknowledgement came in, in the admin's words; the codes (web, mail, link, cli) stay
+# what the status JSON and the CLI say.
+DOORS = {
+    "web": _l("On the web"),
+    "mail": _l("By mail"),
+    "link": _l("Through the link in the mail"),
+    "cli": _l("By an admin on the command line"),
+}
+
+
+@bp.context_processor
+def _door_words() -> dict[str, Any]:
+    return {"door_label": lambda code: DOORS.get(code, code)}
 
 
 @bp.app_context_processor

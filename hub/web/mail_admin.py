@@ -31,6 +31,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from sqlalchemy import select
 
@@ -46,6 +47,31 @@ STATUSES = (
     "rejected", "ignored", "bounce", "duplicate", "failed",
 )  # fmt: skip
 WEEKDAYS_JA = "月火水木金土日"
+# What became of a message, in the admin's words (the codes stay in URLs: ?status=posted).
+STATUS_LABELS = {
+    "received": _l("Waiting to be processed"),
+    "posted": _l("Posted as a new thread"),
+    "replied": _l("Posted as a reply"),
+    "reacted": _l("Reaction added"),
+    "command": _l("Commands carried out"),
+    "acknowledged": _l("Announcement acknowledged"),
+    "thanked": _l("Thanks card sent"),
+    "held": _l("Held for an admin"),
+    "rejected": _l("Refused (the sender was told why)"),
+    "ignored": _l("Ignored (auto-reply or loop)"),
+    "bounce": _l("Bounce (a delivery failure report)"),
+    "duplicate": _l("Duplicate (already received)"),
+    "failed": _l("Failed (can be replayed)"),
+}
+SOURCE_LABELS = {"cli": _l("Command line"), "catcher": _l("Mail catcher")}
+
+
+@bp.context_processor
+def _labels() -> dict[str, Any]:
+    return {
+        "status_label": lambda code: STATUS_LABELS.get(code, code),
+        "source_label": lambda code: SOURCE_LABELS.get(code, code.upper()),
+    }
 
 
 @bp.before_request

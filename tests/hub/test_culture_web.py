@@ -42,7 +42,7 @@ def test_banner_on_every_page_until_acknowledged(app: Flask, db: Any, client, au
     auth.logout()
     auth.login("admin@corp.example")
     page = client.get(f"/admin/announcements/{item_id}").get_data(as_text=True)
-    assert "member@corp.example" in page and "<td>web</td>" in page
+    assert "member@corp.example" in page and '<td data-via="web">On the web</td>' in page
 
 
 def test_member_cannot_open_admin_pages(app: Flask, db: Any, client, auth) -> None:
