@@ -13,18 +13,35 @@ from hub.models import Setting, User, Via
 from hub.services import events
 
 KEY = "rules_markdown"
-DEFAULT_RULES = """# Hiroba
+# Until an admin writes the rules, every member reads this text in the hub's default language
+# (one text for all: the rules are the company's, not a translation per reader).
+DEFAULT_RULES = {
+    "ja": """# 広場のルール
+
+- オープンに共有しましょう：誰もが見つけて学べるよう、公開チャンネルに投稿します。
+- 話題は、目的の合うチャンネルに投稿しましょう。
+- 思いやりを持ちましょう：批判するのは意見であって、人ではありません。
+  誰かを傷つける投稿は「報告する」で管理者に知らせてください。
+""",
+    "en": """# Rules of the square
 
 - Share openly: post in open channels so everyone can find and learn.
 - Put each topic in the channel whose purpose fits it.
 - Be kind: criticise ideas, never people. Flag a post that hurts someone.
-"""
+""",
+}
 
 
-def get_rules(session: Session) -> str:
-    """The rules page as Markdown (a default text until an admin writes one)."""
+def default_rules(locale: str) -> str:
+    """The default rules text in ``locale`` (the hub's default language), else in Japanese."""
+    return DEFAULT_RULES.get(locale.split("_")[0].split("-")[0], DEFAULT_RULES["ja"])
+
+
+def get_rules(session: Session, locale: str = "ja") -> str:
+    """The rules page as Markdown: the admin's text, or until there is one the default text in
+    ``locale``, the hub's default language (BABEL_DEFAULT_LOCALE)."""
     row = session.get(Setting, KEY)
-    return row.value if row is not None and row.value.strip() else DEFAULT_RULES
+    return row.value if row is not None and row.value.strip() else default_rules(locale)
 
 
 def set_rules(session: Session, *, actor: User | None, markdown: str) -> None:

@@ -59,7 +59,7 @@ def _db() -> Session:
 @bp.get("/rules")
 def rules() -> ResponseReturnValue:
     """The usage rules, with an accept button for signed-in members who have not yet."""
-    html = render_markdown(rules_service.get_rules(_db()))
+    html = render_markdown(_rules_text())
     return render_template("culture/rules.html", rules_html=html, next=request.args.get("next"))
 
 
@@ -91,7 +91,13 @@ def admin_rules() -> ResponseReturnValue:
         rules_service.set_rules(db, actor=g.user, markdown=request.form.get("markdown", ""))
         db.commit()
         return redirect(url_for("culture.rules"), 303)
-    return render_template("culture/admin_rules.html", markdown=rules_service.get_rules(db))
+    # The form starts with exactly what members read now (the default text until saved).
+    return render_template("culture/admin_rules.html", markdown=_rules_text())
+
+
+def _rules_text() -> str:
+    """The rules members read, the default in the hub's default language until an admin's."""
+    return rules_service.get_rules(_db(), current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
 # --- thanks ------------------------------------------------------------------------------
