@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.errors import HubError, NotFound, Reason
+from hub.i18n import N_
 from hub.models import Channel, Delivery
 from hub.services import accounts, channels
 from mailbridge import outbound
@@ -20,25 +21,31 @@ MAX_LINES = 20
 
 # A refused command in words: (what happened, what to do), msgids that templates/mail/
 # command_result.* translate in the member's language. The code itself is never shown.
-_ASK_ADMIN = "Ask an admin to do it for you."
-_ADD_ME = "Ask a member of the channel or an admin to add you."
+_ASK_ADMIN = N_("Ask an admin to do it for you.")
+_ADD_ME = N_("Ask a member of the channel or an admin to add you.")
 REFUSALS: dict[str, tuple[str, str]] = {
-    Reason.FORBIDDEN: ("You may not do that.", _ASK_ADMIN),
-    Reason.ADMIN_ONLY: ("Only admins may do that.", _ASK_ADMIN),
-    Reason.NOT_A_MEMBER: ("Only members of this channel may do that.", _ADD_ME),
-    Reason.PRIVATE_CHANNEL: ("This channel is private and you are not a member of it.", _ADD_ME),
-    Reason.NOT_PERMITTED_BY_POLICY: ("Company policy does not allow that.", _ASK_ADMIN),
-    Reason.INACTIVE_MEMBER: ("This account is deactivated.", "Ask an admin to reactivate it."),
+    Reason.FORBIDDEN: (N_("You may not do that."), _ASK_ADMIN),
+    Reason.ADMIN_ONLY: (N_("Only admins may do that."), _ASK_ADMIN),
+    Reason.NOT_A_MEMBER: (N_("Only members of this channel may do that."), _ADD_ME),
+    Reason.PRIVATE_CHANNEL: (
+        N_("This channel is private and you are not a member of it."),
+        _ADD_ME,
+    ),
+    Reason.NOT_PERMITTED_BY_POLICY: (N_("Company policy does not allow that."), _ASK_ADMIN),
+    Reason.INACTIVE_MEMBER: (
+        N_("This account is deactivated."),
+        N_("Ask an admin to reactivate it."),
+    ),
     Reason.CHANNEL_ARCHIVED: (
-        "This channel is archived.",
-        "It sends no new mail; ask an admin if it should be reopened.",
+        N_("This channel is archived."),
+        N_("It sends no new mail; ask an admin if it should be reopened."),
     ),
     Reason.INVALID_VALUE: (
-        "A value is not valid.",
-        'Write the command as the how-to shows it; write "help" to get it.',
+        N_("A value is not valid."),
+        N_('Write the command as the how-to shows it; write "help" to get it.'),
     ),
 }
-REFUSED = ("That did not work.", "Please try again, or ask an admin for help.")
+REFUSED = (N_("That did not work."), N_("Please try again, or ask an admin for help."))
 
 # Words (lower-case, NFKC) for each command and each digest mode, English and Japanese.
 VERBS = {
@@ -108,17 +115,17 @@ def execute(ctx: InboundContext, cmd: Command) -> dict[str, Any]:
             mode = MODES[cmd.arg]
             accounts.update_preferences(ctx.session, user, delivery=mode)
             result["message"] = {
-                Delivery.DAILY: "You will get a daily digest.",
-                Delivery.WEEKLY: "You will get a weekly digest.",
-            }.get(mode, "Digests are off; you still get mail for mentions and replies.")
+                Delivery.DAILY: N_("You will get a daily digest."),
+                Delivery.WEEKLY: N_("You will get a weekly digest."),
+            }.get(mode, N_("Digests are off; you still get mail for mentions and replies."))
         elif cmd.verb == "mute":
             channel = _channel_named(ctx, cmd.arg)
             # A member's delivery goes off; someone outside stays outside (a ChannelMute).
             channels.mute(ctx.session, user=user, channel=channel)
-            result["message"] = "You will get no more mail from this channel."
+            result["message"] = N_("You will get no more mail from this channel.")
         elif cmd.verb == "unsubscribe":
             accounts.update_preferences(ctx.session, user, delivery=Delivery.OFF)
-            result["message"] = "You are unsubscribed: the hub sends you no more mail."
+            result["message"] = N_("You are unsubscribed: the hub sends you no more mail.")
     except HubError as err:
         why, fix = REFUSALS.get(err.reason, REFUSED)
         result.update(ok=False, reason=str(err.reason), message=why, fix=fix)

@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hub.db import utcnow
 from hub.errors import Reason
+from hub.i18n import N_
 from hub.models import RefusalNotice
 from mailbridge import outbound
 from mailbridge.context import InboundContext
@@ -36,57 +37,57 @@ REFUSED_IN_PROTOCOL = frozenset(
 # The texts are msgids; templates/mail/rejected.* translate them in the member's language.
 EXPLANATIONS: dict[str, tuple[str, str]] = {
     Reason.EMPTY_BODY: (
-        "Your mail had no text we could post.",
-        "Write your message above the quoted text and send it again.",
+        N_("Your mail had no text we could post."),
+        N_("Write your message above the quoted text and send it again."),
     ),
     Reason.EMPTY_TITLE: (
-        "A new thread needs a subject.",
-        "Send the mail again with a subject; it becomes the thread's title.",
+        N_("A new thread needs a subject."),
+        N_("Send the mail again with a subject; it becomes the thread's title."),
     ),
     Reason.FORBIDDEN: (
-        "You may not post in this channel.",
-        "Ask a member of the channel or an admin to add you.",
+        N_("You may not post in this channel."),
+        N_("Ask a member of the channel or an admin to add you."),
     ),
     Reason.NOT_A_MEMBER: (
-        "This channel is private and you are not a member of it.",
-        "Ask a member of the channel or an admin to add you.",
+        N_("This channel is private and you are not a member of it."),
+        N_("Ask a member of the channel or an admin to add you."),
     ),
     Reason.PRIVATE_CHANNEL: (
-        "This channel is private and you are not a member of it.",
-        "Ask a member of the channel or an admin to add you.",
+        N_("This channel is private and you are not a member of it."),
+        N_("Ask a member of the channel or an admin to add you."),
     ),
     Reason.CHANNEL_ARCHIVED: (
-        "This channel is archived and takes no new posts.",
-        "Post in another channel, or ask an admin to reopen it.",
+        N_("This channel is archived and takes no new posts."),
+        N_("Post in another channel, or ask an admin to reopen it."),
     ),
     Reason.NOT_FOUND: (
-        "The thread you replied to is gone or no longer open to you.",
-        "Start a new thread by writing to the channel's address.",
+        N_("The thread you replied to is gone or no longer open to you."),
+        N_("Start a new thread by writing to the channel's address."),
     ),
     Reason.TOO_LARGE: (
-        "Your mail or one of its attachments is too large.",
-        "Send smaller files, or share a link to them instead.",
+        N_("Your mail or one of its attachments is too large."),
+        N_("Send smaller files, or share a link to them instead."),
     ),
     Reason.UNSUPPORTED_TYPE: (
-        "One of your attachments is of a type the hub does not accept.",
-        "Send it as PDF, an image, a text or an Office file, or share a link.",
+        N_("One of your attachments is of a type the hub does not accept."),
+        N_("Send it as PDF, an image, a text or an Office file, or share a link."),
     ),
     Reason.UNKNOWN_ADDRESS: (
-        "We could not tell where your mail should go.",
-        "Reply to a mail from the hub, or write to a channel's address.",
+        N_("We could not tell where your mail should go."),
+        N_("Reply to a mail from the hub, or write to a channel's address."),
     ),
     Reason.NO_RECIPIENTS: (
-        "Your thanks card named no colleague of the hub.",
-        "Send it again with your colleagues' addresses in To or Cc.",
+        N_("Your thanks card named no colleague of the hub."),
+        N_("Send it again with your colleagues' addresses in To or Cc."),
     ),
     Reason.UNKNOWN_VALUE: (
-        "We could not tell which of our values you chose for your thanks card.",
-        "Reply with the value's #tag or its name alone, as the mail you answered lists them.",
+        N_("We could not tell which of our values you chose for your thanks card."),
+        N_("Reply with the value's #tag or its name alone, as the mail you answered lists them."),
     ),
 }
 DEFAULT_EXPLANATION = (
-    "Your mail could not be posted.",
-    "Please try again, or ask an admin for help.",
+    N_("Your mail could not be posted."),
+    N_("Please try again, or ask an admin for help."),
 )
 
 

@@ -4,51 +4,17 @@ times with what to write instead."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from babel.messages.pofile import read_po, write_po
 from playwright.sync_api import Browser, expect
 from sqlalchemy import select
 
 from hub import db, demo
 from hub.models import User
 from mailbridge import outbound
-from tests import conftest
-from tests.browser.conftest import PASSWORD, sign_in
-from tests.conftest import LiveServer, free_port, japanese_app
+from tests.browser.conftest import sign_in
+from tests.conftest import LiveServer
 
 pytestmark = pytest.mark.browser
-
-PARTS = conftest.CATALOG.parents[2] / "parts"
-
-
-@pytest.fixture
-def ja_hub(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[LiveServer]:
-    """The demo hub in Japanese with CSRF on; the catalog includes the translations still
-    waiting in hub/translations/parts/ (until they are merged into it)."""
-    with conftest.CATALOG.open("rb") as f:
-        catalog = read_po(f, locale="ja")
-    for part in sorted(PARTS.glob("*.po")):
-        with part.open("rb") as f:
-            for message in read_po(f, locale="ja"):
-                if message.id and not catalog.get(message.id):
-                    catalog.add(message.id, message.string)
-    merged = tmp_path / "merged.po"
-    with merged.open("wb") as f:
-        write_po(f, catalog)
-    monkeypatch.setattr(conftest, "CATALOG", merged)
-    port = free_port()
-    with japanese_app(database_url, tmp_path, BASE_URL=f"http://127.0.0.1:{port}",
-                      WTF_CSRF_ENABLED=True) as app:  # fmt: skip
-        with db.transaction(app) as session:
-            demo.load(session, password=PASSWORD)
-        server = LiveServer(app, port)
-        yield server
-        server.stop()
 
 
 def hours_of(hub: LiveServer, local: str) -> tuple[int, int, str]:

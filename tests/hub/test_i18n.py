@@ -28,7 +28,7 @@ def test_every_extracted_string_has_a_japanese_translation(tmp_path):
     pot = tmp_path / "messages.pot"
     subprocess.run(
         [str(Path(sys.executable).parent / "pybabel"), "extract", "-F", str(ROOT / "babel.cfg"),
-         "-k", "_l", "-k", "lazy_gettext", "-o", str(pot), "."],
+         "-k", "_l", "-k", "lazy_gettext", "-k", "N_", "-o", str(pot), "."],
         cwd=ROOT, check=True, capture_output=True,
     )  # fmt: skip
     with pot.open("rb") as f:
