@@ -259,9 +259,11 @@ def _outcome(results: list[dict[str, Any]], user: User, reason: str | None = Non
     )
 
 
-def readable_items(session: Session, user: User, items: list[dict[str, Any]]) -> list[dict]:
+def readable_items(
+    session: Session, user: User, items: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """The items ``user`` may still post to, numbered from 1."""
-    out = []
+    out: list[dict[str, Any]] = []
     for item in items:
         thread = session.get(Thread, int(item["thread_id"]))
         if thread is not None and permissions.can_post(session, user, thread.channel):

@@ -36,6 +36,7 @@ from hub.models import (
     Event,
     Membership,
     Mention,
+    OutboxMessage,
     Post,
     Thread,
     ThreadMute,
@@ -152,7 +153,8 @@ def on_mention(app: Flask, session: Session, event: Event) -> None:
     found = channels.channel_delivery(session, user=user, channel=channel)
     if mode_for(user, found) == Delivery.OFF:
         return
-    queue_post_mails(app, session, post, [Recipient(user, "mention", found)], quiet.clock_now())
+    override = Delivery(found) if found else None
+    queue_post_mails(app, session, post, [Recipient(user, "mention", override)], quiet.clock_now())
 
 
 # --- the mail ---------------------------------------------------------------------------------
@@ -214,9 +216,7 @@ def queue_post_mails(
     thread, channel = post.thread, post.thread.channel
     key = f"post:{post.id}"
     done = set(
-        session.scalars(
-            select(outbound.OutboxMessage.to_addr).where(outbound.OutboxMessage.dedupe_key == key)
-        )
+        session.scalars(select(OutboxMessage.to_addr).where(OutboxMessage.dedupe_key == key))
     )
     if not post.message_id:
         post.message_id = f"post.{post.id}@{domain}"
@@ -296,7 +296,7 @@ def queue_post_mails(
         done.add(user.email)
     if rows:
         # One multi-row insert (no ORM object per mail); nothing reads these rows back here.
-        session.execute(insert(outbound.OutboxMessage), rows)
+        session.execute(insert(OutboxMessage), rows)
     session.flush()
     return len(rows)
 
