@@ -37,6 +37,7 @@ demo: setup
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check hub mailbridge tests bench
 	$(VENV)/bin/ruff format --check hub mailbridge tests bench
+	$(VENV)/bin/mypy
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix hub mailbridge tests bench
