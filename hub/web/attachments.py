@@ -6,12 +6,24 @@ from urllib.parse import quote
 
 from flask import Blueprint, current_app, g, send_file
 from flask.typing import ResponseReturnValue
+from flask_babel import format_decimal, gettext, ngettext
 from flask_login import login_required
 
 from hub.db import get_session
 from hub.services import attachments
 
 bp = Blueprint("attachments", __name__)
+
+
+@bp.app_template_filter("filesize")
+def filesize(size: int) -> str:
+    """A file's size for people: bytes under 1 KB (never "0.0 KB"), else KB or MB, one decimal
+    at most, in the reader's locale (1,234.5 KB)."""
+    if size < 1024:
+        return str(ngettext("%(num)d byte", "%(num)d bytes", size))
+    if size < 1024 * 1024:
+        return str(gettext("%(size)s KB", size=format_decimal(size / 1024, "#,##0.#")))
+    return str(gettext("%(size)s MB", size=format_decimal(size / 1024 / 1024, "#,##0.#")))
 
 
 @bp.get("/attachments/<int:attachment_id>/<path:filename>")
