@@ -124,7 +124,8 @@ def start_thread(ctx: InboundContext) -> Outcome:
         ctx.session,
         author=ctx.sender,
         channel=channel,
-        title=ctx.incoming.clean_subject,
+        # "Re: Not posted: 予算", the answer to our explanation, opens "予算".
+        title=replies.original_subject(ctx.app, ctx.incoming.subject),
         body=with_inline_images(ctx.row.text or "", files),
         via=Via.EMAIL,
         message_id=ctx.incoming.message_id,

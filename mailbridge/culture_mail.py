@@ -14,6 +14,7 @@ from hub.errors import HubError, Reason
 from hub.models import Announcement, Thanks, Thread, User, Via
 from hub.services import accounts, announcements, rules, threads
 from hub.services import thanks as thanks_service
+from mailbridge import replies
 from mailbridge.addresses import split
 from mailbridge.context import InboundContext, Outcome
 from mailbridge.quotes import strip_reply
@@ -117,7 +118,8 @@ def act_thanks(ctx: InboundContext) -> Outcome:
     receivers = _colleagues(ctx, user)
     if not receivers:
         return Outcome("rejected", reason=Reason.NO_RECIPIENTS.value, author=user.email, text=text)
-    subject = (ctx.incoming.clean_subject or "").strip()
+    # An answer to the explanation "Not posted: ありがとう" keeps the member's "ありがとう".
+    subject = replies.original_subject(ctx.app, ctx.incoming.subject or "")
     message = text or subject
     value = thanks_service.value_in_text(session, f"{subject}\n{text}")
     try:

@@ -3,15 +3,22 @@ and ``explain``, which queues that explanation mail."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
+from flask import Flask
+from flask_babel import force_locale
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from hub.db import utcnow
 from hub.errors import Reason
 from hub.i18n import N_
-from hub.models import RefusalNotice
-from mailbridge import outbound
+from hub.models import OutboxMessage, RefusalNotice
+from hub.services.accounts import LOCALES
+from mailbridge import addresses, outbound
 from mailbridge.context import InboundContext
-from mailbridge.parse import Incoming
+from mailbridge.parse import Incoming, strip_subject_prefixes
 
 TEMPFAIL = "451 4.3.0 Temporary failure, please try again later"
 OK = "250 2.0.0 OK: message accepted"
@@ -85,6 +92,14 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         N_("Reply with the value's #tag or its name alone, as the mail you answered lists them."),
     ),
 }
+# Refusals of a new thread that the same mail, mended, mends (its text, subject or files): the
+# explanation's Reply-To is the channel, so answering it with the fixed mail opens the thread.
+# Any other refusal of a channel's mail (not allowed, archived, gone) would only be refused
+# again there, and that second refusal is not explained (one per address, reason and day):
+# those explanations are answered at help@, whose how-to lists where the member may write.
+MENDED_BY_RESENDING = frozenset(
+    {Reason.EMPTY_BODY, Reason.EMPTY_TITLE, Reason.TOO_LARGE, Reason.UNSUPPORTED_TYPE}
+)
 DEFAULT_EXPLANATION = (
     N_("Your mail could not be posted."),
     N_("Please try again, or ask an admin for help."),
@@ -126,14 +141,22 @@ def explain(
     if user is None or not user.active or inc.auto_reply or inc.bounce is not None:
         return
     day = utcnow().date().isoformat()
+    # An answer to one of our explanations that is refused in turn is explained once more that
+    # day, whatever was explained before (the answer would otherwise end in silence); still
+    # bounded, so a machine answering every explanation makes no loop.
+    key = f"{reason}:answer" if _answers_explanation(ctx, inc) else reason
     try:
         with ctx.session.begin_nested():
-            ctx.session.add(RefusalNotice(address=user.email, reason=reason, day=day))
+            ctx.session.add(RefusalNotice(address=user.email, reason=key, day=day))
     except IntegrityError:
         return
     why, fix = explanation(reason)
     mid = inc.message_id
     several = len(ctx.destinations) > 1 and ctx.rcpt
+    # "Not posted: 予算", never "Not posted: Re: Not posted: 予算" for a refused answer.
+    subject = inc.subject
+    if _unwrap_explanation(ctx.app, strip_subject_prefixes(subject)) is not None:
+        subject = original_subject(ctx.app, subject)
     outbound.queue_mail(
         ctx.app,
         ctx.session,
@@ -145,20 +168,111 @@ def explain(
             "reason": reason,
             "why": why,
             "fix": fix,
-            "subject": f"{inc.subject} ({ctx.rcpt})" if several else inc.subject,
+            "subject": f"{subject} ({ctx.rcpt})" if several else subject,
             "original": (inc.text or "").strip(),
             "address": ctx.rcpt or "",
         },
-        headers=_explanation_headers(ctx, mid),
+        headers=_explanation_headers(ctx, reason, mid),
     )
 
 
-def _explanation_headers(ctx: InboundContext, mid: str | None) -> dict[str, str] | None:
+def _explanation_headers(
+    ctx: InboundContext, reason: str, mid: str | None
+) -> dict[str, str] | None:
     """Thread the explanation under the refused mail; when that mail went to a reply address
     (a token of the member's) or to thanks@, answering the explanation with the fixed text
-    goes there too."""
+    goes there too; for a channel, see ``MENDED_BY_RESENDING``."""
     headers = {"In-Reply-To": f"<{mid}>", "References": f"<{mid}>"} if mid else {}
     dest = ctx.destination
-    if ctx.rcpt and dest is not None and (dest.token is not None or dest.kind == "thanks"):
+    domain = ctx.app.config["MAIL_DOMAIN"]
+    if dest is not None and dest.kind == "channel" and dest.slug:
+        mended = reason in MENDED_BY_RESENDING
+        headers["Reply-To"] = (
+            addresses.channel_address(dest.slug, domain) if mended else f"help@{domain}"
+        )
+    elif ctx.rcpt and dest is not None and (dest.token is not None or dest.kind == "thanks"):
         headers["Reply-To"] = ctx.rcpt
     return headers or None
+
+
+def _answers_explanation(ctx: InboundContext, inc: Incoming) -> bool:
+    """Tell whether ``inc`` answers an explanation mail we sent its sender."""
+    ids = [*inc.in_reply_to, *inc.references]
+    if not ids or ctx.sender is None:
+        return False
+    found = ctx.session.scalar(
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.message_id.in_(ids),
+            OutboxMessage.kind == "refusal",
+            OutboxMessage.user_id == ctx.sender.id,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+_SENTINEL = "\x00"
+
+
+def _explanation_subjects(app: Flask) -> tuple[list[re.Pattern[str]], frozenset[str]]:
+    """The explanation's subject in each language as patterns around the refused mail's
+    subject (group ``s``), and its words for "no subject"; read from
+    templates/mail/rejected.subject.txt once per app, so they follow the template."""
+    cached = app.extensions.get("hiroba.explanation_subjects")
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    patterns, empty = [], set()
+    template = app.jinja_env.get_template("mail/rejected.subject.txt")
+    for locale in LOCALES:
+        with app.app_context(), force_locale(locale):
+            wrapped = " ".join(template.render(subject=_SENTINEL).split())
+            blank = " ".join(template.render(subject="").split())
+        prefix, _, suffix = wrapped.partition(_SENTINEL)
+        patterns.append(
+            re.compile(rf"^{_loose(prefix)}\s*(?P<s>.*?)\s*{_loose(suffix)}$", re.S | re.I)
+        )
+        found = patterns[-1].match(blank)
+        if found and found.group("s"):
+            empty.add(unicodedata.normalize("NFKC", found.group("s")))
+    app.extensions["hiroba.explanation_subjects"] = (patterns, frozenset(empty))
+    return patterns, frozenset(empty)
+
+
+def _loose(text: str) -> str:
+    """A pattern for ``text`` as a mail client may give it back: any spacing, either colon."""
+    out = []
+    for ch in text.strip():
+        if ch.isspace():
+            out.append(r"\s*")
+        elif ch in ":：":
+            out.append("[:：]")
+        else:
+            out.append(re.escape(ch))
+    return "".join(out)
+
+
+def _unwrap_explanation(app: Flask, subject: str) -> str | None:
+    """The refused mail's subject inside an explanation's subject, else None (``""`` when that
+    mail had none; the address a mail to several of ours adds is dropped)."""
+    patterns, empty = _explanation_subjects(app)
+    domain = re.escape(str(app.config["MAIL_DOMAIN"]))
+    for pattern in patterns:
+        found = pattern.match(subject.strip())
+        if found:
+            inner = re.sub(rf"\s*\(\S+@{domain}\)$", "", found.group("s"), flags=re.I).strip()
+            return "" if unicodedata.normalize("NFKC", inner) in empty else inner
+    return None
+
+
+def original_subject(app: Flask, subject: str) -> str:
+    """A mail's subject without reply prefixes and without our explanation's own words, so the
+    answer to "Not posted: 予算" (「Re: 投稿されませんでした: 予算」) opens the thread "予算"; the
+    answer to an explanation of a mail without subject has none (""): e.g.
+    "RE: 投稿されませんでした: Re: 予算 (general@hub.test)" gives "予算", and
+    "Re: Not posted: (no subject)" gives "".
+    """
+    text = strip_subject_prefixes(subject)
+    while (inner := _unwrap_explanation(app, text)) is not None:
+        text = strip_subject_prefixes(inner)
+    return text

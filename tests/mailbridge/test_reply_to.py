@@ -14,7 +14,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from hub.db import transaction
-from hub.models import Delivery, InboundMessage, OutboxMessage, Thanks, User
+from hub.models import Channel, Delivery, InboundMessage, OutboxMessage, Post, Thanks, Thread, User
 from hub.services import dashboard, events
 from hub.services import thanks as thanks_service
 from mailbridge.fanout import fan_out
@@ -163,3 +163,107 @@ def test_thanks_naming_no_colleague_is_explained_and_answering_sends_it(
     card = db.scalar(select(Thanks))
     assert card.message == "いつも助かっています"
     assert [r.user.email for r in card.recipients] == ["web@corp.example"]
+
+
+def send_files(
+    intake: Any, to: str, subject: str, body: str, *files: tuple[str, str, str, bytes],
+    **headers: str,
+) -> None:  # fmt: skip
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = f"山田 部長 <{BOSS}>", to, subject
+    for name, value in headers.items():
+        msg[name.replace("_", "-")] = value
+    msg.set_content(body)
+    for filename, maintype, subtype, data in files:
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    with smtplib.SMTP(intake.hostname, intake.port, timeout=10) as smtp:
+        smtp.send_message(msg)
+
+
+def threads_in(db: Any, slug: str) -> list[tuple[str, str]]:
+    """(title, first post) of each thread of a channel, oldest first."""
+    db.expire_all()
+    rows = db.execute(
+        select(Thread.title, Post.body)
+        .join(Channel, Channel.id == Thread.channel_id)
+        .join(Post, Post.thread_id == Thread.id)
+        .where(Channel.slug == slug)
+        .order_by(Thread.id, Post.id)
+    ).all()
+    db.commit()
+    return [(title, body) for title, body in rows]
+
+
+def test_answering_a_channel_refusal_opens_the_thread_under_the_original_subject(
+    app, db, intake, world
+) -> None:
+    """A new thread refused (a file the hub does not take) is explained with Reply-To the
+    channel; the answer opens the thread titled with the member's own subject, not
+    「RE: 投稿されませんでした: 予算」. An answer refused in turn for another reason (a file too
+    large) is explained, even though that reason was explained earlier the same day."""
+    db.get(User, world["boss"]).locale = "ja"
+    db.commit()
+    app.config["MAX_ATTACHMENT_BYTES"] = 1000
+    big = ("資料.pdf", "application", "pdf", b"%PDF-1.4\n" + b"0" * 2000)
+    send_files(intake, "general@hub.test", "動画", "研修の資料です。", big)
+    assert last_inbound(app) == ("rejected", "too_large")
+    exe = ("setup.exe", "application", "x-msdownload", b"MZ\x90\x00")
+    send_files(intake, "general@hub.test", "予算", "来期の予算案です。", exe)
+    assert last_inbound(app) == ("rejected", "unsupported_type")
+    told = mails(app, "refusal")[-1]
+    assert told["Subject"] == "投稿されませんでした: 予算"
+    assert told["Reply-To"] == "general@hub.test"
+    assert "> 来期の予算案です。" in text_of(told)
+    # Answered with the file as PDF, still too large: told again, about the original subject.
+    quoted = OUTLOOK_QUOTE + f"件名: {told['Subject']}\r\n\r\n" + text_of(told)
+    send_files(intake, told["Reply-To"], f"RE: {told['Subject']}", "PDFにしました。" + quoted,
+               big, In_Reply_To=told["Message-ID"])  # fmt: skip
+    assert last_inbound(app) == ("rejected", "too_large")
+    again = mails(app, "refusal")[-1]
+    assert again["Message-ID"] != told["Message-ID"]
+    assert again["Subject"] == "投稿されませんでした: 予算"
+    assert again["Reply-To"] == "general@hub.test"
+    assert "> PDFにしました。" in text_of(again)
+    # Answered with the text alone: the thread is 予算, with only the new text.
+    send(intake, again["Reply-To"], "来期の予算案です。資料は共有フォルダにあります。" + quoted,
+         subject=f"RE: {again['Subject']}", In_Reply_To=again["Message-ID"])  # fmt: skip
+    assert last_inbound(app)[0] == "posted"
+    assert threads_in(db, "general") == [
+        ("予算", "来期の予算案です。資料は共有フォルダにあります。")
+    ]
+
+
+def test_answering_the_refusal_of_a_mail_without_subject(app, db, intake, world) -> None:
+    """English: "Not posted: (no subject)" answered as is opens no thread titled
+    "(no subject)": it is explained again; answered with a subject, the thread opens."""
+    send(intake, "general@hub.test", "Lunch on Friday?", subject="")
+    assert last_inbound(app) == ("rejected", "empty_title")
+    (told,) = mails(app, "refusal")
+    assert told["Subject"] == "Not posted: (no subject)"
+    assert told["Reply-To"] == "general@hub.test"
+    send(intake, told["Reply-To"], "Lunch on Friday?\n\n> " + text_of(told)[:40],
+         subject=f"Re: {told['Subject']}", In_Reply_To=told["Message-ID"])  # fmt: skip
+    assert last_inbound(app) == ("rejected", "empty_title")
+    assert len(mails(app, "refusal")) == 2
+    send(intake, told["Reply-To"], "Lunch on Friday?", subject="Re: Friday lunch",
+         In_Reply_To=told["Message-ID"])  # fmt: skip
+    assert threads_in(db, "general") == [("Friday lunch", "Lunch on Friday?")]
+
+
+def test_a_channel_refusal_that_resending_cannot_mend_is_answered_at_help(
+    app, db, intake, world
+) -> None:
+    """A private channel refuses a non-member: sending the answer there would be refused again
+    (and not explained twice that day), so the explanation is answered at help@ (the how-to,
+    which lists where the member may write)."""
+    make_channel(db, slug="jinji", name="人事", private=True, reason="評価の相談")
+    db.commit()
+    send(intake, "jinji@hub.test", "評価面談の日程です。", subject="面談")
+    assert last_inbound(app)[0] == "rejected"
+    (told,) = mails(app, "refusal")
+    assert told["Reply-To"] == "help@hub.test"
+    send(intake, told["Reply-To"], "メンバーに追加してください。" + OUTLOOK_QUOTE,
+         subject=f"Re: {told['Subject']}", In_Reply_To=told["Message-ID"])  # fmt: skip
+    assert last_inbound(app)[0] == "command"
+    (how_to,) = mails(app, "command")
+    assert "general@hub.test" in text_of(how_to)
