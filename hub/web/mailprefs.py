@@ -31,7 +31,7 @@ from hub.errors import HubError
 from hub.models import Channel, Delivery, Membership, User
 from hub.services import accounts, attachments, channels
 from hub.web import csrf, signed
-from hub.web.settings import form_time, typed_hours
+from hub.web.settings import form_time, typed_hours, zones
 
 bp = Blueprint("mailprefs", __name__, url_prefix="/mail")
 
@@ -65,6 +65,8 @@ def preferences(token: str) -> ResponseReturnValue:
         memberships=_memberships(user),
         muted=channels.muted_channels(session, user),
         days=accounts.DAYS,
+        zones=zones(),
+        chosen_zone=request.form.get("timezone", user.timezone) if error else user.timezone,
         chosen_days=typed.getlist("working_days") if typed else user.working_days.split(","),
         saved=posted and error is None,
         error=error,
@@ -81,6 +83,7 @@ def _save(session: Session, user: User, form: MultiDict[str, str]) -> Exception 
             delivery=form.get("delivery") or None,
             digest_hour=form.get("digest_hour", user.digest_hour),
             echo_own_posts=bool(form.get("echo_own_posts")),
+            timezone=form.get("timezone", user.timezone),
             **_schedule(form),
         )
         for _m, channel in _memberships(user):

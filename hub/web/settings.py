@@ -22,7 +22,8 @@ bp = Blueprint("settings", __name__)
 
 
 @lru_cache(maxsize=1)
-def _zones() -> list[str]:
+def zones() -> list[str]:
+    """The time zones a member can choose (Area/City names)."""
     return sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
 
 
@@ -59,7 +60,7 @@ def _page(
     return render_template(
         "settings/index.html",
         user=shown,
-        zones=_zones(),
+        zones=zones(),
         deliveries=list(Delivery),
         effective=accounts.effective_delivery(user),
         days=accounts.DAYS,

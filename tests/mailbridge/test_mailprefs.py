@@ -158,3 +158,29 @@ def test_the_digests_one_click_unsubscribe_stops_the_digest_not_mentions(live_ap
     assert len(to(smtp_sink, "boss@corp.example")) == 1
     assert digests.due_period(session.get(User, boss.id), utcnow()) is None
     session.close()
+
+
+def test_an_email_only_member_sets_their_time_zone_from_the_mail_link(live_app):
+    """The signed page is the only settings page a member who never signs in has: a manager
+    posted abroad moves their quiet hours to where they are."""
+    app = live_app
+    session = app.extensions["hiroba.sessionmaker"]()
+    user = make_user(session, email="m@corp.example", email_only=True, timezone="Asia/Tokyo")
+    session.commit()
+    path = _path(outbound.prefs_url(app, user.id), app)
+    client = app.test_client()
+    page = client.get(path)
+    assert "<option selected>Asia/Tokyo</option>" in page.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    form = {"csrf_token": token, "delivery": "", "digest_hour": "8", "timezone": "Europe/Berlin"}
+    saved = client.post(path, data=form)
+    assert saved.status_code == 200 and "<option selected>Europe/Berlin</option>" in saved.text
+    session.expire_all()
+    assert session.get(User, user.id).timezone == "Europe/Berlin"
+    session.commit()
+    # A zone that does not exist is refused and nothing changes.
+    refused = client.post(path, data={**form, "timezone": "Mars/Olympus"})
+    assert refused.status_code == 422
+    session.expire_all()
+    assert session.get(User, user.id).timezone == "Europe/Berlin"
+    session.close()
