@@ -71,14 +71,14 @@ def test_search_counts_in_plain_english_and_says_when_it_shows_only_the_newest(
     w = _world(session)
     client = signed_in(app, "member@corp.example")
     page = client.get("/search?q=予算").get_data(as_text=True)
-    assert "1 result for “予算”" in page
+    assert "「予算」の検索結果 1 件" in page  # the member reads Japanese
     for n in range(31):
         make_thread(session, channel=w["channel"], author=w["member"], title=f"議事録 {n}",
                     body="会議の議事録です")  # fmt: skip
     session.commit()
     page = client.get("/search?q=議事録").get_data(as_text=True)
     assert page.count('class="result"') == 30
-    assert "The newest 30 threads for “議事録”" in page
+    assert "「議事録」の検索結果のうち新しい 30 件を表示しています" in page
 
 
 def test_refused_settings_keep_every_field_as_typed_and_say_what_is_wrong(
@@ -99,7 +99,8 @@ def test_refused_settings_keep_every_field_as_typed_and_say_what_is_wrong(
     res = client.post("/settings", data=form)
     page = res.get_data(as_text=True)
     assert res.status_code == 422
-    assert "Work cannot start and end at the same time" in page and "working hours:" not in page
+    # In the member's saved language (Japanese): the refused form changed nothing yet.
+    assert "始業と終業を同じ時刻にはできません" in page and "working hours:" not in page
     assert 'value="田中 健太（営業部）"' in page
     assert '<option value="en" selected>' in page
     assert "<option selected>Europe/London</option>" in page
@@ -114,7 +115,7 @@ def test_refused_settings_keep_every_field_as_typed_and_say_what_is_wrong(
     session.rollback()  # SQLite: end the read before the next request writes
 
     res = client.post("/settings", data={**form, "working_days": [], "work_end": "18:00"})
-    assert "Choose at least one working day." in res.get_data(as_text=True)
+    assert "勤務日を1日以上選んでください。" in res.get_data(as_text=True)
 
 
 def test_a_refused_announcement_keeps_the_text_and_never_goes_to_everyone_by_mistake(
