@@ -31,7 +31,7 @@ from hub.services import announcements
 from hub.services import thanks as thanks_service
 from hub.text import render_markdown
 from mailbridge import addresses, quiet
-from mailbridge.outbound import prefs_url, queue_mail
+from mailbridge.outbound import format_address, prefs_url, queue_mail
 
 Handler = Callable[[Flask, Session, Event], None]
 
@@ -101,11 +101,12 @@ def on_thanks_sent(app: Flask, session: Session, event: Event) -> None:
     card = session.get(Thanks, event.subject_id or 0)
     if card is None:
         return
+    reply_to = _thanks_reply_to(app, card.sender)
     for rec in card.recipients:
         queue_mail(
             app, session, kind="thanks", dedupe_key=f"thanks:{card.id}", to=rec.user,
             template="thanks_received", context={"card": card, "sender": card.sender},
-            from_name=f"{card.sender.name} via Hiroba",
+            from_name=f"{card.sender.name} via Hiroba", headers={"Reply-To": reply_to},
             not_before=_not_before(rec.user, False),
         )  # fmt: skip
     values = thanks_service.list_values(session)
@@ -123,6 +124,15 @@ def on_thanks_sent(app: Flask, session: Session, event: Event) -> None:
             to=card.sender, template="thanks_value", context={"card": card, "links": links},
             headers={"Reply-To": reply_to},
         )  # fmt: skip
+
+
+def _thanks_reply_to(app: Flask, sender: User) -> str:
+    """Where the answer to "X thanks you" goes: to X, as people expect of a personal card (the
+    mail is internal, so the colleague's own address is no leak); when X can get no mail (no
+    address, deactivated, bouncing), help@, whose how-to answers instead of a refusal."""
+    if sender.active and not sender.bouncing and "@" in (sender.email or ""):
+        return format_address(sender.name, sender.email)
+    return f"help@{app.config['MAIL_DOMAIN']}"
 
 
 def _open_channels(session: Session) -> list[Channel]:

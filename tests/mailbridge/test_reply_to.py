@@ -15,11 +15,12 @@ from sqlalchemy import select
 
 from hub.db import transaction
 from hub.models import Channel, Delivery, InboundMessage, OutboxMessage, Post, Thanks, Thread, User
-from hub.services import dashboard, events
+from hub.services import accounts, dashboard, events
 from hub.services import thanks as thanks_service
 from mailbridge.fanout import fan_out
 from tests import fixtures_culture
 from tests.factories import make_channel, make_user
+from tests.fixtures_mailout import deliver, to
 
 db = fixtures_culture.db
 BOSS = "boss@corp.example"
@@ -267,3 +268,32 @@ def test_a_channel_refusal_that_resending_cannot_mend_is_answered_at_help(
     assert last_inbound(app)[0] == "command"
     (how_to,) = mails(app, "command")
     assert "general@hub.test" in text_of(how_to)
+
+
+def test_answering_a_thanks_card_reaches_the_colleague_who_sent_it(
+    app, db, intake, world, smtp_sink
+) -> None:
+    """ "佐藤 thanks you" answered goes to 佐藤 (a personal answer, internal mail), not to
+    hiroba@ (which explained "where should this go?"); a card from someone who left since is
+    answered at help@ and gets the how-to."""
+    boss, web = db.get(User, world["boss"]), db.get(User, world["web"])
+    thanks_service.send(db, sender=web, recipients=[boss], message="資料をありがとうございました")
+    db.commit()
+    app.config["RELAY_URL"] = smtp_sink.url
+    mails(app, "thanks")
+    deliver(app)
+    (card,) = [m for m in to(smtp_sink, BOSS) if m["Subject"] == "佐藤 thanks you"]
+    assert card["Reply-To"].addresses[0].addr_spec == "web@corp.example"
+    assert card["Reply-To"].addresses[0].display_name == "佐藤"
+    # The sender leaves before the card's mail is written: its answer gets the how-to.
+    leaver = make_user(db, email="leaver@corp.example", name="鈴木")
+    db.commit()
+    thanks_service.send(db, sender=leaver, recipients=[boss], message="お世話になりました")
+    accounts.deactivate(db, leaver)
+    db.commit()
+    farewell = mails(app, "thanks")[-1]
+    assert farewell["Reply-To"] == "help@hub.test"
+    send(intake, farewell["Reply-To"], "こちらこそありがとうございました。" + OUTLOOK_QUOTE,
+         subject=f"Re: {farewell['Subject']}", In_Reply_To=farewell["Message-ID"])  # fmt: skip
+    assert last_inbound(app)[0] == "command"
+    assert len(mails(app, "command")) == 1
