@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from hub.db import utcnow
 from hub.models import ChannelKind, Delivery, DigestRun, OutboxMessage, Thanks, ThanksRecipient, Via
 from hub.services import announcements, channels, threads
-from mailbridge import delivery, digest_activity, digests, jobs
+from mailbridge import delivery, digest_activity, digest_job, digests, jobs
 from tests.factories import make_channel, make_thread, make_user
 from tests.fixtures_mailout import text_of, to
 
@@ -172,7 +172,7 @@ def test_a_batch_whose_rows_cannot_be_written_is_retried_member_by_member(
 ):
     # On PostgreSQL a batch's rows are written in a writer thread while the next batch is
     # built: a failure there rolls the batch back (its DigestRuns too) and retries it one by one.
-    monkeypatch.setattr(jobs, "DIGEST_BATCH", 2)
+    monkeypatch.setattr(digest_job, "DIGEST_BATCH", 2)
     members = [company["boss"]] + [
         make_user(session, email=f"m{i}@corp.example", name=f"社員{i}", email_only=True)
         for i in range(4)
