@@ -52,11 +52,10 @@ def drain_outbox(app: Flask, *, limit: int = 200, now: datetime | None = None) -
     leaves it pending for the next one. On SQLite with a relay a row is leased instead (see the
     module docstring): no transaction is open while the relay works.
 
-    One relay connection serves the whole run, rows are read and written with prepared plain
-    statements, and each in-flight row has one database connection for the run. On PostgreSQL
-    with a relay two rows are in flight: while the relay takes one (in a sender thread, in
-    order), the next is claimed in its own transaction and the previous one is marked, so the
-    database round trips overlap the relay's instead of adding to them.
+    One relay connection serves the whole run and rows are read and written with prepared plain
+    statements. With a relay two rows are in flight: while the relay takes one (in a sender
+    thread, in order), the next is claimed (or leased) and the previous one is marked, so the
+    database's work overlaps the relay's instead of adding to it.
     """
     engine = engine_of(app)
     postgres = engine.dialect.name == "postgresql"
