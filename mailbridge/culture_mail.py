@@ -14,7 +14,7 @@ from hub.errors import HubError, Reason
 from hub.models import Announcement, Thanks, Thread, User, Via
 from hub.services import accounts, announcements, rules, threads
 from hub.services import thanks as thanks_service
-from mailbridge import replies
+from mailbridge import commands, replies
 from mailbridge.addresses import split
 from mailbridge.context import InboundContext, Outcome
 from mailbridge.quotes import strip_reply
@@ -160,4 +160,10 @@ def act_welcome(ctx: InboundContext) -> Outcome:
         return Outcome("rejected", reason=Reason.BAD_TOKEN.value)
     text, trimmed = _new_text(ctx)
     rules.accept_rules(ctx.session, user, Via.EMAIL)
+    # The welcome mail also teaches the commands ("digest weekly") and how to take part: an
+    # answer that gives a command runs it, and one that asks more than "了解しました" gets the
+    # how-to, as from help@, instead of its words being dropped after the rules are accepted.
+    if commands.parse_commands("", text) or is_question(text):
+        ctx.sender = user
+        commands.run(ctx)
     return Outcome("acknowledged", author=user.email, text=text, trimmed=trimmed or None)

@@ -224,6 +224,10 @@ def on_channel_member_added(app: Flask, session: Session, event: Event) -> None:
         context={"channel": channel, "actor": actor,
                  "channel_address": f"{channel.slug}@{app.config['MAIL_DOMAIN']}",
                  "channel_link": _link(app, f"/c/{channel.slug}")},
+        # Answered ("ありがとうございます", "what is this for?"), it reaches help@ and gets the
+        # how-to listing this channel's address; not the channel itself, where the answer would
+        # open a public thread titled "Re: 山田 added you to ..." that nobody meant to start.
+        headers={"Reply-To": f"help@{app.config['MAIL_DOMAIN']}"},
         not_before=_not_before(user, False),
     )  # fmt: skip
 

@@ -14,8 +14,19 @@ from flask import Flask
 from sqlalchemy import select
 
 from hub.db import transaction
-from hub.models import Channel, Delivery, InboundMessage, OutboxMessage, Post, Thanks, Thread, User
-from hub.services import accounts, dashboard, events
+from hub.models import (
+    Channel,
+    Delivery,
+    InboundMessage,
+    OutboxMessage,
+    Post,
+    Role,
+    Thanks,
+    Thread,
+    User,
+    Via,
+)
+from hub.services import accounts, channels, dashboard, events
 from hub.services import thanks as thanks_service
 from mailbridge.fanout import fan_out
 from tests import fixtures_culture
@@ -297,3 +308,52 @@ def test_answering_a_thanks_card_reaches_the_colleague_who_sent_it(
          subject=f"Re: {farewell['Subject']}", In_Reply_To=farewell["Message-ID"])  # fmt: skip
     assert last_inbound(app)[0] == "command"
     assert len(mails(app, "command")) == 1
+
+
+def test_answering_channel_added_gets_the_how_to(app, db, intake, world) -> None:
+    """ "佐藤 added you to 営業" answered ("ありがとうございます、何を書けば?") reached hiroba@
+    and got "where should this go?": it reaches help@ and gets the how-to with the channel's
+    address, and opens no thread "Re: 佐藤 added you to 営業" in the channel."""
+    web = db.get(User, world["web"])
+    web.role = Role.ADMIN
+    sales = make_channel(db, slug="eigyo", name="営業")
+    db.commit()
+    channels.add_member_by_email(db, channel=sales, email=BOSS, actor=web, via=Via.WEB)
+    db.commit()
+    (added,) = mails(app, "channel_added")
+    assert added["Subject"] == "佐藤 added you to 営業"
+    assert added["Reply-To"] == "help@hub.test"
+    send(intake, added["Reply-To"], "ありがとうございます。ここには何を書けばよいですか?"
+         + OUTLOOK_QUOTE + text_of(added), subject=f"RE: {added['Subject']}",
+         In_Reply_To=added["Message-ID"])  # fmt: skip
+    assert last_inbound(app)[0] == "command"
+    (how_to,) = mails(app, "command")
+    assert "eigyo@hub.test" in text_of(how_to)
+    assert threads_in(db, "eigyo") == []
+
+
+def test_answering_the_welcome_mail_accepts_the_rules_and_answers_the_rest(
+    app, db, intake, world
+) -> None:
+    """The welcome mail's answer accepts the rules; "了解しました" alone gets nothing more, but
+    a command it teaches ("digest weekly") runs, and a question gets the how-to, instead of
+    both being dropped."""
+    (welcome,) = mails(app, "welcome")
+    assert str(welcome["Reply-To"]).startswith("welcome+")
+    send(intake, welcome["Reply-To"], "了解しました。" + OUTLOOK_QUOTE,
+         subject=f"RE: {welcome['Subject']}", In_Reply_To=welcome["Message-ID"])  # fmt: skip
+    assert last_inbound(app)[0] == "acknowledged"
+    assert mails(app, "command") == []
+    send(intake, welcome["Reply-To"], "了解しました。\ndigest weekly" + OUTLOOK_QUOTE,
+         subject=f"RE: {welcome['Subject']}")  # fmt: skip
+    assert last_inbound(app)[0] == "acknowledged"
+    (result,) = mails(app, "command")
+    assert "weekly digest" in text_of(result)
+    db.expire_all()
+    boss = db.get(User, world["boss"])
+    assert boss.rules_accepted_at is not None and boss.delivery == Delivery.WEEKLY
+    db.commit()
+    send(intake, welcome["Reply-To"], "スレッドはどうやって始めればいいですか?" + OUTLOOK_QUOTE,
+         subject=f"RE: {welcome['Subject']}")  # fmt: skip
+    how_to = mails(app, "command")[-1]
+    assert "general@hub.test" in text_of(how_to) and how_to["Reply-To"] == "help@hub.test"
