@@ -161,15 +161,22 @@ def _add_post(
 
 
 def _record_mentions(session: Session, post: Post) -> list[User]:
-    """Resolve @handles (address local part or whole address) to readers of the channel."""
+    """Resolve @handles (address local part or whole address) to readers of the channel.
+
+    Only members the post does not already mention are recorded and told (an edit that adds
+    a name tells that member alone, and never twice: a Mention row is kept when an edit takes
+    the name out again, so putting it back tells nobody).
+    """
+    told = set(session.scalars(select(Mention.user_id).where(Mention.post_id == post.id)))
     found: list[User] = []
     for handle in mention_handles(post.body):
         user = resolve_handle(session, handle)
-        if user is None or user.id in {u.id for u in found}:
+        if user is None or user.id in told:
             continue
         if not permissions.can_read(session, user, post.thread.channel):
             continue
         session.add(Mention(post_id=post.id, user_id=user.id))
+        told.add(user.id)
         found.append(user)
         events.emit(
             session,
@@ -229,7 +236,8 @@ def _by_name(session: Session, handle: str) -> tuple[User, int] | None:
 
 
 def edit_post(session: Session, *, editor: User, post: Post, body: str) -> Post:
-    """Change a post's body, keeping the earlier body as a revision."""
+    """Change a post's body, keeping the earlier body as a revision; members it newly
+    mentions are recorded and told (see ``_record_mentions``)."""
     if not permissions.can_edit(editor, post):
         raise Forbidden(Reason.NOT_AUTHOR)
     if post.deleted_at is not None:
@@ -248,6 +256,8 @@ def edit_post(session: Session, *, editor: User, post: Post, body: str) -> Post:
         thread_id=post.thread_id,
         post_id=post.id,
     )
+    # A name the edit adds is a mention like one in a new post: the member hears of it once.
+    _record_mentions(session, post)
     return post
 
 
