@@ -101,7 +101,7 @@ def on_thanks_sent(app: Flask, session: Session, event: Event) -> None:
     card = session.get(Thanks, event.subject_id or 0)
     if card is None:
         return
-    reply_to = _thanks_reply_to(app, card.sender)
+    reply_to = _reply_to_person(app, card.sender)
     for rec in card.recipients:
         queue_mail(
             app, session, kind="thanks", dedupe_key=f"thanks:{card.id}", to=rec.user,
@@ -126,13 +126,18 @@ def on_thanks_sent(app: Flask, session: Session, event: Event) -> None:
         )  # fmt: skip
 
 
-def _thanks_reply_to(app: Flask, sender: User) -> str:
-    """Where the answer to "X thanks you" goes: to X, as people expect of a personal card (the
-    mail is internal, so the colleague's own address is no leak); when X can get no mail (no
-    address, deactivated, bouncing), help@, whose how-to answers instead of a refusal."""
-    if sender.active and not sender.bouncing and "@" in (sender.email or ""):
-        return format_address(sender.name, sender.email)
+def _reply_to_person(app: Flask, person: User | None) -> str:
+    """Where the answer to a mail about someone's act goes: to that colleague (X's thanks card,
+    the admin's note), as people expect of internal mail; when there is nobody who can get mail
+    (no address, deactivated, bouncing, or the hub acted by itself), help@, whose how-to
+    answers instead of a refusal."""
+    if person is not None and person.active and not person.bouncing and "@" in person.email:
+        return format_address(person.name, person.email)
     return f"help@{app.config['MAIL_DOMAIN']}"
+
+
+def _actor(session: Session, event: Event) -> User | None:
+    return session.get(User, event.actor_id) if event.actor_id else None
 
 
 def _open_channels(session: Session) -> list[Channel]:
@@ -174,6 +179,8 @@ def on_channel_requested(app: Flask, session: Session, event: Event) -> None:
             app, session, kind="channel_request", dedupe_key=f"channel_request:{channel.id}",
             to=admin, template="channel_request",
             context={"channel": channel, "queue_link": _link(app, "/admin/channel-requests")},
+            # An admin's question about the request ("why private?") goes to the requester.
+            headers={"Reply-To": _reply_to_person(app, channel.created_by)},
         )  # fmt: skip
 
 
@@ -187,6 +194,8 @@ def on_channel_decided(app: Flask, session: Session, event: Event) -> None:
         to=channel.created_by, template="channel_decision",
         context={"channel": channel, "approved": event.kind == "channel_approved",
                  "note": event.data.get("note") or ""},
+        # "Note from the admin": answering it reaches the admin who decided.
+        headers={"Reply-To": _reply_to_person(app, _actor(session, event))},
         not_before=_not_before(channel.created_by, False),
     )  # fmt: skip
 
@@ -205,6 +214,8 @@ def on_channel_review(app: Flask, session: Session, event: Event) -> None:
             app, session, kind="channel_review", dedupe_key=f"channel_review:{event.id}",
             to=owner, template="channel_review",
             context={"channel": channel, "idle_days": event.data.get("idle_days")},
+            # Answering the suggestion reaches the admin who made it.
+            headers={"Reply-To": _reply_to_person(app, _actor(session, event))},
         )  # fmt: skip
 
 
@@ -243,6 +254,9 @@ def on_post_hidden(app: Flask, session: Session, event: Event) -> None:
         context={"post": post, "reasons": event.data.get("reasons") or [],
                  "note": event.data.get("note") or "",
                  "rules_link": _link(app, "/rules")},
+        # The author's answer ("why?") reaches the admin who hid it; hidden by flags alone,
+        # help@ (no one person to ask; the how-to at least answers).
+        headers={"Reply-To": _reply_to_person(app, _actor(session, event))},
         not_before=_not_before(post.author, False),
     )  # fmt: skip
 

@@ -337,6 +337,8 @@ def on_login_link(app: Flask, session: Session, event: Event) -> None:
             "link": f"{app.config['BASE_URL']}/login/link/{token}",
             "minutes": app.config.get("MAGIC_LINK_MINUTES", 15),
         },
+        # Answered ("the link does not work"), it gets the how-to, which works without one.
+        headers={"Reply-To": f"help@{app.config['MAIL_DOMAIN']}"},
         urgent=True,
     )
 

@@ -192,6 +192,10 @@ def _explanation_headers(
         )
     elif ctx.rcpt and dest is not None and (dest.token is not None or dest.kind == "thanks"):
         headers["Reply-To"] = ctx.rcpt
+    elif dest is None:
+        # "We could not tell where your mail should go": the answer gets the how-to, which
+        # lists the member's channel addresses, instead of the same refusal again.
+        headers["Reply-To"] = f"help@{domain}"
     return headers or None
 
 

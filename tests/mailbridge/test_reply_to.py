@@ -6,6 +6,7 @@ from __future__ import annotations
 import smtplib
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
+from email.headerregistry import Address
 from email.message import EmailMessage
 from typing import Any
 
@@ -26,7 +27,7 @@ from hub.models import (
     User,
     Via,
 )
-from hub.services import accounts, channels, dashboard, events
+from hub.services import accounts, channels, dashboard, events, governance, moderation, threads
 from hub.services import thanks as thanks_service
 from mailbridge.fanout import fan_out
 from tests import fixtures_culture
@@ -357,3 +358,44 @@ def test_answering_the_welcome_mail_accepts_the_rules_and_answers_the_rest(
          subject=f"RE: {welcome['Subject']}")  # fmt: skip
     how_to = mails(app, "command")[-1]
     assert "general@hub.test" in text_of(how_to) and how_to["Reply-To"] == "help@hub.test"
+
+
+def test_mail_about_a_colleagues_act_is_answered_to_them_and_the_rest_at_help(
+    app, db, intake, world
+) -> None:
+    """The other mails a member may answer: the private-channel request (to the admins:
+    answered to the requester), its decision and a hidden post ("Note from the admin":
+    answered to that admin), the sign-in link and "we could not tell where your mail should
+    go" (answered at help@, whose how-to lists the channel addresses)."""
+    boss, admin = db.get(User, world["boss"]), db.get(User, world["web"])
+    admin.role = Role.ADMIN
+    db.commit()
+    room = make_channel(db, slug="kaigi", name="役員会", private=True, reason="人事の相談",
+                        creator=boss)  # fmt: skip
+    db.commit()
+    fan_out(app)
+    request = db.scalar(select(OutboxMessage.raw).where(OutboxMessage.kind == "channel_request"))
+    db.commit()
+    assert message_from_bytes(request, policy=policy.default)["Reply-To"].addresses[0] == (
+        Address("山田 部長", addr_spec=BOSS)
+    )
+    governance.decline(db, actor=admin, channel=room, note="オープンなチャンネルでお願いします")
+    post = threads.start_thread(db, author=boss, channel=channels.find_channel(db, "general"),
+                                title="雑談", body="週末の話", via=Via.EMAIL)  # fmt: skip
+    moderation.hide(db, actor=admin, post=post, note="業務外です")
+    events.emit(db, "login_link_requested", subject_id=boss.id, token="t0ken")
+    db.commit()
+    for kind in ("channel_decision", "post_hidden"):
+        (mail,) = mails(app, kind)
+        assert mail["Reply-To"].addresses[0] == Address("佐藤", addr_spec="web@corp.example")
+    (login,) = mails(app, "login")
+    assert login["Reply-To"] == "help@hub.test"
+    send(intake, "hiroba@hub.test", "今月の予定を教えてください", subject="予定")
+    assert last_inbound(app) == ("rejected", "unknown_address")
+    (told,) = mails(app, "refusal")
+    assert told["Reply-To"] == "help@hub.test"
+    send(intake, told["Reply-To"], "どこに送ればいいですか?" + OUTLOOK_QUOTE,
+         subject=f"Re: {told['Subject']}", In_Reply_To=told["Message-ID"])  # fmt: skip
+    assert last_inbound(app)[0] == "command"
+    (how_to,) = mails(app, "command")
+    assert "general@hub.test" in text_of(how_to)
