@@ -29,8 +29,12 @@ from hub.models import (
 )
 from hub.services import accounts, events
 
-# The slug is also the mail local part, so it must not clash with our own addresses.
-SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+# The slug is also the mail local part, so it must not clash with our own addresses, and it is
+# a dot-string (RFC 5321): a dot only between two other characters, never at the end or twice
+# in a row. Up to 63 characters, starting with a letter or digit. templates/channels/new.html
+# carries the same rule as the field's pattern. Channels made under the older, looser rule keep
+# their addresses (mailbridge.addresses still routes them).
+SLUG = re.compile(r"^(?=[a-z0-9._-]{1,63}\Z)[a-z0-9][a-z0-9_-]*(?:\.[a-z0-9_-]+)*\Z")
 RESERVED = {
     "reply", "digest", "ack", "help", "thanks", "bounce", "postmaster", "abuse",
     "mailer-daemon", "noreply", "no-reply", "admin", "hiroba", "www", "root",

@@ -7,14 +7,20 @@ import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
+from flask.cli import ScriptInfo
 from flask_babel import force_locale
+from sqlalchemy import select
 
 from hub import db
+from hub.models import Channel
 from hub.services import channels
 from hub.web.attachments import filesize
+from mailbridge.cli import main
 from tests.conftest import japanese_app
 from tests.factories import make_channel, make_thread, make_user, signed_in
 
@@ -101,6 +107,13 @@ def test_a_small_attachment_is_shown_in_bytes(app: Flask) -> None:
     assert '<small class="size">8 bytes</small>' in page and "0.0 KB" not in page
 
 
+# A channel's address name is a mail local part (an RFC 5321 dot-string): a dot only between
+# two other characters. Hyphens and underscores may follow a dot (they are atext).
+SLUGS_ALLOWED = ("sales", "sales.tokyo", "a.b.c", "team-a_2", "2026", "a.-b", "x" * 63)
+SLUGS_REFUSED = ("-sales", ".x", "_x", "営業", "a b", "sales.", "a..b", "a.b.", "a...", "x" * 64,
+                 "sales\n")  # fmt: skip
+
+
 def test_the_address_hint_says_what_the_rule_allows(app: Flask) -> None:
     with db.transaction(app) as s:
         make_user(s, email="me@corp.example", name="Me")
@@ -111,12 +124,15 @@ def test_the_address_hint_says_what_the_rule_allows(app: Flask) -> None:
     for allowed in ("Lower-case letters", "digits", "dots", "hyphens", "underscores", "(. - _)"):
         assert allowed in hint.group(1)
     assert "starting with a letter or digit" in hint.group(1)
+    assert "a dot only between two other characters" in hint.group(1)
+    assert "(not at the end, never two in a row)" in hint.group(1)
     pattern = re.search(r'name="slug"[^>]*pattern="([^"]+)"', form)
     assert pattern is not None and 'maxlength="63"' in form
-    # The browser's pattern and the hub's rule agree on every kind of character.
+    # The browser's pattern (and maxlength) and the hub's rule agree on every kind of character.
     browser_rule = re.compile(pattern.group(1))
-    for slug in ("sales", "sales.tokyo", "team-a_2", "2026", "-sales", ".x", "_x", "営業", "a b"):
-        assert bool(browser_rule.fullmatch(slug)) == bool(channels.SLUG.match(slug)), slug
+    for slug in (*SLUGS_ALLOWED, *SLUGS_REFUSED):
+        allowed = bool(browser_rule.fullmatch(slug)) and len(slug) <= 63
+        assert allowed == bool(channels.SLUG.match(slug)) == (slug in SLUGS_ALLOWED), slug
 
     # What the hint allows is accepted; what it does not is refused in the same words.
     data = {"name": "Tokyo sales", "purpose": "Sales in Tokyo.", "kind": "work"}
@@ -127,3 +143,51 @@ def test_the_address_hint_says_what_the_rule_allows(app: Flask) -> None:
     alert = re.search(r'role="alert">(.*?)</p>', refused.text, re.S)
     assert alert is not None
     assert "(. - _)" in alert.group(1) and "starting with a letter or digit" in alert.group(1)
+    assert "a dot only between two other characters" in alert.group(1)
+
+
+def channel_slugs(app: Flask) -> list[str]:
+    with db.transaction(app) as s:
+        return sorted(s.scalars(select(Channel.slug)))
+
+
+@pytest.mark.parametrize("slug", ["sales.", "a..b"])
+def test_a_dot_at_the_end_or_twice_in_a_row_is_refused_everywhere(
+    app: Flask, admin: Any, slug: str
+) -> None:
+    with db.transaction(app) as s:
+        make_user(s, email="member@corp.example", name="Member")
+    data = {"slug": slug, "name": "Sales", "purpose": "Sales talk.", "kind": "work"}
+    # The web form, as an admin and as a member asking for a private channel (approval policy).
+    refused = admin.post("/channels/new", data=data)  # type: ignore[attr-defined]
+    assert refused.status_code == 422 and "a dot only between two other characters" in refused.text
+    member = signed_in(app, "member@corp.example")
+    refused = member.post("/channels/new", data={**data, "private": "1", "reason": "人事"})
+    assert refused.status_code == 422 and "a dot only between two other characters" in refused.text
+    # The admin's command line.
+    result = CliRunner().invoke(
+        main,
+        ["channel", "add", slug, "--name", "Sales", "--purpose", "Sales talk."],
+        obj=ScriptInfo(create_app=lambda: app),
+    )
+    assert result.exit_code == 1 and f"invalid slug: {slug}" in result.output
+    assert channel_slugs(app) == []
+    # What the rule allows still goes through every door.
+    result = CliRunner().invoke(
+        main,
+        ["channel", "add", "sales.tokyo", "--name", "Sales", "--purpose", "Sales talk."],
+        obj=ScriptInfo(create_app=lambda: app),
+    )
+    assert result.exit_code == 0, result.output
+    asked = member.post("/channels/new", data={**data, "slug": "jinji.hr", "private": "1",
+                                               "reason": "人事"})  # fmt: skip
+    assert asked.status_code == 303
+    assert channel_slugs(app) == ["jinji.hr", "sales.tokyo"]
+
+
+def test_a_channel_made_under_the_older_rule_keeps_its_address(app: Flask, admin: Any) -> None:
+    with db.transaction(app) as s:
+        s.add(Channel(slug="sales.", name="Old sales", purpose="Made before the rule."))
+    page = admin.get("/c/sales.")  # type: ignore[attr-defined]
+    assert page.status_code == 200 and "sales.@hub.test" in page.text
+    assert channel_slugs(app) == ["sales."]
