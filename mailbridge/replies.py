@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 
 from flask import Flask
 from flask_babel import force_locale
@@ -144,7 +146,7 @@ def explain(
     # An answer to one of our explanations that is refused in turn is explained once more that
     # day, whatever was explained before (the answer would otherwise end in silence); still
     # bounded, so a machine answering every explanation makes no loop.
-    key = f"{reason}:answer" if _answers_explanation(ctx, inc) else reason
+    key = f"{reason}:answer" if answers_explanation(ctx, inc) else reason
     try:
         with ctx.session.begin_nested():
             ctx.session.add(RefusalNotice(address=user.email, reason=key, day=day))
@@ -199,13 +201,18 @@ def _explanation_headers(
     return headers or None
 
 
-def _answers_explanation(ctx: InboundContext, inc: Incoming) -> bool:
+def answers_explanation(ctx: InboundContext, inc: Incoming) -> bool:
     """Tell whether ``inc`` answers an explanation mail we sent its sender."""
+    return _answered_explanation(ctx, inc) is not None
+
+
+def _answered_explanation(ctx: InboundContext, inc: Incoming) -> bytes | None:
+    """The raw explanation mail of ours to its sender that ``inc`` answers, if any."""
     ids = [*inc.in_reply_to, *inc.references]
     if not ids or ctx.sender is None:
-        return False
-    found = ctx.session.scalar(
-        select(OutboxMessage.id)
+        return None
+    return ctx.session.scalar(
+        select(OutboxMessage.raw)
         .where(
             OutboxMessage.message_id.in_(ids),
             OutboxMessage.kind == "refusal",
@@ -213,7 +220,25 @@ def _answers_explanation(ctx: InboundContext, inc: Incoming) -> bool:
         )
         .limit(1)
     )
-    return found is not None
+
+
+def adds_nothing(ctx: InboundContext) -> bool:
+    """Tell whether the mail answers our explanation with nothing but its words, quoted or not
+    (sent by mistake, or Outlook's header block on top leaving our text as if new): posting it
+    would put "Your mail could not be posted" in the channel or thread. The member's own text
+    quoted in the explanation, written again unquoted, is new (a resend without the file)."""
+    raw = _answered_explanation(ctx, ctx.incoming)
+    if raw is None:
+        return False
+    body = message_from_bytes(raw, policy=policy.default).get_body(("plain",))
+    text = body.get_content() if isinstance(body, EmailMessage) else ""
+    ours = {line.strip() for line in text.splitlines() if not line.lstrip().startswith(">")}
+    new = [
+        line.strip()
+        for line in (ctx.row.text or "").splitlines()
+        if line.strip() and not line.lstrip().startswith(">")
+    ]
+    return all(line in ours for line in new)
 
 
 _SENTINEL = "\x00"

@@ -22,7 +22,7 @@ from hub import tokens
 from hub.errors import Reason
 from hub.models import Channel, DigestRun, OutboxMessage, Post, Thread
 from hub.services import accounts
-from mailbridge import addresses, auth, bounces, quotes
+from mailbridge import addresses, auth, bounces, quotes, replies
 from mailbridge.addresses import Destination
 from mailbridge.context import InboundContext
 
@@ -245,9 +245,13 @@ def skip_replied_channel(ctx: InboundContext) -> Verdict | None:
 
 
 def refuse_empty_post(ctx: InboundContext) -> Verdict | None:
-    """A destination whose mail becomes a post refuses an empty text (the member is told)."""
+    """A destination whose mail becomes a post refuses an empty text (the member is told), and
+    an answer to our explanation of a refusal that adds nothing to the quoted explanation (it
+    would post our own "could not be posted" text in the channel or thread)."""
     dest = ctx.destination
-    if dest is not None and dest.kind in POSTING_KINDS and not ctx.row.text:
+    if dest is None or dest.kind not in POSTING_KINDS:
+        return None
+    if not ctx.row.text or replies.adds_nothing(ctx):
         return Verdict("rejected", Reason.EMPTY_BODY, explain=True)
     return None
 

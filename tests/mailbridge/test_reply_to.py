@@ -399,3 +399,21 @@ def test_mail_about_a_colleagues_act_is_answered_to_them_and_the_rest_at_help(
     assert last_inbound(app)[0] == "command"
     (how_to,) = mails(app, "command")
     assert "general@hub.test" in text_of(how_to)
+
+
+def test_answering_an_explanation_with_nothing_new_posts_nothing(app, db, intake, world) -> None:
+    """Sent by mistake with nothing written, the answer to "Not posted: 予算" (quoted with ">"
+    or under Outlook's 差出人 block) would post our own explanation in the channel: it is
+    refused as empty, and told; the same mail to the channel without answering us still posts."""
+    send(intake, "general@hub.test", "", subject="予算")
+    told = mails(app, "refusal")[-1]
+    marked = "\n\n" + "\n".join(f"> {line}" for line in text_of(told).splitlines())
+    outlook = OUTLOOK_QUOTE + f"件名: {told['Subject']}\r\n\r\n" + text_of(told)
+    for quoted in (marked, outlook):
+        send(intake, told["Reply-To"], quoted, subject=f"Re: {told['Subject']}",
+             In_Reply_To=told["Message-ID"])  # fmt: skip
+        assert last_inbound(app) == ("rejected", "empty_body")
+    assert threads_in(db, "general") == []
+    assert len(mails(app, "refusal")) == 2
+    send(intake, "general@hub.test", "> 引用だけの転送", subject="転送")
+    assert threads_in(db, "general") == [("転送", "> 引用だけの転送")]
