@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 import smtplib
 from datetime import datetime
 from email.message import EmailMessage
@@ -30,6 +31,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
@@ -64,6 +66,64 @@ STATUS_LABELS = {
     "failed": _l("Failed (can be replayed)"),
 }
 SOURCE_LABELS = {"cli": _l("Command line"), "catcher": _l("Mail catcher")}
+# Why a message ended as it did, in the admin's words (the codes stay in ?status and JSON).
+# This is the web's own table: mailbridge.replies words the same codes for the *sender*, in
+# the second person and only for what they can mend ("Your mail had no text we could post."),
+# while an admin reads about a sender, also for refusals and skips no sender is ever told of
+# (forgeries, auto-replies, loops). So the two tables share codes (hub.errors.Reason), not text.
+REASON_LABELS: dict[str, LazyString] = {
+    Reason.NOT_FOUND: _l("What it answered is gone or no longer open to the sender"),
+    Reason.NOT_A_MEMBER: _l("The sender is not a member of this private channel"),
+    Reason.PRIVATE_CHANNEL: _l("The channel is private and the sender is not a member"),
+    Reason.INACTIVE_MEMBER: _l("The sender's account is deactivated"),
+    Reason.UNKNOWN_SENDER: _l("The sender is not a member of the hub"),
+    Reason.UNKNOWN_ADDRESS: _l("No channel or hub address by that name"),
+    Reason.BAD_TOKEN: _l("The reply address is not valid (altered or from an old key)"),
+    Reason.TOKEN_SENDER_MISMATCH: _l("The reply address belongs to another member"),
+    Reason.EMPTY_BODY: _l("No text to post"),
+    Reason.EMPTY_TITLE: _l("No subject (a new thread needs one)"),
+    Reason.TOO_LARGE: _l("The mail or an attachment is too large"),
+    Reason.UNSUPPORTED_TYPE: _l("An attachment of a type the hub does not accept"),
+    Reason.FORBIDDEN: _l("The sender may not post there"),
+    Reason.ADMIN_ONLY: _l("Only admins may do that"),
+    Reason.NOT_AUTHOR: _l("Only the author may change that post"),
+    Reason.DUPLICATE_EMAIL: _l("A member with that address already exists"),
+    Reason.INVALID_EMAIL: _l("Not a valid mail address"),
+    Reason.INVALID_SLUG: _l("Not a valid channel address name"),
+    Reason.DUPLICATE_SLUG: _l("A channel with that address name already exists"),
+    Reason.PURPOSE_REQUIRED: _l("A channel needs a purpose"),
+    Reason.REASON_REQUIRED: _l("A private channel needs a stated reason"),
+    Reason.INVALID_VALUE: _l("A value that is not valid"),
+    Reason.CHANNEL_ARCHIVED: _l("The channel is archived"),
+    Reason.POST_DELETED: _l("The post was deleted"),
+    Reason.AUTH_FAILED: _l("The sender's domain did not vouch for it (DKIM/SPF): check it"),
+    Reason.AUTO_REPLY: _l("An automatic reply, such as out of office"),
+    Reason.LOOP: _l("The hub's own mail, or a mail loop"),
+    Reason.BOUNCE: _l("A report that a mail could not be delivered"),
+    Reason.DUPLICATE: _l("Already received"),
+    Reason.NO_RECIPIENTS: _l("No colleague of the hub in To or Cc"),
+    Reason.AMBIGUOUS_DIGEST_REPLY: _l(
+        "A reply to a digest under no thread: the sender was asked which"
+    ),
+    Reason.ALREADY_DONE: _l("Already done earlier: nothing more to do"),
+    Reason.NOT_PERMITTED_BY_POLICY: _l("Not allowed by the hub's policy"),
+    Reason.UNKNOWN_COMMAND: _l("No command the hub knows"),
+    Reason.LAST_OWNER: _l("The channel's last owner cannot leave"),
+    Reason.UNKNOWN_VALUE: _l("No company value by that name"),
+}
+_INTERNAL_ERROR = re.compile(r"internal_error: (\w+)")
+
+
+def reason_label(code: str | None) -> str:
+    """A recorded reason in the admin's words (a failure names the error); a code the table
+    lacks is shown as it is."""
+    if not code:
+        return ""
+    if code in REASON_LABELS:
+        return str(REASON_LABELS[code])
+    if found := _INTERNAL_ERROR.fullmatch(code):
+        return str(_("An error in the hub (%(error)s): replay it once fixed", error=found.group(1)))
+    return code
 
 
 @bp.context_processor
@@ -71,6 +131,7 @@ def _labels() -> dict[str, Any]:
     return {
         "status_label": lambda code: STATUS_LABELS.get(code, code),
         "source_label": lambda code: SOURCE_LABELS.get(code, code.upper()),
+        "reason_label": reason_label,
     }
 
 
