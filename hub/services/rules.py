@@ -44,8 +44,12 @@ def get_rules(session: Session, locale: str = "ja") -> str:
     return row.value if row is not None and row.value.strip() else default_rules(locale)
 
 
-def set_rules(session: Session, *, actor: User | None, markdown: str) -> None:
-    """Replace the rules page (admins only; actor None is the admin CLI)."""
+def set_rules(session: Session, *, actor: User | None, markdown: str, via: Via = Via.WEB) -> None:
+    """Replace the rules page (admins only; actor None is the admin CLI).
+
+    The admin who publishes the rules has accepted them (so they are not sent to accept their
+    own text before they may edit it again); every other member accepts as before.
+    """
     if actor is not None and not permissions.is_admin(actor):
         raise Forbidden(Reason.ADMIN_ONLY)
     row = session.get(Setting, KEY)
@@ -53,6 +57,8 @@ def set_rules(session: Session, *, actor: User | None, markdown: str) -> None:
         session.add(Setting(key=KEY, value=markdown.strip()))
     else:
         row.value = markdown.strip()
+    if actor is not None:
+        accept_rules(session, actor, via)
 
 
 def accept_rules(session: Session, user: User, via: Via, *, now: datetime | None = None) -> bool:
