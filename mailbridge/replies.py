@@ -203,11 +203,11 @@ def _explanation_headers(
 
 def answers_explanation(ctx: InboundContext, inc: Incoming) -> bool:
     """Tell whether ``inc`` answers an explanation mail we sent its sender."""
-    return _answered_explanation(ctx, inc) is not None
+    return _answered_mail(ctx, inc, ("refusal",)) is not None
 
 
-def _answered_explanation(ctx: InboundContext, inc: Incoming) -> bytes | None:
-    """The raw explanation mail of ours to its sender that ``inc`` answers, if any."""
+def _answered_mail(ctx: InboundContext, inc: Incoming, kinds: tuple[str, ...]) -> bytes | None:
+    """The raw mail of ours (of one of ``kinds``) to its sender that ``inc`` answers, if any."""
     ids = [*inc.in_reply_to, *inc.references]
     if not ids or ctx.sender is None:
         return None
@@ -215,7 +215,7 @@ def _answered_explanation(ctx: InboundContext, inc: Incoming) -> bytes | None:
         select(OutboxMessage.raw)
         .where(
             OutboxMessage.message_id.in_(ids),
-            OutboxMessage.kind == "refusal",
+            OutboxMessage.kind.in_(kinds),
             OutboxMessage.user_id == ctx.sender.id,
         )
         .limit(1)
@@ -223,22 +223,25 @@ def _answered_explanation(ctx: InboundContext, inc: Incoming) -> bytes | None:
 
 
 def adds_nothing(ctx: InboundContext) -> bool:
-    """Tell whether the mail answers our explanation with nothing but its words, quoted or not
-    (sent by mistake, or Outlook's header block on top leaving our text as if new): posting it
-    would put "Your mail could not be posted" in the channel or thread. The member's own text
-    quoted in the explanation, written again unquoted, is new (a resend without the file)."""
-    raw = _answered_explanation(ctx, ctx.incoming)
+    """Tell whether the mail answers one of our mails (a refusal's explanation, a post
+    notification) with nothing but that mail's own words, quoted or not: sent by mistake, or
+    Outlook's header block on top leaving our text as if new. Posting it would repeat our mail
+    ("Your mail could not be posted", or the post itself) in the channel or thread. The member's
+    own text quoted in an explanation, written again unquoted, is new (a resend without the
+    file); so is a short answer that happens to repeat a line of ours ("了解です。")."""
+    raw = _answered_mail(ctx, ctx.incoming, ("refusal", "post"))
     if raw is None:
         return False
+    if ctx.kept_whole:
+        # Nothing but quotes and their attribution: the stripper kept it all only so as never
+        # to drop a member's words; here those words are ours.
+        return True
     body = message_from_bytes(raw, policy=policy.default).get_body(("plain",))
     text = body.get_content() if isinstance(body, EmailMessage) else ""
-    ours = {line.strip() for line in text.splitlines() if not line.lstrip().startswith(">")}
-    new = [
-        line.strip()
-        for line in (ctx.row.text or "").splitlines()
-        if line.strip() and not line.lstrip().startswith(">")
-    ]
-    return all(line in ours for line in new)
+    ours = {s for line in text.splitlines() if (s := line.strip()) and not s.startswith(">")}
+    new = {s for line in (ctx.row.text or "").splitlines() if (s := line.strip())}
+    new = {s for s in new if not s.startswith(">")}
+    return bool(new) and new <= ours and 2 * len(new) >= len(ours)
 
 
 _SENTINEL = "\x00"

@@ -200,6 +200,7 @@ def extract_text(ctx: InboundContext) -> Verdict | None:
     stripped = quotes.strip_reply(ctx.incoming.text or "")
     ctx.row.text = stripped.text.strip()
     ctx.row.trimmed = stripped.trimmed or None
+    ctx.kept_whole = stripped.kept_whole and bool(ctx.row.text)
     return None
 
 

@@ -417,3 +417,37 @@ def test_answering_an_explanation_with_nothing_new_posts_nothing(app, db, intake
     assert len(mails(app, "refusal")) == 2
     send(intake, "general@hub.test", "> 引用だけの転送", subject="転送")
     assert threads_in(db, "general") == [("転送", "> 引用だけの転送")]
+
+
+def test_answering_a_notification_with_nothing_written_posts_nothing(app, db, intake, world):
+    """Reply, then Send, with nothing typed: Gmail quotes the notification under its attribution,
+    Outlook puts its 差出人 block on top and our text below as if new. Either would post the
+    notification (the colleague's words) again in the thread: it is refused as empty and
+    explained, with the member's text; a short answer that repeats a line of ours posts."""
+    boss = db.get(User, world["boss"])
+    accounts.update_preferences(db, boss, delivery=Delivery.EVERY_POST)
+    web = db.get(User, world["web"])
+    channel = db.scalar(select(Channel).where(Channel.slug == "general"))
+    channels.join(db, user=boss, channel=channel)
+    first = threads.start_thread(
+        db, author=web, channel=channel, title="予算", body="了解です。", via=Via.WEB
+    )
+    db.commit()
+    deliver(app)
+    note = mails(app, "post")[-1]
+    gmail = "\n\n2026年11月27日(金) 10:00 佐藤 via Hiroba <hiroba@hub.test>:\n\n" + "\n".join(
+        f"> {line}" for line in text_of(note).splitlines()
+    )
+    outlook = OUTLOOK_QUOTE + f"件名: {note['Subject']}\r\n\r\n" + text_of(note)
+    for empty in (gmail, outlook):
+        send(intake, note["Reply-To"], empty, subject=f"Re: {note['Subject']}",
+             In_Reply_To=note["Message-ID"])  # fmt: skip
+        assert last_inbound(app) == ("rejected", "empty_body")
+    db.expire_all()
+    assert [p.body for p in first.thread.posts] == ["了解です。"]
+    db.commit()  # SQLite: our read must not hold the write lock the intake needs
+    assert len(mails(app, "refusal")) == 1  # told once today for this reason
+    # Agreeing in the same words is an answer.
+    send(intake, note["Reply-To"], "了解です。" + gmail, subject=f"Re: {note['Subject']}",
+         In_Reply_To=note["Message-ID"])  # fmt: skip
+    assert last_inbound(app) == ("replied", None)
