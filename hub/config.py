@@ -28,6 +28,9 @@ class Defaults:
     SMTP_WORKERS = 0
     # smtp://host:25, smtps://user:pass@host:465, smtp+starttls://...; empty = built-in catcher.
     RELAY_URL = ""
+    # After this many days the raw bytes of finished mail (sent outbox rows, inbound messages
+    # with a final outcome, caught mail) are dropped; the rows stay. 0 keeps them forever.
+    KEEP_MAIL_DAYS = 90
     # SQLite: a mail a dead worker left half-sent is sent again after this many seconds.
     OUTBOX_LEASE_SECONDS = 600
     # IMAP mode: imap://user:pass@host:143/INBOX or imaps://... ; empty = off.

@@ -89,6 +89,12 @@ def make_engine(url: str) -> Engine:
             # Let SQLAlchemy issue BEGIN itself so transactions behave (pysqlite quirk).
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
+            # A new file gives pages freed by mail retention back to the file system (the
+            # mode must be chosen before WAL and the first table; an older file keeps its own
+            # mode and shrinks only after VACUUM, see README). Only on an empty file: setting
+            # it on a used one waits for the write lock, which a reader must never do.
+            if cur.execute("PRAGMA page_count").fetchone()[0] == 0:
+                cur.execute("PRAGMA auto_vacuum=INCREMENTAL")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")

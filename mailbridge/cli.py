@@ -15,10 +15,12 @@ from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
 from hub import cli as hub_cli
 from hub import create_app, culture_cli
-from mailbridge import inbound_cli, outbound_cli
+from mailbridge import inbound_cli, outbound_cli, retention_cli
 
-mail_group = AppGroup("mail", help="Mail in and out: ingest, address, log, digest, outbox, flush.")
-for _cmd in (*inbound_cli.COMMANDS, *outbound_cli.COMMANDS):
+mail_group = AppGroup(
+    "mail", help="Mail in and out: ingest, address, log, digest, outbox, flush, prune."
+)
+for _cmd in (*inbound_cli.COMMANDS, *outbound_cli.COMMANDS, retention_cli.prune_command):
     mail_group.add_command(_cmd)
 
 

@@ -186,14 +186,18 @@ def _key(line: str) -> str:
 
 
 def _digest_lines(ctx: InboundContext, run: DigestRun) -> set[str]:
-    """The keys of the digest mail's own text lines (empty if that mail is gone)."""
+    """The keys of the digest mail's own text lines (empty if that mail is gone, or retention
+    dropped its raw bytes: the reply is then placed by the markers it quotes or names alone)."""
     if not run.message_id:
         return set()
-    raw = ctx.session.scalar(
-        select(OutboxMessage.raw).where(OutboxMessage.message_id == run.message_id)
-    )
-    if raw is None:
+    found = ctx.session.execute(
+        select(OutboxMessage.raw, OutboxMessage.raw_dropped_at).where(
+            OutboxMessage.message_id == run.message_id
+        )
+    ).first()
+    if found is None or found.raw_dropped_at is not None:
         return set()
+    raw = found.raw
     body = email.message_from_bytes(raw, policy=email.policy.default).get_body(("plain",))
     text = body.get_content() if body is not None else ""
     return {key for line in text.splitlines() if (key := _key(line))}

@@ -9,7 +9,7 @@ from flask import Flask
 
 from hub.db import transaction, utcnow
 from hub.services import announcements
-from mailbridge import delivery, digest_job, fanout, ingest
+from mailbridge import delivery, digest_job, fanout, ingest, retention
 
 log = logging.getLogger(__name__)
 
@@ -46,3 +46,9 @@ def send_reminders(app: Flask, now: datetime | None = None) -> int:
 def process_received(app: Flask) -> int:
     """Finish inbound mail that was stored but not processed (e.g. after a crash)."""
     return ingest.process_received(app)
+
+
+def prune_mail(app: Flask) -> int:
+    """Drop the raw bytes of finished mail older than KEEP_MAIL_DAYS (0: keep them forever)."""
+    days = int(app.config.get("KEEP_MAIL_DAYS") or 0)
+    return retention.prune(app, days=days).rows if days > 0 else 0

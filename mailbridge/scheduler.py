@@ -1,4 +1,5 @@
-"""The one job table: event fan-out, outbox drain, digests, reminders, inbound catch-up.
+"""The one job table: event fan-out, outbox drain, digests, reminders, inbound catch-up, and
+mail retention.
 
 APScheduler 3.x. Every job has a stable id, replace_existing, max_instances=1 and coalesce, so a
 slow run is never doubled and missed runs collapse into one.
@@ -20,6 +21,8 @@ JOBS: tuple[tuple[str, Any, str, dict[str, Any]], ...] = (
     ("hiroba.digests", jobs.send_digests, "interval", {"minutes": 5}),
     ("hiroba.reminders", jobs.send_reminders, "interval", {"minutes": 30}),
     ("hiroba.process_received", jobs.process_received, "interval", {"minutes": 1}),
+    # Daily at 18:30 UTC, 03:30 in Japan: the quietest hour of a Japanese company.
+    ("hiroba.prune_mail", jobs.prune_mail, "cron", {"hour": 18, "minute": 30}),
 )
 
 

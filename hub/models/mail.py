@@ -16,7 +16,11 @@ class InboundMessage(Base):
     """One message that reached us, stored before we said 250, with how it ended."""
 
     __tablename__ = "inbound_message"
-    __table_args__ = (Index("ix_inbound_status", "status", "id"),)
+    __table_args__ = (
+        Index("ix_inbound_status", "status", "id"),
+        # Retention finds the rows whose raw is still kept, oldest first, without a scan.
+        Index("ix_inbound_raw_kept", "raw_dropped_at", "received_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The Message-ID, or "sha256:<hash of the raw bytes>" when the mail had none.
@@ -41,6 +45,9 @@ class InboundMessage(Base):
     results: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When retention (KEEP_MAIL_DAYS) dropped the raw bytes: ``raw`` is then empty, the row
+    # and its outcome stay, and the message can no longer be replayed.
+    raw_dropped_at: Mapped[datetime | None] = mapped_column(default=None)
 
     author: Mapped[User | None] = relationship()
 
@@ -52,6 +59,7 @@ class OutboxMessage(Base):
     __table_args__ = (
         UniqueConstraint("dedupe_key", "to_addr"),
         Index("ix_outbox_due", "status", "not_before"),
+        Index("ix_outbox_raw_kept", "raw_dropped_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -77,6 +85,9 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     claimed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When retention dropped the raw bytes of this finished mail: ``raw`` then keeps only the
+    # headers a lost-token reply is routed by (mailbridge/retention.py), the row stays.
+    raw_dropped_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class CaughtMail(Base):

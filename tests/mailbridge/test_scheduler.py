@@ -20,7 +20,7 @@ def test_job_table(app):
     found = {job.id: job for job in sched.get_jobs()}
     assert set(found) == {
         "hiroba.fan_out", "hiroba.drain_outbox", "hiroba.digests", "hiroba.reminders",
-        "hiroba.process_received",
+        "hiroba.process_received", "hiroba.prune_mail",
     }  # fmt: skip
     for job in found.values():
         assert job.max_instances == 1 and job.coalesce is True
@@ -36,6 +36,7 @@ def test_jobs_run_on_an_empty_hub(app):
     assert jobs.send_digests(app) == 0
     assert jobs.send_reminders(app) == 0
     assert jobs.process_received(app) == 0
+    assert jobs.prune_mail(app) == 0
 
 
 def test_scheduler_starts_and_stops(app):
