@@ -4,7 +4,6 @@ page's data attributes, the status filter's URL and the command line's JSON."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from collections.abc import Iterator
@@ -13,58 +12,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from click.testing import CliRunner
 from flask import Flask
 from flask.cli import ScriptInfo
 from flask_babel import force_locale
 
-from hub import create_app, db
+from hub import db
 from hub.errors import Reason
 from hub.models import InboundMessage
-from hub.web import babel
 from hub.web.mail_admin import REASON_LABELS
 from mailbridge import ingest
 from mailbridge.cli import main
 from mailbridge.outbound import reply_address
-from tests.conftest import CATALOG, test_settings
+from tests.conftest import japanese_app
 from tests.factories import make_channel, make_thread, make_user, signed_in
-
-PART = CATALOG.parents[2] / "parts" / "qa-edits.po"
-
-
-@contextlib.contextmanager
-def japanese_hub(database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    """The app with the Japanese catalog, plus this change's part file while it is not merged."""
-    with CATALOG.open("rb") as src:
-        catalog = read_po(src)
-    if PART.exists():
-        with PART.open("rb") as src:
-            for message in read_po(src):
-                known = catalog.get(message.id) if message.id else None
-                if message.id and (known is None or not known.string):
-                    catalog.delete(message.id)
-                    catalog[message.id] = message
-    folder = tmp_path / "translations" / "ja" / "LC_MESSAGES"
-    folder.mkdir(parents=True)
-    with (folder / "messages.mo").open("wb") as out:
-        write_mo(out, catalog)
-    dirs = str(tmp_path / "translations")
-    app = create_app(test_settings(database_url, tmp_path, BABEL_TRANSLATION_DIRECTORIES=dirs))
-    with app.app_context():
-        babel.domain_instance.cache.clear()
-    try:
-        yield app
-    finally:
-        with app.app_context():
-            babel.domain_instance.cache.clear()
-        db.engine_of(app).dispose()
 
 
 @pytest.fixture
 def ja_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    with japanese_hub(database_url, tmp_path) as app:
+    with japanese_app(database_url, tmp_path) as app:
         yield app
 
 
