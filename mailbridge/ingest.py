@@ -258,11 +258,23 @@ def process_received(app: Flask, *, limit: int = 50, min_age_seconds: int = 30) 
     return len(ids)
 
 
+class RawDropped(LookupError):
+    """The message's raw bytes are gone (mail retention): there is nothing to replay."""
+
+
 def replay(app: Flask, row_id: int) -> Outcome:
-    """Run a stored message through the pipeline again (admin replay)."""
+    """Run a stored message through the pipeline again (admin replay).
+
+    :raises LookupError: no such message, or ``RawDropped`` when retention dropped its raw bytes.
+    """
     with transaction(app) as session:
         row = session.get(InboundMessage, row_id)
         if row is None:
             raise LookupError(f"no inbound message {row_id}")
+        if row.raw_dropped_at is not None:
+            raise RawDropped(
+                f"inbound message {row_id} cannot be replayed: its raw bytes were dropped on "
+                f"{row.raw_dropped_at:%Y-%m-%d} (KEEP_MAIL_DAYS)"
+            )
         row.status, row.reason, row.processed_at = "received", None, None
     return process(app, row_id)

@@ -166,6 +166,13 @@ def replay(row_id: int) -> ResponseReturnValue:
     """Put a message back in the queue; the worker runs it through the pipeline again."""
     db = get_session()
     row = db.get(InboundMessage, row_id) or abort(404)
+    if row.raw_dropped_at is not None:
+        # Mail retention (KEEP_MAIL_DAYS) dropped what the pipeline would read.
+        flash(
+            _("This mail cannot be replayed: its source was deleted after the retention period."),
+            "error",
+        )
+        return redirect(url_for("mail_admin.message", row_id=row_id), 303)
     row.status, row.reason, row.processed_at = "received", None, None
     db.commit()
     flash(_("The message will be processed again in a moment."), "info")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import smtplib
+from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage
 from email.policy import compat32
@@ -23,8 +24,8 @@ from hub.models import CaughtMail, InboundMessage, OutboxMessage, Post, User, Vi
 from hub.services import channels, threads
 from mailbridge import digests, jobs, outbound, retention
 from mailbridge.cli import main
-from tests.conftest import test_settings
-from tests.factories import make_channel, make_thread, make_user
+from tests.conftest import japanese_app, test_settings
+from tests.factories import make_channel, make_thread, make_user, signed_in
 from tests.fixtures_mailout import deliver, text_of, to
 
 BOSS = "boss@corp.example"
@@ -300,3 +301,57 @@ def test_stub_keeps_only_the_reply_to() -> None:
     parsed = email.message_from_bytes(kept, policy=compat32)
     assert parsed["Reply-To"] == "reply+abc@hub.test"
     assert retention.stub(b"Subject: none\r\n\r\nx") == b""
+
+
+@pytest.fixture
+def ja_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    with japanese_app(database_url, tmp_path) as application:
+        yield application
+
+
+DROPPED = {
+    "en": ("The source of this mail was deleted on", "This mail cannot be replayed"),
+    "ja": ("このメールの元データ（ソース）は", "このメールは再処理できません"),
+}
+
+
+@pytest.mark.parametrize("locale", ["ja", "en"])
+def test_admin_page_of_a_dropped_message_says_so_and_offers_no_replay(
+    ja_app: Flask, locale: str
+) -> None:
+    app = ja_app
+    s = app.extensions["hiroba.sessionmaker"]()
+    make_user(s, email="kanri@corp.example", name="管理者", admin=True, locale=locale)
+    old = _inbound(s, "old", "replied")
+    old.text = "承認します"
+    s.commit()
+    old_id, new_id = old.id, _inbound(s, "new", "replied").id
+    _age(s, InboundMessage, [old_id], 100)
+    s.close()
+    retention.prune(app, days=90)
+    admin = signed_in(app, "kanri@corp.example")
+    page = admin.get(f"/admin/mail/{old_id}").text
+    said, refused = DROPPED[locale]
+    assert said in page and 'id="raw-dropped"' in page
+    assert "承認します" in page  # what became of it stays
+    assert "/replay" not in page and 'class="raw-source"' not in page
+    # A replay posted anyway (an old tab) is refused, saying why; nothing changes.
+    r = admin.post(f"/admin/mail/{old_id}/replay", follow_redirects=True)
+    assert r.status_code == 200 and refused in r.text
+    with db.transaction(app) as s:
+        assert s.get(InboundMessage, old_id).status == "replied"
+    # A message still whole shows its source and can be replayed.
+    page = admin.get(f"/admin/mail/{new_id}").text
+    assert f"/admin/mail/{new_id}/replay" in page and 'class="raw-source"' in page
+    assert 'id="raw-dropped"' not in page
+
+
+def test_cli_replay_of_a_dropped_message_is_refused(app, session):
+    row = _inbound(session, "old", "posted")
+    _age(session, InboundMessage, [row.id], 100)
+    retention.prune(app, days=90)
+    result = _cli(app, "replay", str(row.id))
+    assert result.exit_code != 0
+    assert "cannot be replayed: its raw bytes were dropped" in result.output
+    assert _raw(session, InboundMessage, row.id)[0] == b""
+    assert session.get(InboundMessage, row.id).status == "posted"
