@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from hub import db, migrate
 from hub.errors import HubError, Invalid, Reason
 from hub.models import Via
-from hub.services import accounts, channels
+from hub.services import accounts, channels, members
 
 
 @contextmanager
@@ -199,7 +199,7 @@ def member_add(slug: str, emails: tuple[str, ...]) -> None:
         channel = channels.get_channel(session, slug)
         for email in emails:
             try:
-                channels.add_member_by_email(
+                members.add_member_by_email(
                     session, channel=channel, email=email, actor=None, via=Via.CLI
                 )
             except Invalid as exc:
@@ -225,7 +225,7 @@ def member_remove(slug: str, email: str) -> None:
         user = accounts.find_user_by_email(session, email)
         if user is None:
             raise click.ClickException(f"no member with the address {email}")
-        channels.remove_member(session, user=user, channel=channel, actor=None, via=Via.CLI)
+        members.remove_member(session, user=user, channel=channel, actor=None, via=Via.CLI)
         click.echo(f"{user.email}: removed from {channel.slug}")
 
 
@@ -240,7 +240,7 @@ def member_set_role(slug: str, email: str, role: str) -> None:
         user = accounts.find_user_by_email(session, email)
         if user is None:
             raise click.ClickException(f"no member with the address {email}")
-        changed = channels.set_role(
+        changed = members.set_role(
             session, user=user, channel=channel, role=role, actor=None, via=Via.CLI
         )
         click.echo(f"{user.email}: {role} of {channel.slug}{'' if changed else ' already'}")
@@ -253,7 +253,7 @@ def member_list(slug: str, as_json: bool) -> None:
     """List a channel's active members and their role (owner or member)."""
     with cli_transaction() as session:
         channel = channels.get_channel(session, slug)
-        rows = [channels.member_as_dict(m) for m in channels.list_members(session, channel)]
+        rows = [members.member_as_dict(m) for m in members.list_members(session, channel)]
     if as_json:
         echo_json(rows)
         return

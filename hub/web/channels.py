@@ -17,6 +17,7 @@ from hub.db import get_session
 from hub.errors import Forbidden, Invalid
 from hub.models import Channel, ChannelKind, Thread, Via
 from hub.services import accounts, channels, threads
+from hub.services import members as members_service
 from hub.web.blueprints import MAX_ID
 from hub.web.htmx import htmx_redirect, is_htmx, page_or_partial
 
@@ -185,7 +186,7 @@ def _leave_refused(channel: Channel) -> ResponseReturnValue:
 
 def _members_page(channel: Channel, status: int = 200, **extra: object) -> ResponseReturnValue:
     db = get_session()
-    members = channels.list_members(db, channel)
+    members = members_service.list_members(db, channel)
     can_manage = channels.can_manage_members(db, g.user, channel)
     can_set_roles = channels.can_set_roles(db, g.user, channel)
     inside = {m.user_id for m in members}
@@ -209,7 +210,7 @@ def _members_page(channel: Channel, status: int = 200, **extra: object) -> Respo
 @login_required
 def members(slug: str) -> ResponseReturnValue:
     """Who belongs to a channel, with their role; its managers add and remove members here."""
-    channel = channels.get_member_list_channel(get_session(), slug, viewer=g.user)
+    channel = members_service.get_member_list_channel(get_session(), slug, viewer=g.user)
     return _members_page(channel)
 
 
@@ -218,10 +219,10 @@ def members(slug: str) -> ResponseReturnValue:
 def add_member(slug: str) -> ResponseReturnValue:
     """Add a member by address; a refused address comes back in the form with the reason."""
     db = get_session()
-    channel = channels.get_member_list_channel(db, slug, viewer=g.user)
+    channel = members_service.get_member_list_channel(db, slug, viewer=g.user)
     typed = request.form.get("email", "")
     try:
-        added = channels.add_member_by_email(
+        added = members_service.add_member_by_email(
             db, channel=channel, email=typed, actor=g.user, via=Via.WEB
         )
     except Invalid as exc:
@@ -238,10 +239,10 @@ def add_member(slug: str) -> ResponseReturnValue:
 def remove_member(slug: str, user_id: int) -> ResponseReturnValue:
     """Take a member out; leaving yourself out of a private channel takes you to the list."""
     db = get_session()
-    channel = channels.get_member_list_channel(db, slug, viewer=g.user)
+    channel = members_service.get_member_list_channel(db, slug, viewer=g.user)
     user = accounts.get_user(db, user_id)
     try:
-        channels.remove_member(db, user=user, channel=channel, actor=g.user, via=Via.WEB)
+        members_service.remove_member(db, user=user, channel=channel, actor=g.user, via=Via.WEB)
     except Invalid as exc:
         db.rollback()
         return _members_page(channel, 422, error=exc)
@@ -249,7 +250,7 @@ def remove_member(slug: str, user_id: int) -> ResponseReturnValue:
     flash(
         _("%(name)s was removed from %(channel)s.", name=user.name, channel=channel.name), "success"
     )
-    if not channels.can_see_members(db, g.user, channel):
+    if not members_service.can_see_members(db, g.user, channel):
         return htmx_redirect(url_for("channels.index"))
     return htmx_redirect(url_for("channels.members", slug=channel.slug))
 
@@ -259,11 +260,13 @@ def remove_member(slug: str, user_id: int) -> ResponseReturnValue:
 def set_role(slug: str, user_id: int) -> ResponseReturnValue:
     """Make a member an owner, or an owner a plain member; the last owner stays an owner."""
     db = get_session()
-    channel = channels.get_member_list_channel(db, slug, viewer=g.user)
+    channel = members_service.get_member_list_channel(db, slug, viewer=g.user)
     user = accounts.get_user(db, user_id)
     role = request.form.get("role", "")
     try:
-        channels.set_role(db, user=user, channel=channel, role=role, actor=g.user, via=Via.WEB)
+        members_service.set_role(
+            db, user=user, channel=channel, role=role, actor=g.user, via=Via.WEB
+        )
     except Invalid as exc:
         db.rollback()
         return _members_page(channel, 422, error=exc, about="role")

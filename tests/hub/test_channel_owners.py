@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from hub import create_app, db
 from hub.errors import Forbidden, Invalid, Reason
 from hub.models import ChannelMute, Via
-from hub.services import accounts, channels
+from hub.services import accounts, channels, members
 from mailbridge.cli import main
 from tests.conftest import test_settings
 from tests.factories import PASSWORD, make_channel, make_user, signed_in
@@ -30,7 +30,7 @@ def roles(app: Flask, slug: str) -> dict[str, str]:
     """Each active member's address and role, as the members page lists them."""
     with db.transaction(app) as s:
         channel = channels.get_channel(s, slug)
-        return {m.user.email: m.role for m in channels.list_members(s, channel)}
+        return {m.user.email: m.role for m in members.list_members(s, channel)}
 
 
 def user_id(app: Flask, email: str) -> int:
@@ -206,20 +206,20 @@ def test_services_refuse_whatever_the_door(app, team):
         jinji = channels.get_channel(s, "jinji")
         assert channels.can_set_roles(s, alice, jinji) and not channels.can_set_roles(s, bob, jinji)
         with pytest.raises(Forbidden):
-            channels.set_role(s, user=bob, channel=jinji, role="owner", actor=bob, via=Via.WEB)
+            members.set_role(s, user=bob, channel=jinji, role="owner", actor=bob, via=Via.WEB)
         with pytest.raises(Invalid) as refused:
-            channels.set_role(s, user=carol, channel=jinji, role="owner", actor=alice, via=Via.WEB)
+            members.set_role(s, user=carol, channel=jinji, role="owner", actor=alice, via=Via.WEB)
         assert refused.value.reason == Reason.NOT_A_MEMBER
         with pytest.raises(Invalid) as refused:
-            channels.set_role(s, user=bob, channel=jinji, role="admin", actor=alice, via=Via.WEB)
+            members.set_role(s, user=bob, channel=jinji, role="admin", actor=alice, via=Via.WEB)
         assert refused.value.reason == Reason.INVALID_VALUE
         # A deactivated member is not made an owner.
         accounts.deactivate(s, bob)
         with pytest.raises(Invalid) as refused:
-            channels.set_role(s, user=bob, channel=jinji, role="owner", actor=alice, via=Via.WEB)
+            members.set_role(s, user=bob, channel=jinji, role="owner", actor=alice, via=Via.WEB)
         assert refused.value.reason == Reason.INACTIVE_MEMBER
         # Making an owner an owner changes nothing.
-        assert not channels.set_role(
+        assert not members.set_role(
             s, user=alice, channel=jinji, role="owner", actor=alice, via=Via.WEB
         )
 
@@ -385,7 +385,7 @@ def test_two_owners_stepping_down_at_once_leave_one_owner(app, team):
     with db.transaction(app) as s:
         jinji = channels.get_channel(s, "jinji")
         bob = accounts.find_user_by_email(s, "bob@corp.example")
-        channels.set_role(s, user=bob, channel=jinji, role="owner", actor=None, via=Via.CLI)
+        members.set_role(s, user=bob, channel=jinji, role="owner", actor=None, via=Via.CLI)
     refused: list[BaseException] = []
 
     def bob_steps_down() -> None:
@@ -393,14 +393,14 @@ def test_two_owners_stepping_down_at_once_leave_one_owner(app, team):
             with db.transaction(app) as s2:
                 me = accounts.find_user_by_email(s2, "bob@corp.example")
                 here = channels.get_channel(s2, "jinji")
-                channels.set_role(s2, user=me, channel=here, role="member", actor=me, via=Via.WEB)
+                members.set_role(s2, user=me, channel=here, role="member", actor=me, via=Via.WEB)
         except Invalid as exc:
             refused.append(exc)
 
     with db.transaction(app) as s1:
         alice = accounts.find_user_by_email(s1, "alice@corp.example")
         here = channels.get_channel(s1, "jinji")
-        channels.set_role(s1, user=alice, channel=here, role="member", actor=alice, via=Via.WEB)
+        members.set_role(s1, user=alice, channel=here, role="member", actor=alice, via=Via.WEB)
         other = threading.Thread(target=bob_steps_down)
         other.start()
         other.join(1)  # Bob's step-down waits for Alice's transaction

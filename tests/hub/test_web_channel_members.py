@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from hub import create_app, db
 from hub.models import Membership
-from hub.services import accounts, channels
+from hub.services import accounts, channels, members
 from tests.conftest import test_settings
 from tests.factories import PASSWORD, make_channel, make_thread, make_user, signed_in
 
@@ -21,7 +21,7 @@ HX = {"HX-Request": "true"}
 def member_emails(app: Flask, slug: str) -> set[str]:
     with db.transaction(app) as s:
         channel = channels.get_channel(s, slug)
-        return {m.user.email for m in channels.list_members(s, channel)}
+        return {m.user.email for m in members.list_members(s, channel)}
 
 
 @pytest.fixture
@@ -244,11 +244,11 @@ def test_services_refuse_whatever_the_door(app, team):
         assert channels.can_manage_members(s, alice, jinji)
         assert not channels.can_manage_members(s, bob, jinji)
         with pytest.raises(Forbidden):
-            channels.add_member_by_email(
+            members.add_member_by_email(
                 s, channel=jinji, email="carol@corp.example", actor=bob, via=Via.WEB
             )
         with pytest.raises(Forbidden):
-            channels.remove_member(s, user=alice, channel=jinji, actor=bob, via=Via.WEB)
+            members.remove_member(s, user=alice, channel=jinji, actor=bob, via=Via.WEB)
         with pytest.raises(Forbidden):
             channels.add_member(s, user=carol, channel=jinji, actor=bob)
         rows = s.scalars(select(Membership).where(Membership.channel_id == jinji.id)).all()

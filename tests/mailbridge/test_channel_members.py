@@ -14,7 +14,7 @@ from flask.cli import ScriptInfo
 
 from hub import db
 from hub.models import Via
-from hub.services import accounts, channels
+from hub.services import accounts, channels, members
 from mailbridge.cli import main
 from tests.conftest import japanese_app
 from tests.factories import PASSWORD, make_channel, make_thread, make_user
@@ -31,7 +31,7 @@ def hiroba(app: Flask, *args: str) -> Any:
 def member_emails(app: Flask, slug: str) -> set[str]:
     with db.transaction(app) as s:
         channel = channels.get_channel(s, slug)
-        return {m.user.email for m in channels.list_members(s, channel)}
+        return {m.user.email for m in members.list_members(s, channel)}
 
 
 def arrange(app: Flask, **carol: Any) -> None:
@@ -165,7 +165,7 @@ def test_the_mail_is_in_the_members_language(ja_app, smtp_sink):
             s, slug="keiri", name="経理", private=True, reason="給与", creator=alice,
             policy="anyone",
         )  # fmt: skip
-        channels.add_member_by_email(
+        members.add_member_by_email(
             s, channel=keiri, email="carol@corp.example", actor=alice, via=Via.WEB
         )
     deliver(ja_app)

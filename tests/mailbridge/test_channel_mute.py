@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from hub.db import utcnow
 from hub.models import ChannelMute, Delivery, Membership
-from hub.services import channels
+from hub.services import channels, members
 from mailbridge import delivery, digests, ingest, outbound
 from tests.factories import make_channel, make_thread, make_user, signed_in
 from tests.fixtures_mailout import deliver, text_of, to
@@ -224,7 +224,7 @@ def test_private_channel_mute_tells_nothing(app, session, smtp_sink, office):
     session.commit()
     assert app.test_client().post(path.removeprefix(app.config["BASE_URL"])).status_code == 200
     assert session.scalar(select(func.count()).select_from(ChannelMute)) == 0
-    assert channels.list_members(session, office["hr"])[0].user.email == "peer@corp.example"
+    assert members.list_members(session, office["hr"])[0].user.email == "peer@corp.example"
     session.commit()
 
 

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from hub.models import OutboxMessage, User, Via
-from hub.services import channels, governance, moderation
+from hub.services import governance, members, moderation
 from mailbridge import delivery, fanout
 from tests.factories import make_channel, make_thread, make_user
 from tests.fixtures_mailout import to
@@ -53,7 +53,7 @@ def post_hidden(session: Any, admin: User, email: str, tz: str) -> None:
 def channel_added(session: Any, admin: User, email: str, tz: str) -> None:
     office_hours(session, email, tz)
     jinji = make_channel(session, private=True, reason="個人情報", creator=admin)
-    channels.add_member_by_email(session, channel=jinji, email=email, actor=admin, via=Via.WEB)
+    members.add_member_by_email(session, channel=jinji, email=email, actor=admin, via=Via.WEB)
 
 
 CASES: dict[str, Callable[[Any, User, str, str], None]] = {

@@ -27,7 +27,16 @@ from hub.models import (
     User,
     Via,
 )
-from hub.services import accounts, channels, dashboard, events, governance, moderation, threads
+from hub.services import (
+    accounts,
+    channels,
+    dashboard,
+    events,
+    governance,
+    members,
+    moderation,
+    threads,
+)
 from hub.services import thanks as thanks_service
 from mailbridge.fanout import fan_out
 from tests import fixtures_culture
@@ -319,7 +328,7 @@ def test_answering_channel_added_gets_the_how_to(app, db, intake, world) -> None
     web.role = Role.ADMIN
     sales = make_channel(db, slug="eigyo", name="営業")
     db.commit()
-    channels.add_member_by_email(db, channel=sales, email=BOSS, actor=web, via=Via.WEB)
+    members.add_member_by_email(db, channel=sales, email=BOSS, actor=web, via=Via.WEB)
     db.commit()
     (added,) = mails(app, "channel_added")
     assert added["Subject"] == "佐藤 added you to 営業"
