@@ -188,7 +188,7 @@ def join(session: Session, *, user: User, channel: Channel) -> Membership:
     """Join an open channel (a private channel's owners or an admin add its members)."""
     if channel.private and not permissions.is_admin(user):
         raise Forbidden(Reason.PRIVATE_CHANNEL)
-    return _add_member(session, user=user, channel=channel, actor=user)
+    return add_membership(session, user=user, channel=channel, actor=user)
 
 
 def add_member(session: Session, *, user: User, channel: Channel, actor: User | None) -> Membership:
@@ -196,12 +196,14 @@ def add_member(session: Session, *, user: User, channel: Channel, actor: User | 
     an actor must be allowed to manage the members (``can_manage_members``)."""
     if actor is not None and not can_manage_members(session, actor, channel):
         raise Forbidden(Reason.PRIVATE_CHANNEL if channel.private else Reason.FORBIDDEN)
-    return _add_member(session, user=user, channel=channel, actor=actor)
+    return add_membership(session, user=user, channel=channel, actor=actor)
 
 
-def _add_member(
+def add_membership(
     session: Session, *, user: User, channel: Channel, actor: User | None, **data: Any
 ) -> Membership:
+    """Make ``user`` a member (no permission check: callers decide), announced by a
+    member_joined event carrying ``data``; their existing membership if they are one."""
     if not user.active:
         raise Forbidden(Reason.INACTIVE_MEMBER)
     found = membership(session, user, channel)
@@ -236,7 +238,7 @@ def leave(session: Session, *, user: User, channel: Channel) -> None:
         if (
             found.role == "owner"
             and user.active
-            and _active_owners(session, channel) <= 1
+            and active_owners(session, channel) <= 1
             and _others_remain(session, channel, user)
         ):
             raise Invalid(Reason.LAST_OWNER, channel.slug)
@@ -356,7 +358,7 @@ def _others_remain(session: Session, channel: Channel, user: User) -> bool:
     return session.scalar(stmt) is not None
 
 
-def _active_owners(session: Session, channel: Channel) -> int:
+def active_owners(session: Session, channel: Channel) -> int:
     """How many active owners ``channel`` has. On PostgreSQL their rows are locked until the
     transaction ends, so two owners stepping down at once cannot both pass the "another owner
     remains" check (on SQLite the write lock already makes them take turns)."""

@@ -14,8 +14,8 @@ from hub.models import Channel, Membership, User, Via
 from hub.services import accounts, events
 from hub.services.channels import (
     ROLES,
-    _active_owners,
-    _add_member,
+    active_owners,
+    add_membership,
     can_manage_members,
     can_set_roles,
     find_channel,
@@ -79,7 +79,9 @@ def add_member_by_email(
         raise Invalid(Reason.INACTIVE_MEMBER, user.email)
     if membership(session, user, channel) is not None:
         raise Invalid(Reason.ALREADY_DONE, user.email)
-    return _add_member(session, user=user, channel=channel, actor=actor, added=True, via=str(via))
+    return add_membership(
+        session, user=user, channel=channel, actor=actor, added=True, via=str(via)
+    )
 
 
 def remove_member(
@@ -96,7 +98,7 @@ def remove_member(
     found = membership(session, user, channel)
     if found is None:
         raise Invalid(Reason.NOT_A_MEMBER, user.email)
-    if found.role == "owner" and user.active and _active_owners(session, channel) <= 1:
+    if found.role == "owner" and user.active and active_owners(session, channel) <= 1:
         raise Invalid(Reason.LAST_OWNER, user.email)
     session.delete(found)
     events.emit(
@@ -130,7 +132,7 @@ def set_role(
         return False
     if role == "owner" and not user.active:
         raise Invalid(Reason.INACTIVE_MEMBER, user.email)
-    if found.role == "owner" and user.active and _active_owners(session, channel) <= 1:
+    if found.role == "owner" and user.active and active_owners(session, channel) <= 1:
         raise Invalid(Reason.LAST_OWNER, user.email)
     found.role = role
     events.emit(
