@@ -31,7 +31,8 @@ from hub.services import announcements
 from hub.services import thanks as thanks_service
 from hub.text import render_markdown
 from mailbridge import addresses, quiet
-from mailbridge.outbound import format_address, prefs_url, queue_mail
+from mailbridge.mime import format_address
+from mailbridge.outbound import prefs_url, queue_mail
 
 Handler = Callable[[Flask, Session, Event], None]
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from hub.models import OutboxMessage, User, Via
 from hub.services import threads
-from mailbridge import delivery, outbound
+from mailbridge import delivery, mime, outbound
 from tests.conftest import free_port
 from tests.factories import make_channel, make_thread, make_user
 from tests.fixtures_mailout import deliver, ids, parse, text_of, to
@@ -197,7 +197,7 @@ def test_relay_down_backs_off_and_keeps_the_mail(app, session):
 
 
 def test_assembled_message_parses_back(app):
-    raw = outbound.build_message(
+    raw = mime.build_message(
         from_name='山田 "太郎" via Hiroba', from_addr="hiroba@hub.test", to_name="Ann",
         to_addr="ann@corp.example", subject="件名" * 40, text="本文\n" * 3, html="<p>本文</p>",
         message_id="x@hub.test", headers={"X-Test": "a\nb"},
@@ -208,3 +208,9 @@ def test_assembled_message_parses_back(app):
     assert msg["X-Test"] == "a b"
     assert text_of(msg) == "本文\n" * 3
     assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+
+
+def test_mime_doctests() -> None:
+    import doctest
+
+    assert doctest.testmod(mime).failed == 0
