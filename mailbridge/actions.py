@@ -170,7 +170,8 @@ def reply(ctx: InboundContext) -> Outcome:
     return _posted("replied", ctx, post)
 
 
-_POST_KEY = re.compile(r"^post:(\d+)$")
+# "post:12", or "post:12:mention" for a name an edit added (notifications.post_key).
+_POST_KEY = re.compile(r"^post:(\d+)(?::mention)?$")
 
 
 def replied_post(ctx: InboundContext, thread: Thread) -> Post:

@@ -210,7 +210,11 @@ def load_activity(session: Session, since: datetime, until: datetime) -> Activit
 
 
 def _load_personal(session: Session, act: Activity, since: datetime, until: datetime) -> None:
-    """Mentions and thanks of the window, for every member at once."""
+    """Mentions and thanks of the window, for every member at once.
+
+    A mention is in the window when the member was named (``Mention.created_at``): with a new
+    post, or by a later edit of an older one, which the window's posts do not include.
+    """
     rows = session.execute(
         select(Mention.user_id, Post.id, Post.body, Post.author_id, Thread.id, Thread.title,
                Thread.channel_id, Channel.name)
@@ -218,13 +222,14 @@ def _load_personal(session: Session, act: Activity, since: datetime, until: date
         .join(Thread, Thread.id == Post.thread_id)
         .join(Channel, Channel.id == Thread.channel_id)
         .where(
-            Post.created_at > since,
-            Post.created_at <= until,
+            Mention.created_at > since,
+            Mention.created_at <= until,
             Post.deleted_at.is_(None),
             Post.hidden.is_(False),
         )
         .order_by(Post.id)
     ).all()  # fmt: skip
+    _load_older_posts(session, act, {(r[1], r[3]) for r in rows})
     for user_id, post_id, body, author_id, thread_id, title, channel_id, channel_name in rows:
         name = act.names.get(author_id, "") if author_id else ""
         text = snippet(show_names(body, act.mentioned.get(post_id, ())), 100)
@@ -239,6 +244,24 @@ def _load_personal(session: Session, act: Activity, since: datetime, until: date
     for user_id, t in cards:
         card = ThanksItem(t.sender.name, t.message, t.value.name if t.value else None)
         act.thanks.setdefault(user_id, []).append(card)
+
+
+def _load_older_posts(session: Session, act: Activity, posts: set[tuple[int, int | None]]) -> None:
+    """Names for edited older posts (their authors and whom they mention), which the window's
+    posts did not bring in."""
+    older = {post_id for post_id, _ in posts if post_id not in act.mentioned}
+    if older:
+        named = session.execute(
+            select(Mention.post_id, User.email, User.name)
+            .join(User, User.id == Mention.user_id)
+            .where(Mention.post_id.in_(older))
+        )
+        for post_id, email, name in named:
+            act.mentioned.setdefault(post_id, []).append((email, name))
+    authors = {a for _, a in posts if a is not None and a not in act.names}
+    if authors:
+        found = session.execute(select(User.id, User.name).where(User.id.in_(authors)))
+        act.names.update(dict(found.all()))
 
 
 # Members' channels with their delivery override, and the channels they muted from outside

@@ -154,7 +154,13 @@ def on_mention(app: Flask, session: Session, event: Event) -> None:
     if mode_for(user, found) == Delivery.OFF:
         return
     override = Delivery(found) if found else None
-    queue_post_mails(app, session, post, [Recipient(user, "mention", override)], quiet.clock_now())
+    # A name an edit added is news about a post the member may already have had mail about
+    # (every post, a reply in their thread): that mail's key would count it as sent. It goes
+    # under its own key, once; a mention in a new post keeps the post's (one mail, not two).
+    edit = bool((event.data or {}).get("edit"))
+    queue_post_mails(
+        app, session, post, [Recipient(user, "mention", override)], quiet.clock_now(), edit=edit
+    )
 
 
 # --- the mail ---------------------------------------------------------------------------------
@@ -184,9 +190,15 @@ def _seen_as(post: Any, user_id: int, domain: str) -> str:
     return recipient_message_id(post.id, user_id, domain)
 
 
-def recipient_message_id(post_id: int, user_id: int, domain: str) -> str:
-    """The Message-ID of the mail about one post to one member (stable, unique per row)."""
-    return f"p{post_id}.u{user_id}@{domain}"
+def recipient_message_id(post_id: int, user_id: int, domain: str, *, edit: bool = False) -> str:
+    """The Message-ID of the mail about one post to one member (stable, unique per row); the
+    mention an edit added has its own (a client drops a second mail with the first one's)."""
+    return f"p{post_id}.u{user_id}{'.edit' if edit else ''}@{domain}"
+
+
+def post_key(post_id: int, *, edit: bool = False) -> str:
+    """The outbox key of mail about a post; a mention added by an edit has its own."""
+    return f"post:{post_id}:mention" if edit else f"post:{post_id}"
 
 
 def _names_for_mentions(session: Session, post: Post, body: str) -> str:
@@ -206,15 +218,22 @@ def attachment_url(app: Flask, user_id: int, attachment_id: int, filename: str) 
 
 
 def queue_post_mails(
-    app: Flask, session: Session, post: Post, recipients: list[Recipient], now: datetime
+    app: Flask,
+    session: Session,
+    post: Post,
+    recipients: list[Recipient],
+    now: datetime,
+    *,
+    edit: bool = False,
 ) -> int:
-    """Queue one mail about ``post`` per recipient (rendered once per language and reason)."""
+    """Queue one mail about ``post`` per recipient (rendered once per language and reason);
+    ``edit``: the mentions an edit added (see ``post_key``)."""
     if not recipients:
         return 0
     cfg = app.config
     domain, base = cfg["MAIL_DOMAIN"], cfg["BASE_URL"]
     thread, channel = post.thread, post.thread.channel
-    key = f"post:{post.id}"
+    key = post_key(post.id, edit=edit)
     done = set(
         session.scalars(select(OutboxMessage.to_addr).where(OutboxMessage.dedupe_key == key))
     )
@@ -266,7 +285,7 @@ def queue_post_mails(
             )
             rendered[(user.locale, r.reason)] = look
         look = _personal(app, look, user, attachments)
-        own_id = recipient_message_id(post.id, user.id, domain)
+        own_id = recipient_message_id(post.id, user.id, domain, edit=edit)
         refs = [anchor] + [_seen_as(p, user.id, domain) for p in [first, *earlier]]
         refs = [x for i, x in enumerate(refs) if x and x not in refs[:i] and x != own_id]
         if post.id == first_id and not thread.message_id:

@@ -109,6 +109,8 @@ class Mention(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("post.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    # When the member was named: with the post, or later by an edit (the digest's window).
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class Attachment(Base):

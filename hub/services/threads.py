@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
@@ -156,16 +158,19 @@ def _add_post(
         a.post = post
     thread.channel.last_activity_at = post.created_at
     session.flush()
-    _record_mentions(session, post)
+    _record_mentions(session, post, at=post.created_at)
     return post
 
 
-def _record_mentions(session: Session, post: Post) -> list[User]:
+def _record_mentions(
+    session: Session, post: Post, *, at: datetime, edit: bool = False
+) -> list[User]:
     """Resolve @handles (address local part or whole address) to readers of the channel.
 
     Only members the post does not already mention are recorded and told (an edit that adds
     a name tells that member alone, and never twice: a Mention row is kept when an edit takes
-    the name out again, so putting it back tells nobody).
+    the name out again, so putting it back tells nobody). ``at`` is when they were named (the
+    digest's window); ``edit`` marks the event of a name an edit added (its own mail).
     """
     told = set(session.scalars(select(Mention.user_id).where(Mention.post_id == post.id)))
     found: list[User] = []
@@ -175,7 +180,7 @@ def _record_mentions(session: Session, post: Post) -> list[User]:
             continue
         if not permissions.can_read(session, user, post.thread.channel):
             continue
-        session.add(Mention(post_id=post.id, user_id=user.id))
+        session.add(Mention(post_id=post.id, user_id=user.id, created_at=at))
         told.add(user.id)
         found.append(user)
         events.emit(
@@ -186,6 +191,7 @@ def _record_mentions(session: Session, post: Post) -> list[User]:
             thread_id=post.thread_id,
             post_id=post.id,
             subject_id=user.id,
+            **({"edit": True} if edit else {}),
         )
     return found
 
@@ -247,7 +253,7 @@ def edit_post(session: Session, *, editor: User, post: Post, body: str) -> Post:
         return post
     session.add(PostRevision(post=post, body=post.body, edited_by_id=editor.id))
     post.body = text
-    post.edited_at = utcnow()
+    post.edited_at = now = utcnow()
     events.emit(
         session,
         "post_edited",
@@ -257,7 +263,7 @@ def edit_post(session: Session, *, editor: User, post: Post, body: str) -> Post:
         post_id=post.id,
     )
     # A name the edit adds is a mention like one in a new post: the member hears of it once.
-    _record_mentions(session, post)
+    _record_mentions(session, post, at=now, edit=True)
     return post
 
 
