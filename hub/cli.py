@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from hub import db, migrate
 from hub.errors import HubError, Invalid, Reason
 from hub.models import Via
-from hub.services import accounts, channels, members
+from hub.services import accounts, channels, member_import, members
 
 
 @contextmanager
@@ -98,8 +98,8 @@ def user_import(csv_file: Path, dry_run: bool, as_json: bool) -> None:
     """Add members from a CSV file with columns email,name[,email_only,locale,role,timezone,
     working_days,working_hours]."""
     with cli_transaction() as session:
-        rows = accounts.import_csv(
-            session, accounts.decode_csv(csv_file.read_bytes()), dry_run=dry_run
+        rows = member_import.import_csv(
+            session, member_import.decode_csv(csv_file.read_bytes()), dry_run=dry_run
         )
     if as_json:
         echo_json([r.__dict__ for r in rows])

@@ -11,7 +11,7 @@ from hub import permissions
 from hub.db import get_session
 from hub.errors import Forbidden, Invalid, Reason
 from hub.models import User
-from hub.services import accounts, events
+from hub.services import accounts, events, member_import
 
 bp = Blueprint("admin_members", __name__, url_prefix="/admin/members")
 
@@ -107,12 +107,12 @@ def import_csv() -> ResponseReturnValue:
     """Preview (a dry run with per-row errors), then confirm to add the rows without errors."""
     upload = request.files.get("file")
     if upload and upload.filename:
-        csv_text = accounts.decode_csv(upload.read())
+        csv_text = member_import.decode_csv(upload.read())
     else:
         csv_text = request.form.get("csv", "")
     db = get_session()
     confirm = request.form.get("action") == "confirm"
-    rows = accounts.import_csv(db, csv_text, dry_run=not confirm, actor=g.user)
+    rows = member_import.import_csv(db, csv_text, dry_run=not confirm, actor=g.user)
     if not confirm:
         db.rollback()
         return render_template("admin/import.html", csv_text=csv_text, rows=rows)

@@ -105,3 +105,11 @@ def test_csv_import_reports_bad_lines_in_words_and_reads_excel_shift_jis(client,
         assert words in page
     assert page.count('class="row-error"') == 5 and page.count('class="row-ok"') == 1
     session.rollback()
+
+
+def test_member_import_doctests() -> None:
+    import doctest
+
+    from hub.services import member_import
+
+    assert doctest.testmod(member_import).failed == 0
