@@ -34,9 +34,10 @@ from mailbridge import ingest
 FINISHED_OUT = ("sent", "failed", "cancelled")
 # Inbound messages whose outcome is final. Not among them: ``received`` (not processed yet),
 # ``failed`` (a bug stopped it and an admin replays it once the bug is fixed: the raw bytes are
-# the member's only copy of what they wrote, and such messages are few) and ``held`` (waiting
-# for an admin, after a failed sender check, or for the member to say which thread; replay is
-# how an admin lets it through). They keep their raw bytes until an admin deals with them.
+# the member's only copy of what they wrote, and such messages are few) and ``held`` (a failed
+# sender check waiting for an admin, who reads the source and may replay it once the sender's
+# mail is fixed; or a digest reply waiting for the member to say which thread). They keep their
+# raw bytes until replayed to a final outcome.
 FINISHED_IN = (
     "posted", "replied", "reacted", "command", "acknowledged", "thanked", "rejected", "ignored",
     "bounce", "duplicate",
