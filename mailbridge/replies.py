@@ -102,6 +102,22 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
 MENDED_BY_RESENDING = frozenset(
     {Reason.EMPTY_BODY, Reason.EMPTY_TITLE, Reason.TOO_LARGE, Reason.UNSUPPORTED_TYPE}
 )
+# Refusals no resending can mend, wherever the mail went: the thread is gone or no longer open
+# to the member, the channel is private, archived or closed to them. Answered at the reply
+# address (or thanks@) they would be refused again, then not explained (one per address,
+# reason and day): silence. Those explanations are answered at help@, as a channel's are.
+NOT_MENDED_BY_RESENDING = frozenset(
+    {
+        Reason.NOT_FOUND,
+        Reason.FORBIDDEN,
+        Reason.NOT_A_MEMBER,
+        Reason.PRIVATE_CHANNEL,
+        Reason.CHANNEL_ARCHIVED,
+        Reason.POST_DELETED,
+        Reason.ADMIN_ONLY,
+        Reason.NOT_PERMITTED_BY_POLICY,
+    }
+)
 DEFAULT_EXPLANATION = (
     N_("Your mail could not be posted."),
     N_("Please try again, or ask an admin for help."),
@@ -183,7 +199,8 @@ def _explanation_headers(
 ) -> dict[str, str] | None:
     """Thread the explanation under the refused mail; when that mail went to a reply address
     (a token of the member's) or to thanks@, answering the explanation with the fixed text
-    goes there too; for a channel, see ``MENDED_BY_RESENDING``."""
+    goes there too, unless resending cannot mend it (``NOT_MENDED_BY_RESENDING``: help@); for
+    a channel, see ``MENDED_BY_RESENDING``."""
     headers = {"In-Reply-To": f"<{mid}>", "References": f"<{mid}>"} if mid else {}
     dest = ctx.destination
     domain = ctx.app.config["MAIL_DOMAIN"]
@@ -193,7 +210,8 @@ def _explanation_headers(
             addresses.channel_address(dest.slug, domain) if mended else f"help@{domain}"
         )
     elif ctx.rcpt and dest is not None and (dest.token is not None or dest.kind == "thanks"):
-        headers["Reply-To"] = ctx.rcpt
+        mended = reason not in NOT_MENDED_BY_RESENDING
+        headers["Reply-To"] = ctx.rcpt if mended else f"help@{domain}"
     elif dest is None:
         # "We could not tell where your mail should go": the answer gets the how-to, which
         # lists the member's channel addresses, instead of the same refusal again.
