@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from hub.db import utcnow
 from hub.errors import Reason
 from hub.i18n import N_
-from hub.models import OutboxMessage, RefusalNotice
+from hub.models import InboundMessage, OutboxMessage, RefusalNotice
 from hub.services.accounts import LOCALES
 from mailbridge import addresses, outbound
 from mailbridge.context import InboundContext
@@ -51,7 +51,10 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
     ),
     Reason.EMPTY_TITLE: (
         N_("A new thread needs a subject."),
-        N_("Send the mail again with a subject; it becomes the thread's title."),
+        N_(
+            "Reply to this mail and type the thread's title into the subject line, in place "
+            "of this mail's subject; your text below is posted under that title."
+        ),
     ),
     Reason.FORBIDDEN: (
         N_("You may not post in this channel."),
@@ -240,6 +243,31 @@ def _answered_mail(ctx: InboundContext, inc: Incoming, kinds: tuple[str, ...]) -
     )
 
 
+def text_awaiting_title(ctx: InboundContext) -> str | None:
+    """The text of the member's new thread refused for want of a subject, when ``ctx``'s mail
+    answers that explanation (which quotes the text: typing the title into the answer's
+    subject line is all the explanation asks); else None."""
+    inc, dest = ctx.incoming, ctx.destination
+    ids = [*inc.in_reply_to, *inc.references]
+    if not ids or ctx.sender is None or dest is None or dest.kind != "channel":
+        return None
+    key = ctx.session.scalar(
+        select(OutboxMessage.dedupe_key)
+        .where(
+            OutboxMessage.message_id.in_(ids),
+            OutboxMessage.kind == "refusal",
+            OutboxMessage.user_id == ctx.sender.id,
+        )
+        .limit(1)
+    )
+    found = re.match(r"^refusal:(\d+)", key or "")
+    refused = ctx.session.get(InboundMessage, int(found.group(1))) if found else None
+    if refused is None or not refused.text:
+        return None
+    reasons = {refused.reason, *(r.get("reason") for r in refused.results)}
+    return refused.text if Reason.EMPTY_TITLE in reasons else None
+
+
 def adds_nothing(ctx: InboundContext) -> bool:
     """Tell whether the mail answers one of our mails (a refusal's explanation, a post
     notification) with nothing but that mail's own words, quoted or not: sent by mistake, or
@@ -311,8 +339,29 @@ def _unwrap_explanation(app: Flask, subject: str) -> str | None:
         found = pattern.match(subject.strip())
         if found:
             inner = re.sub(rf"\s*\(\S+@{domain}\)$", "", found.group("s"), flags=re.I).strip()
-            return "" if unicodedata.normalize("NFKC", inner) in empty else inner
+            # The title typed next to our "(no subject)" instead of over it.
+            for words in empty:
+                typed = re.sub(rf"^{_any_width(words)}|{_any_width(words)}$", "", inner)
+                if typed != inner:
+                    inner = typed.strip(_SEPARATORS)
+            return inner
     return None
+
+
+_SEPARATORS = " \t-–—:：/|"
+
+
+def _any_width(text: str) -> str:
+    """A pattern for ``text`` (NFKC-normal) as typed in half- or full-width ("（件名なし）")."""
+    out = []
+    for ch in text:
+        if ch.isspace():
+            out.append(r"\s*")
+        elif "!" <= ch <= "~":
+            out.append(f"[{re.escape(ch)}{re.escape(chr(ord(ch) + 0xFEE0))}]")
+        else:
+            out.append(re.escape(ch))
+    return "".join(out)
 
 
 def original_subject(app: Flask, subject: str) -> str:
@@ -325,4 +374,8 @@ def original_subject(app: Flask, subject: str) -> str:
     text = strip_subject_prefixes(subject)
     while (inner := _unwrap_explanation(app, text)) is not None:
         text = strip_subject_prefixes(inner)
+    # The title typed before "Re: Not posted: (no subject)" (the cursor at the start).
+    for space in re.finditer(r"\s+", text):
+        if _unwrap_explanation(app, strip_subject_prefixes(text[space.end() :])) == "":
+            return text[: space.start()].strip(_SEPARATORS)
     return text

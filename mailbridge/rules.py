@@ -253,7 +253,13 @@ def refuse_empty_post(ctx: InboundContext) -> Verdict | None:
     if dest is None or dest.kind not in POSTING_KINDS:
         return None
     if not ctx.row.text or replies.adds_nothing(ctx):
-        return Verdict("rejected", Reason.EMPTY_BODY, explain=True)
+        # The answer to "a new thread needs a subject" with the title typed in and nothing
+        # written: the refused mail's text (quoted in the explanation) is the post.
+        kept = replies.text_awaiting_title(ctx)
+        if kept is None:
+            return Verdict("rejected", Reason.EMPTY_BODY, explain=True)
+        ctx.row.trimmed = "\n\n".join(t for t in (ctx.row.text, ctx.row.trimmed) if t) or None
+        ctx.row.text, ctx.kept_whole = kept, False
     return None
 
 
