@@ -110,6 +110,7 @@ def _posted(status: str, ctx: InboundContext, post: Post) -> Outcome:
         author=ctx.sender.email if ctx.sender else None,
         text=post.body,
         trimmed=post.trimmed,
+        kept_whole=post.kept_whole,
     )
 
 
@@ -132,6 +133,7 @@ def start_thread(ctx: InboundContext) -> Outcome:
         trimmed=ctx.row.trimmed,
         attachments=files,
     )
+    post.kept_whole = ctx.kept_whole
     return _posted("posted", ctx, post)
 
 
@@ -167,6 +169,7 @@ def reply(ctx: InboundContext) -> Outcome:
         trimmed=ctx.row.trimmed,
         attachments=files,
     )
+    post.kept_whole = ctx.kept_whole
     return _posted("replied", ctx, post)
 
 

@@ -30,6 +30,8 @@ class Outcome:
     author: str | None = None
     text: str | None = None
     trimmed: str | None = None
+    # Nothing new was found above the quotes: the whole mail was posted (see Post.kept_whole).
+    kept_whole: bool = False
     # One entry per post when one mail made several (a digest reply answering several threads),
     # and one per destination when it went to several of our addresses (with rcpt and status).
     results: list[dict[str, Any]] = field(default_factory=list)

@@ -13,7 +13,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from hub import db, tokens
-from hub.models import InboundMessage
+from hub.models import InboundMessage, Post
 from hub.services import accounts, channels, threads
 from mailbridge import addresses, ingest
 from mailbridge.context import STATUSES, Outcome
@@ -39,6 +39,8 @@ def outcome_dict(outcome: Outcome) -> dict[str, Any]:
         "author": outcome.author,
         "text": outcome.text,
         "trimmed": outcome.trimmed,
+        # Nothing new above the quotes: the whole text was posted (never emptied).
+        "kept_whole": outcome.kept_whole,
     }
     if len(outcome.results) > 1 or any("post_id" in r for r in outcome.results):
         data["results"] = outcome.results
@@ -105,8 +107,9 @@ def address_channel(slug: str) -> None:
         click.echo(addresses.channel_address(channel.slug, app.config["MAIL_DOMAIN"]))
 
 
-def log_entry(row: InboundMessage) -> dict[str, Any]:
-    """One inbound message as the mail log shows it."""
+def log_entry(row: InboundMessage, kept_whole: bool = False) -> dict[str, Any]:
+    """One inbound message as the mail log shows it (``kept_whole``: its post is the whole
+    mail, nothing new having been found above the quotes)."""
     return {
         "id": row.id,
         "received_at": row.received_at.isoformat(),
@@ -122,6 +125,7 @@ def log_entry(row: InboundMessage) -> dict[str, Any]:
         "post_id": row.post_id,
         "text": row.text,
         "trimmed": row.trimmed,
+        "kept_whole": kept_whole,
         "results": [r for r in row.results or [] if "auth" not in r],
         "auth": next((r["auth"] for r in row.results or [] if "auth" in r), None),
     }
@@ -151,7 +155,9 @@ def log_command(status: str | None, since: str | None, limit: int, as_json: bool
         if since:
             stmt = stmt.where(InboundMessage.received_at >= parse_since(since))
         rows = list(reversed(list(session.scalars(stmt))))
-        entries = [log_entry(r) for r in rows]
+        posts = [r.post_id for r in rows if r.post_id is not None]
+        whole = set(session.scalars(select(Post.id).where(Post.id.in_(posts), Post.kept_whole)))
+        entries = [log_entry(r, r.post_id in whole) for r in rows]
     if as_json:
         _echo(entries)
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.db import Base, utcnow
@@ -48,6 +48,9 @@ class Post(Base):
     body: Mapped[str] = mapped_column(Text)
     # What a mail reply's trimming cut (quoted history, signature), shown on demand.
     trimmed: Mapped[str | None] = mapped_column(Text, default=None)
+    # A mail with nothing new above its quotes, posted whole rather than emptied (issue #3:
+    # "never strip everything"); the post says so.
+    kept_whole: Mapped[bool] = mapped_column(default=False, server_default=false())
     via: Mapped[Via] = mapped_column(String(10), default=Via.WEB)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(default=None)
