@@ -91,7 +91,7 @@ def _drain_locked(
     # On PostgreSQL two rows are in flight; SQLite with the catcher keeps one, in one transaction.
     depth = 2 if relay is not None else 1
     sender = ThreadPoolExecutor(1, thread_name_prefix="hiroba-relay") if depth > 1 else None
-    wanted = _StillWanted(engine.dialect)
+    wanted = _StillWanted()
     sent = claimed = 0
     flights: deque[_Flight] = deque()
     with contextlib.ExitStack() as stack:
@@ -276,7 +276,7 @@ def _drain_leased(
     """
     engine = engine_of(app)
     take = Prepared(TAKE, engine.dialect)
-    wanted = _StillWanted(engine.dialect)
+    wanted = _StillWanted()
     sent = claimed = 0
     flights: deque[_Flight] = deque()
     sender = ThreadPoolExecutor(1, thread_name_prefix="hiroba-relay")
@@ -354,12 +354,12 @@ def claim_next(session: Session, now: datetime) -> OutboxMessage | None:
 
 class _StillWanted:
     """The fan-out's rules again when a mail about a post leaves (``notifications.why_not_now``):
-    the post read once per run, the recipient once per mail, with prepared statements."""
+    each post's audience and the members who take no mail read once per run, then checked per
+    mail without a query."""
 
-    def __init__(self, dialect: Any) -> None:
-        self.post_now = Prepared(notifications.post_now, dialect)
-        self.recipient_now = Prepared(notifications.recipient_now, dialect)
-        self.posts: dict[int, Any] = {}
+    def __init__(self) -> None:
+        self.posts: dict[int, notifications.Audience] = {}
+        self.quiet: dict[int, bool] | None = None
 
     def why_not(self, conn: Connection, row: Any) -> str | None:
         """Why ``row`` must not leave now; None when it may (or is not about a post)."""
@@ -367,16 +367,10 @@ class _StillWanted:
             return None
         post_id = int(row.dedupe_key.split(":")[1])
         if post_id not in self.posts:
-            self.posts[post_id] = self.post_now.execute(conn, {"post_id": post_id})
-        post = self.posts[post_id]
-        who = None
-        if post is not None:
-            who = self.recipient_now.execute(
-                conn,
-                {"user_id": row.user_id, "post_id": post_id, "channel_id": post.channel_id,
-                 "thread_id": post.thread_id},
-            )  # fmt: skip
-        return notifications.why_not_now(post, who)
+            self.posts[post_id] = notifications.audience_now(conn, post_id)
+        if self.quiet is None:
+            self.quiet = notifications.quiet_members(conn)
+        return notifications.why_not_now(self.posts[post_id], row.user_id, self.quiet)
 
 
 def mark_bouncing(session: Session, address: str, threshold: int) -> None:
