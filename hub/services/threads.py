@@ -13,6 +13,7 @@ from hub.errors import Forbidden, Invalid, NotFound, Reason
 from hub.models import (
     Attachment,
     Channel,
+    ChannelStatus,
     Mention,
     Post,
     PostRevision,
@@ -61,6 +62,9 @@ def _check_poster(session: Session, author: User, channel: Channel) -> None:
     if not permissions.can_post(session, author, channel):
         if channel.private and permissions.can_read(session, author, channel) is False:
             raise Forbidden(Reason.NOT_A_MEMBER)
+        if channel.status == ChannelStatus.ARCHIVED:
+            # Readers are told why (and that it is not about them), by mail and on the web.
+            raise Forbidden(Reason.CHANNEL_ARCHIVED)
         raise Forbidden(Reason.FORBIDDEN)
 
 

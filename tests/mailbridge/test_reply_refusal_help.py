@@ -78,6 +78,8 @@ def test_a_reply_that_cannot_go_anywhere_is_answered_at_help(app, smtp_sink, hub
     send(intake, hub["address"], "Here are the numbers.", "Re: [Jinji] Budget")
     status, reason = last_inbound(app)
     assert status == "rejected"
+    if how == "channel archived":
+        assert reason == "channel_archived"  # told why, not "you may not post here"
     deliver(app)
     (told,) = to(smtp_sink, BOSS)
     assert "> Here are the numbers." in text_of(told)
