@@ -27,7 +27,9 @@ class Thread(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_post_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The Message-ID mail clients thread on: the first mail's own id if the thread began by mail.
-    message_id: Mapped[str | None] = mapped_column(String(998), default=None)
+    # Indexed (not unique, as the column always was): a reply whose client dropped the +token
+    # is placed by looking it up.
+    message_id: Mapped[str | None] = mapped_column(String(998), default=None, index=True)
 
     channel: Mapped[Channel] = relationship()
     author: Mapped[User | None] = relationship()
