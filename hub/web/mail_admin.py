@@ -40,7 +40,7 @@ from sqlalchemy import select
 from hub import permissions
 from hub.db import get_session, utcnow
 from hub.errors import Forbidden, Reason
-from hub.models import CaughtMail, InboundMessage
+from hub.models import CaughtMail, InboundMessage, Post
 
 bp = Blueprint("mail_admin", __name__, url_prefix="/admin/mail")
 
@@ -150,7 +150,10 @@ def log() -> ResponseReturnValue:
     if status in STATUSES:
         stmt = stmt.where(InboundMessage.status == status)
     rows = list(get_session().scalars(stmt))
-    return render_template("admin/mail_log.html", rows=rows, status=status, statuses=STATUSES)
+    whole = kept_whole_posts([r.post_id for r in rows if r.post_id is not None])
+    return render_template(
+        "admin/mail_log.html", rows=rows, status=status, statuses=STATUSES, whole=whole
+    )
 
 
 @bp.get("/<int:row_id>")
@@ -158,7 +161,17 @@ def message(row_id: int) -> ResponseReturnValue:
     """One inbound message: outcome, raw source, replay button."""
     row = get_session().get(InboundMessage, row_id) or abort(404)
     raw = row.raw.decode("utf-8", "replace")
-    return render_template("admin/mail_message.html", row=row, raw=raw)
+    kept_whole = row.post_id is not None and row.post_id in kept_whole_posts([row.post_id])
+    return render_template("admin/mail_message.html", row=row, raw=raw, kept_whole=kept_whole)
+
+
+def kept_whole_posts(post_ids: list[int]) -> set[int]:
+    """Those of ``post_ids`` that are a whole mail, nothing new having been found above its
+    quotes (Post.kept_whole, as ``hiroba mail log --json`` reports it)."""
+    if not post_ids:
+        return set()
+    stmt = select(Post.id).where(Post.id.in_(post_ids), Post.kept_whole)
+    return set(get_session().scalars(stmt))
 
 
 @bp.post("/<int:row_id>/replay")
