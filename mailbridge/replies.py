@@ -243,9 +243,9 @@ def _answered_mail(ctx: InboundContext, inc: Incoming, kinds: tuple[str, ...]) -
     )
 
 
-def text_awaiting_title(ctx: InboundContext) -> str | None:
-    """The text of the member's new thread refused for want of a subject, when ``ctx``'s mail
-    answers that explanation (which quotes the text: typing the title into the answer's
+def mail_awaiting_title(ctx: InboundContext) -> InboundMessage | None:
+    """The member's new thread refused for want of a subject (its text kept), when ``ctx``'s
+    mail answers that explanation (which quotes the text: typing the title into the answer's
     subject line is all the explanation asks); else None."""
     inc, dest = ctx.incoming, ctx.destination
     ids = [*inc.in_reply_to, *inc.references]
@@ -265,7 +265,7 @@ def text_awaiting_title(ctx: InboundContext) -> str | None:
     if refused is None or not refused.text:
         return None
     reasons = {refused.reason, *(r.get("reason") for r in refused.results)}
-    return refused.text if Reason.EMPTY_TITLE in reasons else None
+    return refused if Reason.EMPTY_TITLE in reasons else None
 
 
 def adds_nothing(ctx: InboundContext) -> bool:

@@ -10,6 +10,7 @@ they never act: acting is ``actions.act``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
@@ -20,11 +21,12 @@ from sqlalchemy import select
 
 from hub import tokens
 from hub.errors import Reason
-from hub.models import Channel, DigestRun, OutboxMessage, Post, Thread
+from hub.models import Channel, DigestRun, InboundMessage, OutboxMessage, Post, Thread
 from hub.services import accounts
 from mailbridge import addresses, auth, bounces, quotes, replies
 from mailbridge.addresses import Destination
 from mailbridge.context import InboundContext
+from mailbridge.parse import parse
 
 # Destinations whose mail becomes a post: an empty text there is refused.
 POSTING_KINDS = frozenset({"channel", "reply"})
@@ -255,12 +257,27 @@ def refuse_empty_post(ctx: InboundContext) -> Verdict | None:
     if not ctx.row.text or replies.adds_nothing(ctx):
         # The answer to "a new thread needs a subject" with the title typed in and nothing
         # written: the refused mail's text (quoted in the explanation) is the post.
-        kept = replies.text_awaiting_title(ctx)
-        if kept is None:
+        refused = replies.mail_awaiting_title(ctx)
+        if refused is None:
             return Verdict("rejected", Reason.EMPTY_BODY, explain=True)
         ctx.row.trimmed = "\n\n".join(t for t in (ctx.row.text, ctx.row.trimmed) if t) or None
-        ctx.row.text, ctx.kept_whole = kept, False
+        ctx.row.text, ctx.kept_whole = refused.text, False
+        _take_attachments(ctx, refused)
     return None
+
+
+def _take_attachments(ctx: InboundContext, refused: InboundMessage) -> None:
+    """Post the refused mail's files with its text, read again from its stored source, unless
+    the answer carries files of its own (attached again: posted instead, not twice).
+
+    Once mail retention dropped that source (HIROBA_KEEP_MAIL_DAYS after it came), only its text
+    is left and the text alone is posted: whether it even had files is no longer known, so a
+    note could only guess, on an answer that came months after the explanation.
+    """
+    if ctx.incoming.attachments or refused.raw_dropped_at is not None:
+        return
+    files = parse(refused.raw).attachments
+    ctx.incoming = dataclasses.replace(ctx.incoming, attachments=files)
 
 
 DESTINATION_RULES: tuple[Rule, ...] = (
