@@ -14,7 +14,6 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-import tests.conftest
 from hub import db
 from hub.models import InboundMessage, User
 from mailbridge import smtp
@@ -31,16 +30,10 @@ NOTE = {
     "ja": "引用も含めてメール全体を投稿しました",
 }
 MARKER = {"en": "whole mail", "ja": "全文"}
-PART = Path(__file__).resolve().parents[2] / "hub/translations/parts/admin-mail-gaps.po"
 
 
 @pytest.fixture
-def ja_app(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
-    """The app in Japanese, its catalog with this change's strings (parts/admin-mail-gaps.po,
-    until the lead merges them into the catalog)."""
-    merged = tmp_path / "merged.po"
-    merged.write_bytes(tests.conftest.CATALOG.read_bytes() + b"\n" + PART.read_bytes())
-    monkeypatch.setattr(tests.conftest, "CATALOG", merged)
+def ja_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     with japanese_app(database_url, tmp_path) as app:
         yield app
 
