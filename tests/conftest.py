@@ -201,6 +201,10 @@ class LiveServer:
 
         self.app = app
         self._server = make_server("127.0.0.1", port, app, threaded=True)
+        # Request threads are joined on stop: one still answering when a test ends would hand
+        # its database connection back to an engine the fixture has disposed, and the
+        # connection would be garbage-collected open (a ResourceWarning, an error here).
+        self._server.daemon_threads = False
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -208,6 +212,7 @@ class LiveServer:
 
     def stop(self) -> None:
         self._server.shutdown()
+        self._server.server_close()
 
 
 @pytest.fixture
