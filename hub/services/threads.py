@@ -176,9 +176,17 @@ def _record_mentions(
     the name out again, so putting it back tells nobody). ``at`` is when they were named (the
     digest's window); ``edit`` marks the event of a name an edit added (its own mail).
     """
-    told = set(session.scalars(select(Mention.user_id).where(Mention.post_id == post.id)))
+    handles = mention_handles(post.body)
+    if not handles:
+        return []
+    # A new post has no Mention rows yet: only an edit asks who its earlier body named.
+    told = (
+        set(session.scalars(select(Mention.user_id).where(Mention.post_id == post.id)))
+        if edit
+        else set()
+    )
     found: list[User] = []
-    for handle in mention_handles(post.body):
+    for handle in handles:
         user = resolve_handle(session, handle)
         if user is None or user.id in told:
             continue
