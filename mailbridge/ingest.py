@@ -24,9 +24,12 @@ from email.policy import compat32
 
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm.attributes import set_committed_value
 
 from hub.db import engine_of, is_postgres, transaction, utcnow
 from hub.models import InboundMessage
@@ -75,29 +78,47 @@ def receive(app: Flask, raw: bytes, rcpts: list[str], source: str) -> Outcome:
 def _receive(
     app: Flask, session: Session, key: str, raw: bytes, rcpts: list[str], source: str
 ) -> Outcome:
-    row = _find(session, key)
-    if row is not None and row.status != "received":
+    row = _stored(session, key, raw, rcpts, source)
+    if row.status != "received":
         extra = _unhandled(row, rcpts)
         if not extra:
             return duplicate(row)
         # The same mail again, to our addresses its first delivery did not name (the sending
         # server split the recipients over two sessions): those are handled now, once.
-        key, rcpts = f"{key[:960]}{FOLLOW_UP}{_digest(extra)}", extra
-        row = _find(session, key)
-        if row is not None and row.status != "received":
+        key = f"{key[:960]}{FOLLOW_UP}{_digest(extra)}"
+        row = _stored(session, key, raw, extra, source)
+        if row.status != "received":
             return duplicate(row)
-    if row is None:
-        # Seen for the first time (else an outage cut it short and it is processed now).
-        row = InboundMessage(
-            message_key=key, raw=bytes(raw), source=source, rcpt=",".join(rcpts)[:5000]
-        )
-        session.add(row)
-        session.flush()
+    # Seen for the first time, or an outage cut it short and it is processed now.
     return _run(app, session, row)
 
 
 # Marks the key of a follow-up delivery: "<message key> to:<digest of its new addresses>".
 FOLLOW_UP = " to:"
+
+
+def _stored(
+    session: Session, key: str, raw: bytes, rcpts: list[str], source: str
+) -> InboundMessage:
+    """The stored message under ``key``: stored now when it is new (one statement, no lookup
+    first), else the row stored before, claimed. A copy arriving at the same moment waits on
+    the unique key until the other commits (or rolls back), so it is stored once either way."""
+    insert = pg_insert if is_postgres(session) else sqlite_insert
+    stmt = (
+        insert(InboundMessage)
+        .values(message_key=key, raw=bytes(raw), source=source, rcpt=",".join(rcpts)[:5000])
+        .on_conflict_do_nothing(index_elements=["message_key"])
+        .returning(InboundMessage)
+        .options(defer(InboundMessage.raw))  # not sent back: we hold it
+    )
+    row = session.scalars(stmt).one_or_none()
+    if row is not None:
+        set_committed_value(row, "raw", bytes(raw))
+        return row
+    row = _find(session, key)
+    if row is None:
+        raise LookupError(f"inbound message {key!r} is neither new nor stored")
+    return row
 
 
 def _find(session: Session, key: str) -> InboundMessage | None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import smtplib
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +50,32 @@ def test_reply_over_smtp_is_posted(app: Flask, session: Any, world: Any, intake:
         assert s.sendmail("buchou@corp.example", [to], mail(frm="buchou@corp.example", to=to)) == {}
     post = session.scalar(select(Post).order_by(Post.id.desc()))
     assert post.body == "承知しました。" and post.author.email == "buchou@corp.example"
+
+
+def test_same_mail_in_four_sessions_at_once_is_posted_once(
+    app: Flask, session: Any, world: Any, intake: Any
+) -> None:
+    """A sending server that retries while its first session is still open (or SMTP and IMAP
+    both): every copy hears 250, the reply is posted and stored once."""
+    to = reply_address(app, world["boss"], world["thread_id"])
+    raw = mail(frm="buchou@corp.example", to=to, body="同時に届いた返信", msgid="same-moment")
+    ready = threading.Barrier(4)
+
+    def send() -> tuple[int, bytes]:
+        with client(intake) as s:
+            s.mail("buchou@corp.example")
+            s.rcpt(to)
+            ready.wait(timeout=30)
+            return s.data(raw)
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = [f.result() for f in [pool.submit(send) for _ in range(4)]]
+    assert [code for code, _ in answers] == [250] * 4
+    bodies = session.scalars(
+        select(Post.body).where(Post.message_id == "same-moment@client.example")
+    )
+    assert list(bodies) == ["同時に届いた返信"]
+    assert session.scalar(select(func.count()).select_from(InboundMessage)) == 1
 
 
 def test_strangers_and_forged_tokens_refused_at_rcpt(world: Any, intake: Any) -> None:
