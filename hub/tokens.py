@@ -113,6 +113,11 @@ def read(token: str, keys: Sequence[str]) -> Token | None:
     return Token(_NAMES[kind], user_id, target_id)
 
 
+def prefs_token(config: dict[str, object], user_id: int) -> str:
+    """The token of a member's signed preferences page (every mail's footer links it)."""
+    return make("prefs", user_id, 0, keys_from_config(config))
+
+
 def keys_from_config(config: dict[str, object]) -> list[str]:
     """Return [SECRET_KEY, *OLD_SECRET_KEYS] from an app config."""
     old = str(config.get("OLD_SECRET_KEYS") or "")

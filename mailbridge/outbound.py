@@ -69,8 +69,7 @@ def _keys(app: Flask) -> list[str]:
 
 def prefs_url(app: Flask, user_id: int) -> str:
     """The signed preferences page of a member (no sign-in needed)."""
-    tok = tokens.make("prefs", user_id, 0, _keys(app))
-    return f"{app.config['BASE_URL']}/mail/prefs/{tok}"
+    return f"{app.config['BASE_URL']}/mail/prefs/{tokens.prefs_token(app.config, user_id)}"
 
 
 def unsubscribe_url(app: Flask, user_id: int, channel_id: int = 0) -> str:

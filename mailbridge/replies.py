@@ -285,8 +285,7 @@ def adds_nothing(ctx: InboundContext) -> bool:
     body = message_from_bytes(raw, policy=policy.default).get_body(("plain",))
     text = body.get_content() if isinstance(body, EmailMessage) else ""
     ours = {s for line in text.splitlines() if (s := line.strip()) and not s.startswith(">")}
-    new = {s for line in (ctx.row.text or "").splitlines() if (s := line.strip())}
-    new = {s for s in new if not s.startswith(">")}
+    new = {s for line in (ctx.row.text or "").splitlines() if (s := line.strip()) and s[0] != ">"}
     return bool(new) and new <= ours and 2 * len(new) >= len(ours)
 
 

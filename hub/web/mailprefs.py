@@ -119,11 +119,6 @@ def unmute(token: str, channel_id: int) -> ResponseReturnValue:
     return redirect(url_for("mailprefs.preferences", token=token) + "#muted", 303)
 
 
-def _prefs_token(user: User) -> str:
-    """The member's signed preferences link (as in every mail footer)."""
-    return tokens.make("prefs", user.id, 0, tokens.keys_from_config(current_app.config))
-
-
 def _target(user: User, channel_id: int) -> Channel | None:
     if not channel_id or channel_id == tokens.DIGEST:
         return None
@@ -168,7 +163,9 @@ def unsubscribe(token: str) -> ResponseReturnValue:
         user=user,
         channel=channel,
         digest=channel_id == tokens.DIGEST,
-        prefs_url=url_for("mailprefs.preferences", token=_prefs_token(user)),
+        prefs_url=url_for(
+            "mailprefs.preferences", token=tokens.prefs_token(current_app.config, user.id)
+        ),
     )
 
 
