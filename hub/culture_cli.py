@@ -83,11 +83,14 @@ rules_group = AppGroup("rules", help="The usage-rules page.")
 
 @rules_group.command("set")
 @click.option("--file", "path", required=True, type=click.Path(exists=True, dir_okay=False))
-def rules_set(path: str) -> None:
+@click.option("--ask-again", is_flag=True, help="Ask everyone to accept the new rules again.")
+def rules_set(path: str, ask_again: bool) -> None:
     """Replace the usage-rules page with a Markdown file."""
+    text = Path(path).read_text(encoding="utf-8")
     with cli_transaction() as session:
-        rules.set_rules(session, actor=None, markdown=Path(path).read_text(encoding="utf-8"))
-    click.echo("rules updated")
+        version = rules.set_rules(session, actor=None, markdown=text, ask_again=ask_again)
+    again = ": everyone is asked to accept them again" if ask_again else ""
+    click.echo(f"rules updated (version {version}){again}")
 
 
 COMMANDS: tuple[click.Command, ...] = (announcement_group, rules_group)

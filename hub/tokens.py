@@ -36,6 +36,7 @@ KINDS = {
     "which": 9,  # the answer to a "which thread?" question about pending reply <target>
     "welcome": 10,  # reply to the welcome mail: accepts the rules
     "thanks_value": 11,  # choose the value of thanks card <target> from a link
+    "rules": 12,  # reply to "the rules were updated": accepts version <target> of the rules
 }
 _NAMES = {v: k for k, v in KINDS.items()}
 # The target of a digest's List-Unsubscribe: the digest only (no channel has this id).

@@ -253,4 +253,5 @@ HANDLERS: dict[str, Handler] = {
     "thanks": culture_mail.act_thanks,
     "thanks_value": culture_mail.act_thanks_value,
     "welcome": culture_mail.act_welcome,
+    "rules": culture_mail.act_rules,
 }

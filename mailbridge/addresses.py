@@ -34,6 +34,8 @@ TOKEN_PREFIXES = {
     "bounce": "bounce",
     "which": "which",
     "welcome": "welcome",
+    # The answer to "the rules were updated" (the member and the version of the rules).
+    "rules": "rules",
     # The answer to "which value does your thanks card show?" (the card's sender and id).
     "thanks": "thanks_value",
 }
@@ -50,7 +52,7 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 @dataclass(frozen=True, slots=True)
 class Destination:
     """Where a recipient address leads: kind is channel, reply, digest, ack, bounce, which,
-    welcome, thanks_value, help, thanks, or lost (see ``LOST``)."""
+    welcome, rules, thanks_value, help, thanks, or lost (see ``LOST``)."""
 
     kind: str
     slug: str | None = None

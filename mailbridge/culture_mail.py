@@ -1,9 +1,10 @@
 """Culture by mail: acknowledging announcements, thanks cards, accepting the rules (mail in).
 
 The mail-in pipeline's act stage calls ``act_ack`` / ``act_thanks`` / ``act_welcome`` for
-``ack+<token>@``, ``thanks@`` and ``welcome+<token>@`` (and ``act_thanks_value`` for the
-answer to "which value?", ``thanks+<token>@``); the fan-out handlers that mail the
-culture events out are in ``mailbridge.culture_out`` (``HANDLERS``).
+``ack+<token>@``, ``thanks@`` and ``welcome+<token>@`` (``act_rules`` for the answer to "the
+rules were updated", ``rules+<token>@``, and ``act_thanks_value`` for the answer to "which
+value?", ``thanks+<token>@``); the fan-out handlers that mail the culture events out are in
+``mailbridge.culture_out`` (``HANDLERS``).
 """
 
 from __future__ import annotations
@@ -153,13 +154,27 @@ def act_thanks_value(ctx: InboundContext) -> Outcome:
 
 
 def act_welcome(ctx: InboundContext) -> Outcome:
-    """A reply to the welcome mail accepts the usage rules."""
+    """A reply to the welcome mail accepts the usage rules (a member's first acceptance)."""
+    return _accept_rules(ctx, first_only=True)
+
+
+def act_rules(ctx: InboundContext) -> Outcome:
+    """A reply to "the rules were updated" accepts the version that mail carried."""
+    return _accept_rules(ctx, first_only=False)
+
+
+def _accept_rules(ctx: InboundContext, *, first_only: bool) -> Outcome:
     token = ctx.destination.token if ctx.destination else None
     user = _sender(ctx)
     if user is None or token is None or token.user_id != user.id:
         return Outcome("rejected", reason=Reason.BAD_TOKEN.value)
     text, trimmed = _new_text(ctx)
-    rules.accept_rules(ctx.session, user, Via.EMAIL)
+    if not first_only:
+        rules.accept_rules(ctx.session, user, Via.EMAIL, version=token.target_id)
+    elif user.rules_accepted_at is None:
+        # The welcome mail asks for the first acceptance, of the rules its link shows now;
+        # answered again later it accepts nothing changed since (their own mail asks for that).
+        rules.accept_rules(ctx.session, user, Via.EMAIL)
     # The welcome mail also teaches the commands ("digest weekly") and how to take part: an
     # answer that gives a command runs it, and one that asks more than "了解しました" gets the
     # how-to, as from help@, instead of its words being dropped after the rules are accepted.

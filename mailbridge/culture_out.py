@@ -27,7 +27,7 @@ from hub.models import (
     Thanks,
     User,
 )
-from hub.services import announcements
+from hub.services import announcements, rules
 from hub.services import thanks as thanks_service
 from hub.text import render_markdown
 from mailbridge import addresses, quiet
@@ -165,6 +165,29 @@ def on_member_added(app: Flask, session: Session, event: Event) -> None:
     )  # fmt: skip
 
 
+def on_rules_updated(app: Flask, session: Session, event: Event) -> None:
+    """Ask each email-only member to accept the rules again, in their language: the new text,
+    the link, and "reply to accept" (``rules+<token>@`` carries this version). Web members are
+    asked on their next visit (hub.web.culture)."""
+    version = int((event.data or {}).get("version") or 0)
+    # Asked again since (two saves before the fan-out ran): the newer event mails the newer text.
+    if version != rules.current_version(session):
+        return
+    text = rules.get_rules(session, app.config["BABEL_DEFAULT_LOCALE"])
+    domain = app.config["MAIL_DOMAIN"]
+    for user in rules.not_accepted(session, version):
+        if not user.email_only:
+            continue
+        reply_to = addresses.encode("rules", user.id, version, domain, _keys(app))
+        queue_mail(
+            app, session, kind="rules_updated", dedupe_key=f"rules_updated:v{version}", to=user,
+            template="rules_updated",
+            context={"user": user, "rules_text": text, "rules_html": render_markdown(text),
+                     "rules_link": _link(app, "/rules"), "reply_to": reply_to},
+            headers={"Reply-To": reply_to}, not_before=_not_before(user, False),
+        )  # fmt: skip
+
+
 def _admins(session: Session) -> list[User]:
     stmt = select(User).where(User.role == Role.ADMIN, User.active.is_(True))
     return list(session.scalars(stmt.order_by(User.id)))
@@ -284,6 +307,7 @@ HANDLERS: dict[str, Handler] = {
     "thanks_sent": on_thanks_sent,
     "member_added": on_member_added,
     "member_welcome": on_member_added,
+    "rules_updated": on_rules_updated,
     "channel_requested": on_channel_requested,
     "channel_approved": on_channel_decided,
     "channel_declined": on_channel_decided,

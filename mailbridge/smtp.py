@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Token kinds whose member must exist for the address to be accepted.
-MEMBER_TOKENS = frozenset({"reply", "digest", "ack", "which", "welcome", "thanks_value"})
+MEMBER_TOKENS = frozenset({"reply", "digest", "ack", "which", "welcome", "rules", "thanks_value"})
 
 
 class BridgeHandler:

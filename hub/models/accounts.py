@@ -42,7 +42,10 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When the member last accepted the rules, and which version (hub.services.rules): they
+    # have accepted the current rules while rules_version is the current one; 0 is none yet.
     rules_accepted_at: Mapped[datetime | None] = mapped_column(default=None)
+    rules_version: Mapped[int] = mapped_column(default=0, server_default="0")
     bounce_count: Mapped[int] = mapped_column(default=0)
     bouncing: Mapped[bool] = mapped_column(default=False)
     # The newest Mention.id the member has seen on the mentions page; newer ones are unseen.

@@ -1,9 +1,19 @@
-"""The admin-edited usage-rules page and each member's acceptance of it."""
+"""The admin-edited usage-rules page and each member's acceptance of it.
+
+The rules have a version (a counter in the ``rules_version`` setting, 1 until an admin first asks
+everyone to accept them again), and each member's row says which version they last accepted:
+a member has accepted the current rules while that is the current version. Saving the rules
+keeps the version (a typo fix bothers nobody) unless the admin asks everyone again, which
+counts it up and emits ``rules_updated`` (email-only members are mailed; web members are sent
+to the rules page on their next visit).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
 from hub import permissions
@@ -13,6 +23,7 @@ from hub.models import Setting, User, Via
 from hub.services import events
 
 KEY = "rules_markdown"
+VERSION_KEY = "rules_version"
 # Until an admin writes the rules, every member reads this text in the hub's default language
 # (one text for all: the rules are the company's, not a translation per reader).
 DEFAULT_RULES = {
@@ -44,27 +55,111 @@ def get_rules(session: Session, locale: str = "ja") -> str:
     return row.value if row is not None and row.value.strip() else default_rules(locale)
 
 
-def set_rules(session: Session, *, actor: User | None, markdown: str, via: Via = Via.WEB) -> None:
-    """Replace the rules page (admins only; actor None is the admin CLI).
+def current_version(session: Session) -> int:
+    """The version of the rules members must have accepted (1 until anyone is asked again)."""
+    row = session.get(Setting, VERSION_KEY)
+    return int(row.value) if row is not None and row.value.isdigit() else 1
 
-    The admin who publishes the rules has accepted them (so they are not sent to accept their
-    own text before they may edit it again); every other member accepts as before.
+
+def has_accepted(user: User, version: int) -> bool:
+    """Tell whether ``user`` has accepted ``version`` of the rules (or a later one)."""
+    return user.rules_accepted_at is not None and user.rules_version >= version
+
+
+def must_accept(session: Session, user: User) -> bool:
+    """Tell whether ``user`` is asked to accept the rules before anything else (on the web)."""
+    if user.rules_accepted_at is not None:
+        return user.rules_version < current_version(session)
+    # Until an admin has written the rules there is nothing to accept.
+    return session.get(Setting, KEY) is not None
+
+
+def set_rules(
+    session: Session, *, actor: User | None, markdown: str, via: Via = Via.WEB,
+    ask_again: bool = False,
+) -> int:  # fmt: skip
+    """Replace the rules page (admins only; actor None is the admin CLI); return its version.
+
+    ``ask_again`` makes it a new version that every member must accept again. The admin who
+    publishes the rules has accepted them (so they are not sent to accept their own text
+    before they may edit it again); every other member accepts as before.
     """
     if actor is not None and not permissions.is_admin(actor):
         raise Forbidden(Reason.ADMIN_ONLY)
-    row = session.get(Setting, KEY)
-    if row is None:
-        session.add(Setting(key=KEY, value=markdown.strip()))
-    else:
-        row.value = markdown.strip()
+    _put(session, KEY, markdown.strip())
+    version = current_version(session)
+    if ask_again:
+        version += 1
+        _put(session, VERSION_KEY, str(version))
+        events.emit(session, "rules_updated", actor_id=actor.id if actor else None,
+                    version=version)  # fmt: skip
     if actor is not None:
-        accept_rules(session, actor, via)
+        accept_rules(session, actor, via, version=version)
+    return version
 
 
-def accept_rules(session: Session, user: User, via: Via, *, now: datetime | None = None) -> bool:
-    """Record that ``user`` accepted the rules; False if they already had."""
-    if user.rules_accepted_at is not None:
+def _put(session: Session, key: str, value: str) -> None:
+    row = session.get(Setting, key)
+    if row is None:
+        session.add(Setting(key=key, value=value))
+    else:
+        row.value = value
+
+
+def accept_rules(
+    session: Session, user: User, via: Via, *, version: int | None = None,
+    now: datetime | None = None,
+) -> bool:  # fmt: skip
+    """Record that ``user`` accepted ``version`` of the rules (the current one if None); False
+    if they already had.
+
+    A version older than the current one (a form or mail from before the admin asked again)
+    is recorded as what it is: the member is still asked to accept the current rules.
+    """
+    current = current_version(session)
+    wanted = current if version is None else min(version, current)
+    if has_accepted(user, wanted):
         return False
     user.rules_accepted_at = now or utcnow()
-    events.emit(session, "rules_accepted", actor_id=user.id, subject_id=user.id, via=str(via))
+    user.rules_version = wanted
+    events.emit(
+        session, "rules_accepted", actor_id=user.id, subject_id=user.id, via=str(via),
+        version=wanted,
+    )  # fmt: skip
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """Where the rules stand, for the admin: when changed, who has accepted this version."""
+
+    version: int
+    # When the text was last saved, and when everyone was last asked to accept it (None: never).
+    changed_at: datetime | None
+    asked_at: datetime | None
+    accepted: int
+    pending: list[User]
+
+
+def overview(session: Session) -> Overview:
+    """The rules' version and dates, how many active members accepted it, and who has not."""
+    version = current_version(session)
+    text, asked = session.get(Setting, KEY), session.get(Setting, VERSION_KEY)
+    done = select(func.count()).select_from(User).where(User.active.is_(True))
+    return Overview(
+        version=version, changed_at=text.updated_at if text else None,
+        asked_at=asked.updated_at if asked else None,
+        accepted=session.scalar(done.where(_accepted(version))) or 0,
+        pending=sorted(not_accepted(session, version), key=lambda u: (u.name, u.id)),
+    )  # fmt: skip
+
+
+def not_accepted(session: Session, version: int) -> list[User]:
+    """Active members who have not accepted ``version`` of the rules, by id."""
+    stmt = select(User).where(User.active.is_(True), ~_accepted(version))
+    return list(session.scalars(stmt.order_by(User.id)))
+
+
+def _accepted(version: int) -> ColumnElement[bool]:
+    """``has_accepted`` in SQL."""
+    return and_(User.rules_accepted_at.is_not(None), User.rules_version >= version)

@@ -1,8 +1,9 @@
 """Culture on the web: rules and first-visit guide, thanks, flags, moderation, governance.
 
-Signed-in web members who have not accepted the rules an admin has written are sent to the
-rules page first (``before_app_request``); email-only members accept by replying to their
-welcome mail.
+Signed-in web members who have not accepted the rules an admin has written (or their current
+version, once an admin asked everyone again) are sent to the rules page first
+(``before_app_request``); email-only members accept by replying to their welcome mail (or to
+the mail that tells them the rules were updated).
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from sqlalchemy.orm import Session
 from hub import tokens
 from hub.db import get_session, utcnow
 from hub.errors import HubError, Invalid
-from hub.models import Channel, CompanyValue, Post, Setting, Thanks, User, Via
+from hub.models import Channel, CompanyValue, Post, Thanks, User, Via
 from hub.services import accounts, governance, moderation, threads
 from hub.services import rules as rules_service
 from hub.services import thanks as thanks_service
 from hub.text import render_markdown
 from hub.web import signed
 from hub.web.announcements import require_admin
+from hub.web.auth import safe_next
 
 bp = Blueprint("culture", __name__)
 
@@ -44,10 +46,7 @@ def _ask_rules_first() -> ResponseReturnValue | None:
         return None
     if not current_user or not current_user.is_authenticated or current_user.email_only:
         return None
-    if current_user.rules_accepted_at is not None:
-        return None
-    # Until an admin has written the rules there is nothing to accept.
-    if get_session().get(Setting, rules_service.KEY) is None:
+    if not rules_service.must_accept(get_session(), current_user):
         return None
     return redirect(url_for("culture.rules", next=request.full_path), 303)
 
@@ -58,18 +57,28 @@ def _db() -> Session:
 
 @bp.get("/rules")
 def rules() -> ResponseReturnValue:
-    """The usage rules, with an accept button for signed-in members who have not yet."""
-    html = render_markdown(_rules_text())
-    return render_template("culture/rules.html", rules_html=html, next=request.args.get("next"))
+    """The usage rules, with an accept button for signed-in members who have not yet (or not
+    this version: the form says which version the member read)."""
+    version = rules_service.current_version(_db())
+    accepted = current_user.is_authenticated and rules_service.has_accepted(current_user, version)
+    return render_template(
+        "culture/rules.html", rules_html=render_markdown(_rules_text()), version=version,
+        accepted=accepted, next=request.args.get("next"),
+    )  # fmt: skip
 
 
 @bp.post("/rules/accept")
 @login_required
 def accept_rules() -> ResponseReturnValue:
+    """Accept the version read; the first time on to the guide, after that back on the way."""
     db = _db()
-    first = rules_service.accept_rules(db, g.user, Via.WEB)
+    first = g.user.rules_accepted_at is None
+    read = request.form.get("version", "")
+    rules_service.accept_rules(db, g.user, Via.WEB, version=int(read) if read.isdigit() else None)
     db.commit()
-    return redirect(url_for("culture.guide") if first else url_for("culture.rules"), 303)
+    if first:
+        return redirect(url_for("culture.guide"), 303)
+    return redirect(safe_next(request.form.get("next"), url_for("culture.rules")), 303)
 
 
 @bp.get("/guide")
@@ -88,11 +97,13 @@ def admin_rules() -> ResponseReturnValue:
     require_admin()
     db = _db()
     if request.method == "POST":
-        rules_service.set_rules(db, actor=g.user, markdown=request.form.get("markdown", ""))
+        rules_service.set_rules(db, actor=g.user, markdown=request.form.get("markdown", ""),
+                                ask_again=bool(request.form.get("ask_again")))  # fmt: skip
         db.commit()
         return redirect(url_for("culture.rules"), 303)
     # The form starts with exactly what members read now (the default text until saved).
-    return render_template("culture/admin_rules.html", markdown=_rules_text())
+    return render_template("culture/admin_rules.html", markdown=_rules_text(),
+                           overview=rules_service.overview(db))  # fmt: skip
 
 
 def _rules_text() -> str:
