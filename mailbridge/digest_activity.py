@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from hub.models import (
     Announcement,
+    Attachment,
     Channel,
     ChannelKind,
     ChannelMute,
@@ -140,6 +141,19 @@ class Activity:
     parts: dict[tuple[str, str, ChannelSection], str] = field(default_factory=dict)
 
 
+def _file_names(session: Session, post_ids: list[int]) -> dict[int, str]:
+    """What a digest shows for posts that are only files: "📎 見積.pdf, 図.png"."""
+    names: dict[int, list[str]] = {}
+    if post_ids:
+        for post_id, filename in session.execute(
+            select(Attachment.post_id, Attachment.filename)
+            .where(Attachment.post_id.in_(post_ids))
+            .order_by(Attachment.id)
+        ):
+            names.setdefault(post_id or 0, []).append(filename)
+    return {post_id: "📎 " + ", ".join(found) for post_id, found in names.items()}
+
+
 def load_activity(session: Session, since: datetime, until: datetime) -> Activity:
     """Read the window's posts once: per thread the count and last posts by author."""
     act = Activity()
@@ -167,8 +181,9 @@ def load_activity(session: Session, since: datetime, until: datetime) -> Activit
         )
         .order_by(Post.id)
     ).all()  # fmt: skip
+    files = _file_names(session, [r[0] for r in rows if not r[3]])
     for post_id, thread_id, author_id, body, channel_id, title, starter, created in rows:
-        body = show_names(body, mentioned.get(post_id, ()))
+        body = show_names(body, mentioned.get(post_id, ())) or files.get(post_id, "")
         t = act.threads.get(thread_id)
         if t is None:
             t = act.threads[thread_id] = ThreadNews(thread_id, title, starter, created > since)

@@ -20,7 +20,7 @@ from hub.models import InboundMessage, OutboxMessage, RefusalNotice
 from hub.services.accounts import LOCALES
 from mailbridge import addresses, outbound
 from mailbridge.context import InboundContext
-from mailbridge.parse import Incoming, strip_subject_prefixes
+from mailbridge.parse import Incoming, parse, strip_subject_prefixes
 
 TEMPFAIL = "451 4.3.0 Temporary failure, please try again later"
 OK = "250 2.0.0 OK: message accepted"
@@ -262,10 +262,17 @@ def mail_awaiting_title(ctx: InboundContext) -> InboundMessage | None:
     )
     found = re.match(r"^refusal:(\d+)", key or "")
     refused = ctx.session.get(InboundMessage, int(found.group(1))) if found else None
-    if refused is None or not refused.text:
+    if refused is None or not (refused.text or _had_files(refused)):
         return None
     reasons = {refused.reason, *(r.get("reason") for r in refused.results)}
     return refused if Reason.EMPTY_TITLE in reasons else None
+
+
+def _had_files(refused: InboundMessage) -> bool:
+    """Whether a mail without text carried files (not known once retention dropped it)."""
+    if refused.raw_dropped_at is not None:
+        return False
+    return bool(parse(refused.raw).attachments)
 
 
 def adds_nothing(ctx: InboundContext) -> bool:

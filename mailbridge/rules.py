@@ -250,20 +250,27 @@ def skip_replied_channel(ctx: InboundContext) -> Verdict | None:
 def refuse_empty_post(ctx: InboundContext) -> Verdict | None:
     """A destination whose mail becomes a post refuses an empty text (the member is told), and
     an answer to our explanation of a refusal that adds nothing to the quoted explanation (it
-    would post our own "could not be posted" text in the channel or thread)."""
+    would post our own "could not be posted" text in the channel or thread) -- unless the mail
+    carries files: then the files are the post, without our words."""
     dest = ctx.destination
     if dest is None or dest.kind not in POSTING_KINDS:
         return None
-    if not ctx.row.text or replies.adds_nothing(ctx):
-        # The answer to "a new thread needs a subject" with the title typed in and nothing
-        # written: the refused mail's text (quoted in the explanation) is the post.
-        refused = replies.mail_awaiting_title(ctx)
-        if refused is None:
-            return Verdict("rejected", Reason.EMPTY_BODY, explain=True)
+    if ctx.row.text and not replies.adds_nothing(ctx):
+        return None
+    # The answer to "a new thread needs a subject" with the title typed in and nothing
+    # written: the refused mail's text (quoted in the explanation) and files are the post.
+    refused = replies.mail_awaiting_title(ctx)
+    if refused is not None:
         ctx.row.trimmed = "\n\n".join(t for t in (ctx.row.text, ctx.row.trimmed) if t) or None
         ctx.row.text, ctx.kept_whole = refused.text, False
         _take_attachments(ctx, refused)
-    return None
+        return None
+    if ctx.incoming.attachments:
+        # Files sent with nothing to add (a document, a pasted screenshot): they are the post.
+        ctx.row.trimmed = "\n\n".join(t for t in (ctx.row.text, ctx.row.trimmed) if t) or None
+        ctx.row.text, ctx.kept_whole = "", False
+        return None
+    return Verdict("rejected", Reason.EMPTY_BODY, explain=True)
 
 
 def _take_attachments(ctx: InboundContext, refused: InboundMessage) -> None:

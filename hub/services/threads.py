@@ -47,9 +47,12 @@ def get_visible_post(session: Session, post_id: int, *, viewer: User) -> Post:
     return post
 
 
-def _check_body(body: str) -> str:
+def _check_body(body: str, *, files: bool = False) -> str:
+    """The post's text, trimmed. It may be empty only when the post carries ``files``: a
+    document sent with nothing to add (by mail, "添付の通りです" is often all a reply is, and
+    often not even that)."""
     text = body.replace("\r\n", "\n").strip()
-    if not text:
+    if not text and not files:
         raise Invalid(Reason.EMPTY_BODY)
     if len(text) > MAX_BODY:
         raise Invalid(Reason.TOO_LARGE)
@@ -85,7 +88,7 @@ def start_thread(
     heading = " ".join(title.split())
     if not heading:
         raise Invalid(Reason.EMPTY_TITLE)
-    text = _check_body(body)
+    text = _check_body(body, files=bool(attachments))
     now = utcnow()
     thread = Thread(
         channel=channel,
@@ -121,7 +124,7 @@ def reply(
 ) -> Post:
     """Append a post to ``thread`` written by ``author``."""
     _check_poster(session, author, thread.channel)
-    text = _check_body(body)
+    text = _check_body(body, files=bool(attachments))
     post = _add_post(session, thread, author, text, via, message_id, trimmed, attachments)
     thread.last_post_at = post.created_at
     events.emit(
@@ -260,7 +263,7 @@ def edit_post(session: Session, *, editor: User, post: Post, body: str) -> Post:
         raise Forbidden(Reason.NOT_AUTHOR)
     if post.deleted_at is not None:
         raise Invalid(Reason.POST_DELETED)
-    text = _check_body(body)
+    text = _check_body(body, files=bool(post.attachments))
     if text == post.body:
         return post
     session.add(PostRevision(post=post, body=post.body, edited_by_id=editor.id))
