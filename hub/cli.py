@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from hub import db, migrate
 from hub.errors import HubError, Invalid, Reason
 from hub.models import Via
-from hub.services import accounts, channels, member_import, members
+from hub.services import accounts, channel_settings, channels, member_import, members
 
 
 @contextmanager
@@ -142,7 +142,9 @@ def user_set_role(email: str, role: str) -> None:
         click.echo(f"{user.email}: {role}")
 
 
-channel_group = AppGroup("channel", help="Channels: add, list, member.")
+channel_group = AppGroup(
+    "channel", help="Channels: add, list, edit, open, archive, unarchive, member."
+)
 
 
 @channel_group.command("add")
@@ -181,7 +183,49 @@ def channel_list(as_json: bool) -> None:
         return
     for r in rows:
         tag = " (private)" if r["private"] else (" (social)" if r["kind"] == "social" else "")
+        tag += " (archived)" if r["status"] == "archived" else ""
         click.echo(f"{r['slug']:<20} {r['name']}{tag} — {r['purpose']}")
+
+
+@channel_group.command("edit")
+@click.argument("slug")
+@click.option("--name", default=None)
+@click.option("--purpose", default=None, help="What the channel is for, what belongs here.")
+@click.option("--kind", type=click.Choice(["work", "social"]), default=None)
+def channel_edit(slug: str, name: str | None, purpose: str | None, kind: str | None) -> None:
+    """Change a channel's name, purpose or kind (its address, the slug, stays)."""
+    if name is None and purpose is None and kind is None:
+        raise click.UsageError("say what to change: --name, --purpose or --kind")
+    with cli_transaction() as session:
+        channel = channels.get_channel(session, slug)
+        changed = channel_settings.update_channel(
+            session, channel=channel, actor=None, via=Via.CLI, name=name, purpose=purpose, kind=kind
+        )
+        click.echo(f"{channel.slug}: {', '.join(changed) or 'nothing'} changed")
+
+
+def _channel_command(name: str, action: Callable[..., None], done: str, doc: str) -> None:
+    @channel_group.command(name, help=doc)
+    @click.argument("slug")
+    def command(slug: str) -> None:
+        with cli_transaction() as session:
+            channel = channels.get_channel(session, slug)
+            action(session, channel=channel, actor=None, via=Via.CLI)
+            click.echo(f"{channel.slug}: {done}")
+
+
+_channel_command(
+    "open", channel_settings.open_channel, "open to everyone",
+    "Open a private channel: everyone may read all of it and join; its members stay.",
+)  # fmt: skip
+_channel_command(
+    "archive", channel_settings.archive_channel, "archived",
+    "Archive a channel: still readable, no new posts by web or mail.",
+)  # fmt: skip
+_channel_command(
+    "unarchive", channel_settings.unarchive_channel, "takes posts again",
+    "Let an archived channel take posts again.",
+)  # fmt: skip
 
 
 member_group = AppGroup("member", help="Who belongs to a channel: add, remove, list, set-role.")

@@ -35,6 +35,8 @@ T = TypeVar("T")
 
 # Token kinds whose member must exist for the address to be accepted.
 MEMBER_TOKENS = frozenset({"reply", "digest", "ack", "which", "welcome", "rules", "thanks_value"})
+# Channels whose address takes mail at RCPT (pending and declined ones are unknown there).
+ADDRESSABLE = (ChannelStatus.ACTIVE, ChannelStatus.ARCHIVED)
 
 
 class BridgeHandler:
@@ -71,7 +73,9 @@ class BridgeHandler:
         return "250 2.1.5 OK"
 
     def exists(self, dest: Destination) -> bool:
-        """One lookup: a channel address names a live channel; a token's member exists.
+        """One lookup: a channel address names a live channel (an archived one too: its
+        address still exists, and at DATA a member hears by mail that it takes no new posts,
+        as over IMAP; a stranger is refused there in protocol); a token's member exists.
 
         It reads without the write lock (``reading``) and does not wait for the pipeline's
         SQLite turn (``ingest.serialized``): measured with bench/inbound.py, an RCPT queued
@@ -80,7 +84,7 @@ class BridgeHandler:
         if dest.kind == "channel":
             with reading(self.app) as session:
                 channel = channels.find_channel(session, dest.slug or "")
-                return channel is not None and channel.status == ChannelStatus.ACTIVE
+                return channel is not None and channel.status in ADDRESSABLE
         if dest.kind in MEMBER_TOKENS and dest.token is not None:
             with reading(self.app) as session:
                 found = session.scalar(select(User.id).where(User.id == dest.token.user_id))

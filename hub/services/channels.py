@@ -1,5 +1,6 @@
 """Channels: create (open by default, with a purpose), browse, join, leave, delivery, and mutes
-(no mail from a channel for someone outside it). The members page's rules: hub.services.members."""
+(no mail from a channel for someone outside it). The members page's rules: hub.services.members;
+changing a channel later (settings, open, archive): hub.services.channel_settings."""
 
 from __future__ import annotations
 
@@ -129,8 +130,10 @@ def create_channel(
 
 
 def list_channels(session: Session, *, viewer: User | None = None) -> list[Channel]:
-    """Channels ``viewer`` may see (all of them for the CLI, viewer=None), work before social."""
-    stmt = select(Channel).order_by(Channel.kind.desc(), Channel.name)
+    """Channels ``viewer`` may see (all of them for the CLI, viewer=None), work before social,
+    archived ones last."""
+    archived = Channel.status == ChannelStatus.ARCHIVED
+    stmt = select(Channel).order_by(archived, Channel.kind.desc(), Channel.name)
     channels = list(session.scalars(stmt))
     if viewer is None:
         return channels

@@ -31,6 +31,7 @@ def register(app: Flask) -> None:
         announcements,
         attachments,
         auth,
+        channel_settings,
         channels,
         culture,
         dashboard,
@@ -45,6 +46,7 @@ def register(app: Flask) -> None:
     blueprints: list[Blueprint] = [
         auth.bp,
         channels.bp,
+        channel_settings.bp,
         threads.bp,
         search.bp,
         mentions.bp,

@@ -16,7 +16,7 @@ from hub import permissions
 from hub.db import get_session
 from hub.errors import Forbidden, Invalid
 from hub.models import Channel, ChannelKind, Thread, Via
-from hub.services import accounts, channels, threads
+from hub.services import accounts, channel_settings, channels, threads
 from hub.services import members as members_service
 from hub.web.blueprints import MAX_ID
 from hub.web.htmx import htmx_redirect, is_htmx, page_or_partial
@@ -87,6 +87,7 @@ def show(slug: str) -> ResponseReturnValue:
         "info": channels.channel_as_dict(db, channel),
         "is_member": permissions.is_member(db, g.user, channel),
         "can_post": permissions.can_post(db, g.user, channel),
+        "can_change": channel_settings.can_change(db, g.user, channel),
         **page,
     }
     if request.args.get("before"):
