@@ -13,7 +13,7 @@ way several workers never send one row twice, and a worker killed between the re
 its commit re-sends that mail (at least once, as every SMTP sender: the receiving side dedupes
 by Message-ID). The unique (dedupe_key, to_addr) key means one mail per event (or digest
 period) per recipient. A mail about a post that waited (quiet hours, retries) leaves only if
-the fan-out's rules still let it (``notifications.why_not_now``); otherwise it is cancelled.
+the fan-out's rules still let it (``still_wanted``); otherwise it is cancelled.
 """
 
 from __future__ import annotations
@@ -34,10 +34,11 @@ from sqlalchemy.orm import Session
 
 from hub.db import engine_of, is_postgres, reading, utcnow
 from hub.models import OutboxMessage, User
-from mailbridge import notifications, outbox_sql
+from mailbridge import outbox_sql
 from mailbridge.outbound import return_path
 from mailbridge.outbox_sql import MARK, MARK_RETRY, RELEASE, TAKE, Due, Prepared
 from mailbridge.relay import PermanentFailure, Relay, send_raw
+from mailbridge.still_wanted import StillWanted
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
@@ -91,7 +92,7 @@ def _drain_locked(
     # On PostgreSQL two rows are in flight; SQLite with the catcher keeps one, in one transaction.
     depth = 2 if relay is not None else 1
     sender = ThreadPoolExecutor(1, thread_name_prefix="hiroba-relay") if depth > 1 else None
-    wanted = _StillWanted()
+    wanted = StillWanted()
     sent = claimed = 0
     flights: deque[_Flight] = deque()
     with contextlib.ExitStack() as stack:
@@ -178,7 +179,7 @@ def _start(
     row: Any,
     relay: Relay | None,
     sender: ThreadPoolExecutor | None,
-    wanted: _StillWanted,
+    wanted: StillWanted,
 ) -> _Flight:
     """Hand one claimed row to the relay (in the sender thread when there is one)."""
     mail_from = row.mail_from or return_path(app, row)
@@ -276,7 +277,7 @@ def _drain_leased(
     """
     engine = engine_of(app)
     take = Prepared(TAKE, engine.dialect)
-    wanted = _StillWanted()
+    wanted = StillWanted()
     sent = claimed = 0
     flights: deque[_Flight] = deque()
     sender = ThreadPoolExecutor(1, thread_name_prefix="hiroba-relay")
@@ -350,27 +351,6 @@ def claim_next(session: Session, now: datetime) -> OutboxMessage | None:
     if is_postgres(session):
         stmt = stmt.with_for_update(skip_locked=True)
     return session.scalar(stmt)
-
-
-class _StillWanted:
-    """The fan-out's rules again when a mail about a post leaves (``notifications.why_not_now``):
-    each post's audience and the members who take no mail read once per run, then checked per
-    mail without a query."""
-
-    def __init__(self) -> None:
-        self.posts: dict[int, notifications.Audience] = {}
-        self.quiet: dict[int, bool] | None = None
-
-    def why_not(self, conn: Connection, row: Any) -> str | None:
-        """Why ``row`` must not leave now; None when it may (or is not about a post)."""
-        if row.user_id is None or not row.dedupe_key.startswith("post:"):
-            return None
-        post_id = int(row.dedupe_key.split(":")[1])
-        if post_id not in self.posts:
-            self.posts[post_id] = notifications.audience_now(conn, post_id)
-        if self.quiet is None:
-            self.quiet = notifications.quiet_members(conn)
-        return notifications.why_not_now(self.posts[post_id], row.user_id, self.quiet)
 
 
 def mark_bouncing(session: Session, address: str, threshold: int) -> None:

@@ -1,0 +1,130 @@
+"""The fan-out's rules again when a mail leaves the outbox.
+
+A mail about a post may wait in the outbox (quiet hours, retries). When it leaves, the rules of
+``mailbridge.notifications`` are applied again to what changed meanwhile: the post hidden by moderation or deleted,
+the member gone, their mail from the channel turned off, the thread muted (mentions still go),
+a private channel left. A drain run reads each post's audience once (``audience_now``) and the
+members who take no mail at all once (``quiet_members``), then asks ``why_not_now`` of every
+mail: a change made while a run is under way counts from the next run (about a second).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Select, bindparam, select
+
+from hub.models import (
+    Channel,
+    ChannelMute,
+    Delivery,
+    Membership,
+    Mention,
+    Post,
+    Thread,
+    ThreadMute,
+    User,
+)
+from mailbridge.notifications import READABLE
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """What the queued mails about one post must respect when they leave."""
+
+    # Why no mail about the post may leave at all (hidden, deleted, channel closed), or None.
+    gone: str | None
+    private: bool = False
+    # The channel's members, each with their delivery override for it (None: their own mode).
+    members: dict[int, str | None] = field(default_factory=dict)
+    # Members of the hub outside the channel who muted it.
+    channel_muted: frozenset[int] = frozenset()
+    thread_muted: frozenset[int] = frozenset()
+    mentioned: frozenset[int] = frozenset()
+
+
+_POST_NOW = (
+    select(Post.deleted_at, Post.hidden, Thread.id, Channel.id, Channel.private, Channel.status)
+    .join(Thread, Thread.id == Post.thread_id)
+    .join(Channel, Channel.id == Thread.channel_id)
+    .where(Post.id == bindparam("post_id"))
+)
+
+
+def audience_now(conn: Connection, post_id: int) -> Audience:
+    """The post's audience as it is now, for all its queued mails at once."""
+    found = conn.execute(_POST_NOW, {"post_id": post_id}).first()
+    if found is None or found[0] is not None or found[1]:
+        return Audience("the post was deleted or hidden")
+    _deleted, _hidden, thread_id, channel_id, private, status = found
+    if status not in READABLE:
+        return Audience("the channel is closed")
+    members = conn.execute(
+        select(Membership.user_id, Membership.delivery).where(Membership.channel_id == channel_id)
+    )
+    return Audience(
+        None,
+        bool(private),
+        {user_id: delivery for user_id, delivery in members},
+        _ids(conn, select(ChannelMute.user_id).where(ChannelMute.channel_id == channel_id)),
+        _ids(conn, select(ThreadMute.user_id).where(ThreadMute.thread_id == thread_id)),
+        _ids(conn, select(Mention.user_id).where(Mention.post_id == post_id)),
+    )
+
+
+def _ids(conn: Connection, stmt: Select[int]) -> frozenset[int]:
+    return frozenset(conn.execute(stmt).scalars())
+
+
+def quiet_members(conn: Connection) -> dict[int, bool]:
+    """The members who may take no mail now: True for those who take none at all (deactivated,
+    bouncing), False for those whose own mode is off (a channel's override may still send)."""
+    rows = conn.execute(
+        select(User.id, User.active, User.bouncing).where(
+            User.active.is_(False) | User.bouncing.is_(True) | (User.delivery == Delivery.OFF)
+        )
+    )
+    return {user_id: not active or bool(bouncing) for user_id, active, bouncing in rows}
+
+
+def why_not_now(aud: Audience, user_id: int, quiet: dict[int, bool]) -> str | None:
+    """Why a queued mail about a post to ``user_id`` must not leave now (None: it may go)."""
+    if aud.gone is not None:
+        return aud.gone
+    if quiet.get(user_id):
+        return "the member no longer takes mail"
+    member = user_id in aud.members
+    if aud.private and not member:
+        return "no longer a member of the private channel"
+    # A member's own override; someone outside who muted the channel has it off. Without an
+    # override the member's own mode counts (``mode_for``): off only if they turned it off.
+    override = aud.members[user_id] if member else None
+    if not member and user_id in aud.channel_muted:
+        override = Delivery.OFF
+    if override == Delivery.OFF or (not override and user_id in quiet):
+        return "mail from this channel was turned off"
+    if user_id in aud.thread_muted and user_id not in aud.mentioned:
+        return "the thread was muted"
+    return None
+
+
+class StillWanted:
+    """The fan-out's rules again when a mail about a post leaves (``why_not_now``):
+    each post's audience and the members who take no mail read once per run, then checked per
+    mail without a query."""
+
+    def __init__(self) -> None:
+        self.posts: dict[int, Audience] = {}
+        self.quiet: dict[int, bool] | None = None
+
+    def why_not(self, conn: Connection, row: Any) -> str | None:
+        """Why ``row`` must not leave now; None when it may (or is not about a post)."""
+        if row.user_id is None or not row.dedupe_key.startswith("post:"):
+            return None
+        post_id = int(row.dedupe_key.split(":")[1])
+        if post_id not in self.posts:
+            self.posts[post_id] = audience_now(conn, post_id)
+        if self.quiet is None:
+            self.quiet = quiet_members(conn)
+        return why_not_now(self.posts[post_id], row.user_id, self.quiet)
