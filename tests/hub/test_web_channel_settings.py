@@ -14,14 +14,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-import tests.conftest
 from hub import create_app, db
 from hub.models import Event
 from hub.services import channels
 from tests.conftest import japanese_app, test_settings
 from tests.factories import PASSWORD, make_channel, make_thread, make_user, signed_in
-
-PART = Path(__file__).resolve().parents[2] / "hub/translations/parts/channel_settings.po"
 
 
 @pytest.fixture
@@ -240,12 +237,8 @@ def test_settings_forms_need_the_csrf_token(database_url, tmp_path):
 
 
 @pytest.fixture
-def ja_app(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
-    """The app in Japanese, its catalog with this change's strings (parts/channel_settings.po,
-    until the lead merges them into the catalog)."""
-    merged = tmp_path / "merged.po"
-    merged.write_bytes(tests.conftest.CATALOG.read_bytes() + b"\n" + PART.read_bytes())
-    monkeypatch.setattr(tests.conftest, "CATALOG", merged)
+def ja_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """The app in Japanese."""
     with japanese_app(database_url, tmp_path) as app:
         yield app
 
