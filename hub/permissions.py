@@ -43,12 +43,17 @@ def can_post(session: Session, user: User | None, channel: Channel) -> bool:
 
 
 def can_edit(user: User | None, post: Post) -> bool:
-    """Authors edit and delete their own posts; admins may delete any."""
-    return user is not None and user.active and post.author_id == user.id
+    """Authors edit their own posts, except in an archived channel (kept as it was)."""
+    return _own(user, post) and post.thread.channel.status != ChannelStatus.ARCHIVED
 
 
 def can_delete(user: User | None, post: Post) -> bool:
-    return can_edit(user, post) or is_admin(user)
+    """Authors delete their own posts, archived channel or not; admins may delete any."""
+    return _own(user, post) or is_admin(user)
+
+
+def _own(user: User | None, post: Post) -> bool:
+    return user is not None and user.active and post.author_id == user.id
 
 
 def can_read_thread(session: Session, user: User | None, thread: Thread) -> bool:

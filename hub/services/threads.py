@@ -259,6 +259,7 @@ def _by_name(session: Session, handle: str) -> tuple[User, int] | None:
 def edit_post(session: Session, *, editor: User, post: Post, body: str) -> Post:
     """Change a post's body, keeping the earlier body as a revision; members it newly
     mentions are recorded and told (see ``_record_mentions``)."""
+    _not_archived(post)
     if not permissions.can_edit(editor, post):
         raise Forbidden(Reason.NOT_AUTHOR)
     if post.deleted_at is not None:
@@ -304,6 +305,7 @@ def toggle_reaction(
         raise Invalid(Reason.INVALID_VALUE, "emoji")
     if not permissions.can_read(session, user, post.thread.channel) or not user.active:
         raise NotFound(Reason.NOT_FOUND)
+    _not_archived(post)
     found = session.scalar(
         select(Reaction).where(
             Reaction.post_id == post.id, Reaction.user_id == user.id, Reaction.emoji == emoji
@@ -317,12 +319,19 @@ def toggle_reaction(
     return True
 
 
+def _not_archived(post: Post) -> None:
+    """An archived channel is kept as it was: no reactions come or go, no post changes."""
+    if post.thread.channel.status == ChannelStatus.ARCHIVED:
+        raise Forbidden(Reason.CHANNEL_ARCHIVED)
+
+
 def react(session: Session, *, user: User, post: Post, emoji: str, via: Via) -> Reaction:
     """Put ``emoji`` on ``post`` (idempotent), e.g. a '+1' reply by mail."""
     if not user.active:
         raise Forbidden(Reason.INACTIVE_MEMBER)
     if not permissions.can_read(session, user, post.thread.channel):
         raise NotFound(Reason.NOT_FOUND)
+    _not_archived(post)
     found = session.scalar(
         select(Reaction).where(
             Reaction.post_id == post.id, Reaction.user_id == user.id, Reaction.emoji == emoji

@@ -15,7 +15,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from hub import create_app, db
-from hub.models import Event
+from hub.models import Event, Post, Reaction
 from hub.services import channels
 from tests.conftest import japanese_app, test_settings
 from tests.factories import PASSWORD, make_channel, make_thread, make_user, signed_in
@@ -206,6 +206,30 @@ def test_archived_channel_is_readable_with_a_badge_and_no_forms(app, team):
     r = bob.post("/c/sales/unarchive")
     assert r.status_code == 303 and state(app, "sales")[4] == "active"
     assert 'id="reply-form"' in carol.get(f"/t/{team['sales_thread']}").text
+
+
+def test_an_archived_channel_is_kept_as_it_was(app, team):
+    """No reactions come or go and no post is edited (nor by mail: "+1" is refused with the
+    reason); its author may still delete a post (something said by mistake can go)."""
+    carol = signed_in(app, "carol@corp.example")
+    thread = carol.get(f"/t/{team['sales_thread']}").text
+    post_id = int(re.search(r'id="post-(\d+)"', thread).group(1))
+    assert carol.post(f"/p/{post_id}/react", data={"emoji": "👍"}).status_code == 303
+    assert signed_in(app, "bob@corp.example").post("/c/sales/archive").status_code == 303
+
+    thread = carol.get(f"/t/{team['sales_thread']}").text
+    assert 'name="emoji"' not in thread and "👍 <span" in thread  # shown, not a button
+    assert f"/p/{post_id}/edit" not in thread
+    assert carol.post(f"/p/{post_id}/react", data={"emoji": "👍"}).status_code == 403
+    assert carol.post(f"/p/{post_id}/react", data={"emoji": "🎉"}).status_code == 403
+    assert carol.get(f"/p/{post_id}/edit").status_code == 403
+    assert carol.post(f"/p/{post_id}/edit", data={"body": "書き換え"}).status_code == 403
+    with db.transaction(app) as s:
+        assert s.scalar(select(func.count()).select_from(Reaction)) == 1
+        assert s.get(Post, post_id).body == "相談です"
+    assert carol.post(f"/p/{post_id}/delete").status_code == 303
+    with db.transaction(app) as s:
+        assert s.get(Post, post_id).deleted_at is not None
 
 
 def test_settings_forms_need_the_csrf_token(database_url, tmp_path):

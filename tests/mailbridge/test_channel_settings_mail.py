@@ -13,10 +13,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from hub import db
-from hub.models import InboundMessage, Thread, Via
+from hub import db, tokens
+from hub.models import InboundMessage, Reaction, Thread, Via
 from hub.services import accounts, channel_settings, channels, governance
-from tests.factories import make_channel, make_user
+from mailbridge import addresses
+from tests.factories import make_channel, make_thread, make_user
 from tests.fixtures_mailout import deliver, text_of, to
 
 BOSS = "boss@corp.example"
@@ -90,3 +91,28 @@ def test_the_review_suggestion_links_the_settings_page(app, smtp_sink, hub):
     body = text_of(suggestion).replace("\r\n", "\n")
     assert "quiet for 45 days" in body
     assert "Open it or archive it on its settings page:\nhttp://hub.test/c/jinji/settings" in body
+
+
+def test_a_plus_one_by_mail_in_an_archived_channel_is_refused_with_why(app, smtp_sink, hub, intake):
+    """A reaction by mail ("+1" to a notification) changes an archived channel no more than
+    the web's buttons do: the member is told why."""
+    with db.transaction(app) as s:
+        sales = channels.get_channel(s, "sales")
+        boss = accounts.find_user_by_email(s, BOSS)
+        channel_settings.unarchive_channel(s, channel=sales, actor=None, via=Via.CLI)
+        thread = make_thread(s, channel=sales, author=boss, title="Q3", body="数字です").thread
+        to_addr = addresses.encode(
+            "reply", boss.id, thread.id, "hub.test", tokens.keys_from_config(app.config)
+        )
+        channel_settings.archive_channel(s, channel=sales, actor=None, via=Via.CLI)
+    deliver(app)
+    smtp_sink.messages.clear()
+    with smtplib.SMTP(intake.hostname, intake.port, timeout=10) as s:
+        s.send_message(mail(BOSS, to_addr, "Re: Q3", "+1"))
+    with db.transaction(app) as s:
+        row = s.scalar(select(InboundMessage).order_by(InboundMessage.id.desc()))
+        assert (row.status, row.reason) == ("rejected", "channel_archived")
+        assert s.scalar(select(func.count()).select_from(Reaction)) == 0
+    deliver(app)
+    (told,) = to(smtp_sink, BOSS)
+    assert "archived" in text_of(told)
