@@ -111,8 +111,8 @@ def user_import(csv_file: Path, dry_run: bool, as_json: bool) -> None:
         sys.exit(1)
 
 
-def _member_command(name: str, action: Callable[[Session, Any], Any], done: str) -> None:
-    @user_group.command(name)
+def _member_command(name: str, action: Callable[[Session, Any], Any], done: str, help: str) -> None:
+    @user_group.command(name, help=help)
     @click.argument("email")
     def command(email: str) -> None:
         with cli_transaction() as session:
@@ -122,11 +122,15 @@ def _member_command(name: str, action: Callable[[Session, Any], Any], done: str)
             action(session, user)
             click.echo(f"{user.email}: {done}")
 
-    command.__doc__ = f"{done.capitalize()} a member."
 
-
-_member_command("deactivate", accounts.deactivate, "deactivated")
-_member_command("reactivate", accounts.reactivate, "reactivated")
+_member_command(
+    "deactivate", accounts.deactivate, "deactivated",
+    "Deactivate a member: they can no longer sign in or post, on the web or by mail.",
+)  # fmt: skip
+_member_command(
+    "reactivate", accounts.reactivate, "reactivated",
+    "Let a deactivated member sign in and post again.",
+)  # fmt: skip
 
 
 @user_group.command("set-role")
