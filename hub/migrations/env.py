@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import hub.models  # noqa: F401  (registers every table on Base.metadata)
+from hub import search
 from hub.db import Base, make_engine
 
 config = context.config
@@ -43,6 +44,12 @@ def _run(connection: object) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+        # The search index lives beside the tables, and SQLite drops a table's triggers when a
+        # batch migration rebuilds the table (0006 rebuilt ``post``): the index stopped
+        # following new posts. Whatever a migration did, the index is made whole again after
+        # any upgrade (idempotent; SQLite re-reads every post into it). Not at base: no tables.
+        if context.get_context().get_current_revision() is not None:
+            search.install(connection)  # type: ignore[arg-type]
 
 
 if context.is_offline_mode():
