@@ -61,7 +61,6 @@ def preferences(token: str) -> ResponseReturnValue:
         user=user,
         token=token,
         deliveries=list(Delivery),
-        effective=accounts.effective_delivery(user),
         memberships=_memberships(user),
         muted=channels.muted_channels(session, user),
         days=accounts.DAYS,

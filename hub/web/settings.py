@@ -62,7 +62,7 @@ def _page(
         user=shown,
         zones=zones(),
         deliveries=list(Delivery),
-        effective=accounts.effective_delivery(user),
+        email_only=user.email_only,
         days=accounts.DAYS,
         chosen_days=shown.working_days.split(","),
         memberships=_memberships(),
