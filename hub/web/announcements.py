@@ -6,6 +6,7 @@ mail scanners that open links acknowledge nothing.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
@@ -123,8 +124,12 @@ def admin_show(announcement_id: int) -> ResponseReturnValue:
     require_admin()
     db = get_session()
     item = announcements.get(db, announcement_id)
+    status = announcements.status(db, item)
+    # Each acknowledgement with its time as a datetime, which the page shows in the viewer's
+    # time zone and language (the status keeps ISO text in UTC, for the CLI's JSON).
+    acknowledged = [(r, datetime.fromisoformat(r["when"])) for r in status["acknowledged"]]
     return render_template(
-        "announcements/admin_show.html", item=item, status=announcements.status(db, item),
+        "announcements/admin_show.html", item=item, status=status, acknowledged=acknowledged,
         body_html=render_markdown(item.body), audience=_audience_names(item),
         reminded=request.args.get("reminded"),
     )  # fmt: skip
