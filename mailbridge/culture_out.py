@@ -268,16 +268,18 @@ def on_channel_member_added(app: Flask, session: Session, event: Event) -> None:
 
 
 def on_post_hidden(app: Flask, session: Session, event: Event) -> None:
-    """Tell the author why their post was hidden."""
+    """Tell the author their post was hidden: by flags, waiting for an admin (how many flags,
+    never the flaggers' words, which could tell who flagged), or by an admin, with their note."""
     post = session.get(Post, event.post_id or 0)
     if post is None or post.author is None:
         return
+    data = event.data or {}
     queue_mail(
         app, session, kind="post_hidden", dedupe_key=f"post_hidden:{event.id}", to=post.author,
         template="post_hidden",
-        context={"post": post, "reasons": event.data.get("reasons") or [],
-                 "note": event.data.get("note") or "",
-                 "rules_link": _link(app, "/rules")},
+        context={"post": post, "by_admin": data.get("action") != "auto_hide",
+                 "reviewed": bool(data.get("reviewed")), "flags": int(data.get("flags") or 0),
+                 "note": data.get("note") or "", "rules_link": _link(app, "/rules")},
         # The author's answer ("why?") reaches the admin who hid it; hidden by flags alone,
         # help@ (no one person to ask; the how-to at least answers).
         headers={"Reply-To": _reply_to_person(app, _actor(session, event))},

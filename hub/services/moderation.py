@@ -1,4 +1,5 @@
-"""Moderation: members flag posts; enough flags hide a post until an admin reviews it."""
+"""Moderation: members flag posts; enough flags hide a post until an admin reviews it, and an
+admin hides (or keeps hidden) or restores."""
 
 from __future__ import annotations
 
@@ -58,24 +59,44 @@ def flag(
 
 
 def _hide(session: Session, post: Post, actor: User | None, action: str, note: str) -> None:
+    """Hide ``post`` and tell its author (event ``post_hidden``). The event carries how many
+    flags there were, never their words: the author is not told who flagged, and a flagger's
+    own words could say it. ``reviewed``: an admin decided on a post the flags had hidden."""
+    reviewed = post.hidden
     post.hidden = True
     session.add(ModerationAction(post_id=post.id, moderator_id=actor.id if actor else None,
                                  action=action, note=note))  # fmt: skip
-    reasons = [f.reason for f in _open_flags(session, post)]
     events.emit(
         session, "post_hidden", actor_id=actor.id if actor else None, post_id=post.id,
-        thread_id=post.thread_id, reasons=reasons, note=note, action=action,
+        thread_id=post.thread_id, flags=len(_open_flags(session, post)), note=note,
+        action=action, reviewed=reviewed,
     )  # fmt: skip
 
 
 def hide(session: Session, *, actor: User, post: Post, note: str = "") -> Post:
-    """An admin hides a post (the author is told why)."""
+    """An admin hides a post, or keeps hidden one that flags hid (the author is told either
+    way, with the admin's note)."""
     if not permissions.is_admin(actor):
         raise Forbidden(Reason.ADMIN_ONLY)
-    if not post.hidden:
+    if not post.hidden or awaits_review(session, post):
         _hide(session, post, actor, "hide", note.strip())
     _resolve(session, post)
     return post
+
+
+def awaits_review(session: Session, post: Post) -> bool:
+    """Tell whether ``post`` is hidden by flags alone, waiting for an admin (not by an admin's
+    decision): its last hiding was automatic and its flags are still open."""
+    if not post.hidden:
+        return False
+    last = session.scalar(
+        select(ModerationAction.action)
+        .where(ModerationAction.post_id == post.id,
+               ModerationAction.action.in_(("hide", "auto_hide")))
+        .order_by(ModerationAction.id.desc())
+        .limit(1)
+    )  # fmt: skip
+    return last == "auto_hide" and bool(_open_flags(session, post))
 
 
 def restore(session: Session, *, actor: User, post: Post, note: str = "") -> Post:

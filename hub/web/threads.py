@@ -25,7 +25,7 @@ from hub import permissions
 from hub.db import get_session
 from hub.errors import Forbidden, Invalid, Reason
 from hub.models import Attachment, Post, Thread, Via
-from hub.services import attachments, channels, threads
+from hub.services import attachments, channels, moderation, threads
 from hub.text import MentionLink, mention_handles, render_markdown
 from hub.web.blueprints import MAX_ID
 from hub.web.htmx import htmx_redirect, is_htmx, page_or_partial
@@ -62,7 +62,13 @@ def _mention_links(text: str) -> dict[str, MentionLink]:
 
 @bp.app_context_processor
 def _helpers() -> dict[str, object]:
-    return {"EMOJI": EMOJI, "can_edit": permissions.can_edit, "can_delete": permissions.can_delete}
+    return {
+        "EMOJI": EMOJI,
+        "can_edit": permissions.can_edit,
+        "can_delete": permissions.can_delete,
+        # A hidden post's placeholder: hidden by flags, waiting for an admin, or by an admin.
+        "awaits_review": lambda post: moderation.awaits_review(get_session(), post),
+    }
 
 
 def _visible_thread(thread_id: int) -> Thread:
