@@ -191,6 +191,7 @@ def explain(
             "fix": fix,
             "subject": f"{subject} ({ctx.rcpt})" if several else subject,
             "original": (inc.text or "").strip(),
+            "files": [a.filename or "attachment" for a in inc.attachments],
             "address": ctx.rcpt or "",
         },
         headers=_explanation_headers(ctx, reason, mid),

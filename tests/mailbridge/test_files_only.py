@@ -152,6 +152,10 @@ def test_a_file_without_subject_opens_its_thread_once_the_title_is_given(
     assert last_outcome(app) == ("rejected", "empty_title")
     deliver(app)
     (told,) = to(smtp_sink, BOSS)
+    # The explanation names the kept file, and no empty "your text is below".
+    explained = text_of(told)
+    assert "Your files are kept with it and posted under the title:\n- 予算.pdf" in explained
+    assert "Your text is below" not in explained
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = f"Boss Baba <{BOSS}>", "general@hub.test", "Q3 予算"
     msg["In-Reply-To"] = str(told["Message-ID"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from email.message import EmailMessage
+from email.policy import SMTP
 from typing import Any
 
 import pytest
@@ -34,7 +35,8 @@ def mail(
     msgid: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> bytes:
-    """A plain UTF-8 message as a mail client would send it."""
+    """A plain UTF-8 message as a mail client would send it (CRLF line ends, as on the wire:
+    smtplib sends bytes as they are, and an SMTP server sees bare LFs as one long line)."""
     msg = EmailMessage()
     msg["From"] = frm
     msg["To"] = to
@@ -44,7 +46,7 @@ def mail(
     for k, v in (headers or {}).items():
         msg[k] = v
     msg.set_content(body)
-    return msg.as_bytes()
+    return msg.as_bytes(policy=SMTP)
 
 
 def reply_address(app: Flask, user: User, thread_id: int) -> str:
