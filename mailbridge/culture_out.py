@@ -27,6 +27,7 @@ from hub.models import (
     Thanks,
     User,
 )
+from hub.plaintext import markdown_text
 from hub.services import announcements, rules
 from hub.services import thanks as thanks_service
 from hub.text import render_markdown
@@ -57,6 +58,9 @@ def _announcement_mail(
     if item is None:
         return
     domain = app.config["MAIL_DOMAIN"]
+    # The text part reads as text: Markdown's **, links and lists written out (the HTML part
+    # renders it).
+    body_text = markdown_text(item.body)
     for user in users:
         if item.ack_required:
             reply_to = addresses.encode("ack", user.id, item.id, domain, _keys(app))
@@ -69,6 +73,7 @@ def _announcement_mail(
             app, session, kind=template, dedupe_key=f"{key}:{item.id}:v{item.version}", to=user,
             template=template,
             context={"announcement": item, "body_html": render_markdown(item.body),
+                     "body_text": body_text, "published": user.id == item.author_id,
                      "ack_link": ack_link, "reply_to": reply_to},
             headers={"Reply-To": reply_to}, urgent=item.urgent,
             not_before=_not_before(user, item.urgent),
@@ -85,12 +90,13 @@ def on_announcement_published(app: Flask, session: Session, event: Event) -> Non
 
 
 def on_announcement_reminder(app: Flask, session: Session, event: Event) -> None:
-    """Remind those named in the event who still have not acknowledged."""
+    """Remind those named in the event who still have not acknowledged, unless a mail about it
+    still waits in the outbox for them (the announcement waiting for their working hours)."""
     item = session.get(Announcement, event.subject_id or 0)
     if item is None:
         return
     wanted = set(event.data.get("user_ids") or [])
-    users = [u for u in announcements.not_acknowledged(session, item) if u.id in wanted]
+    users = [u for u in announcements.to_remind(session, item, quiet.clock_now()) if u.id in wanted]
     _announcement_mail(
         app, session, event, users, template="announcement_reminder",
         key=f"announcement_reminder:{event.id}",

@@ -16,6 +16,7 @@ from hub.models import (
     Announcement,
     Channel,
     Membership,
+    OutboxMessage,
     Post,
     Thread,
     User,
@@ -32,6 +33,8 @@ CHANNEL_TEXT = {
     "en": ("Announcements", "Purpose announcements from the admins, and questions about them."),
 }
 MAX_TITLE = 300
+# The outbox kinds of the mail that asks a member to acknowledge (mailbridge.culture_out).
+MAIL_KINDS = ("announcement", "announcement_reminder")
 
 
 def door_word(via: str) -> str:
@@ -151,6 +154,12 @@ def audience(session: Session, announcement: Announcement) -> list[User]:
     return list(session.scalars(stmt))
 
 
+def asked(session: Session, announcement: Announcement) -> list[User]:
+    """The audience but the admin who published it: they wrote what the others acknowledge,
+    so they are not counted in "N of M", reminded or shown the banner (they still get it)."""
+    return [u for u in audience(session, announcement) if u.id != announcement.author_id]
+
+
 def find_ack(session: Session, user: User, announcement: Announcement) -> Acknowledgement | None:
     """The member's acknowledgement of the current version, if any."""
     return session.scalar(
@@ -201,13 +210,16 @@ def pending_for(session: Session, user: User) -> list[Announcement]:
     )
     out = []
     for a in rows:
-        if find_ack(session, user, a) is None and user in audience(session, a):
+        # The admin who published it is not asked (``asked``).
+        if a.author_id == user.id or find_ack(session, user, a) is not None:
+            continue
+        if user in audience(session, a):
             out.append(a)
     return out
 
 
 def not_acknowledged(session: Session, announcement: Announcement) -> list[User]:
-    """Members of the audience who have not acknowledged the current version."""
+    """Members asked to acknowledge who have not acknowledged the current version."""
     done = set(
         session.scalars(
             select(Acknowledgement.user_id).where(
@@ -216,7 +228,7 @@ def not_acknowledged(session: Session, announcement: Announcement) -> list[User]
             )
         )
     )
-    return [u for u in audience(session, announcement) if u.id not in done]
+    return [u for u in asked(session, announcement) if u.id not in done]
 
 
 def status(session: Session, announcement: Announcement) -> dict[str, Any]:
@@ -231,7 +243,8 @@ def status(session: Session, announcement: Announcement) -> dict[str, Any]:
             .order_by(Acknowledgement.created_at, Acknowledgement.id)
         )
     )
-    members = audience(session, announcement)
+    acks = [a for a in acks if a.user_id != announcement.author_id]
+    members = asked(session, announcement)
     acked_ids = {a.user_id for a in acks}
     acknowledged = [
         {
@@ -243,7 +256,12 @@ def status(session: Session, announcement: Announcement) -> dict[str, Any]:
         }
         for a in acks
     ]
-    pending = [{"email": u.email, "name": u.name} for u in members if u.id not in acked_ids]
+    waiting = mail_waiting(session, announcement, utcnow())
+    pending = [
+        {"email": u.email, "name": u.name, "mail_waiting": u.id in waiting}
+        for u in members
+        if u.id not in acked_ids
+    ]
     total = len(acknowledged) + len(pending)
     return {
         "id": announcement.id,
@@ -258,6 +276,30 @@ def status(session: Session, announcement: Announcement) -> dict[str, Any]:
     }
 
 
+def mail_waiting(session: Session, announcement: Announcement, now: datetime) -> set[int]:
+    """The members whose mail about the current version (the announcement itself or a reminder)
+    waits in the outbox to leave after ``now``, for their working hours: a reminder now would
+    reach them together with it."""
+    suffix = f":{announcement.id}:v{announcement.version}"
+    rows = session.scalars(
+        select(OutboxMessage.user_id).where(
+            OutboxMessage.kind.in_(MAIL_KINDS),
+            OutboxMessage.status == "pending",
+            OutboxMessage.not_before > now,
+            OutboxMessage.dedupe_key.endswith(suffix, autoescape=True),
+        )
+    )
+    return {uid for uid in rows if uid is not None}
+
+
+def to_remind(
+    session: Session, announcement: Announcement, now: datetime | None = None
+) -> list[User]:
+    """Who a reminder goes to now: not acknowledged, and no mail about it waiting to leave."""
+    waiting = mail_waiting(session, announcement, now or utcnow())
+    return [u for u in not_acknowledged(session, announcement) if u.id not in waiting]
+
+
 def remind(
     session: Session,
     *,
@@ -265,10 +307,11 @@ def remind(
     actor: User | None,
     now: datetime | None = None,
 ) -> list[User]:
-    """Ask those who have not acknowledged again (event ``announcement_reminder``)."""
+    """Ask those who have not acknowledged again (event ``announcement_reminder``), but not
+    those whose mail about it still waits in the outbox (they would get both at once)."""
     _check_admin(actor)
-    pending = not_acknowledged(session, announcement)
     announcement.last_reminded_at = now or utcnow()
+    pending = to_remind(session, announcement, announcement.last_reminded_at)
     if pending:
         events.emit(
             session,

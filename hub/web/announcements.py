@@ -131,17 +131,23 @@ def admin_show(announcement_id: int) -> ResponseReturnValue:
     return render_template(
         "announcements/admin_show.html", item=item, status=status, acknowledged=acknowledged,
         body_html=render_markdown(item.body), audience=_audience_names(item),
-        reminded=request.args.get("reminded"),
+        reminded=request.args.get("reminded"), to_remind=announcements.to_remind(db, item),
     )  # fmt: skip
 
 
 @bp.post("/admin/announcements/<int:announcement_id>/remind")
 @login_required
 def remind(announcement_id: int) -> ResponseReturnValue:
-    """One click: remind everyone who has not acknowledged."""
+    """Remind everyone who has not acknowledged, once confirmed: the button's hx-confirm asks
+    in the browser (and sends ``confirmed``); without JavaScript this page asks first."""
     require_admin()
     db = get_session()
     item = announcements.get(db, announcement_id)
+    if not request.form.get("confirmed"):
+        return render_template(
+            "announcements/remind_confirm.html", item=item,
+            to_remind=announcements.to_remind(db, item), status=announcements.status(db, item),
+        )  # fmt: skip
     pending = announcements.remind(db, announcement=item, actor=g.user)
     db.commit()
     return redirect(

@@ -1,0 +1,31 @@
+"""Markdown written out as plain text for the text part of mail (hub.plaintext.markdown_text)."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.plaintext import markdown_text
+
+
+@pytest.mark.parametrize(
+    ("source", "text"),
+    [
+        ("**全員**に*確認*を", "全員に確認を"),
+        ("~~古い~~と`help@`", "古いとhelp@"),
+        ("[使い方](http://hub/guide) と http://hub/rules", "使い方 (http://hub/guide) と http://hub/rules"),
+        ("<http://hub/a>", "http://hub/a"),
+        ("# 目的\n\n本文", "目的\n\n本文"),
+        ("- 一\n- **二**\n  1. 三\n  2. 四\n- 五", "- 一\n- 二\n  1. 三\n  2. 四\n- 五"),
+        ("3. 三\n4. 四", "3. 三\n4. 四"),
+        ("> 引用\n>\n> 続き\n\n後", "> 引用\n>\n> 続き\n\n後"),
+        ("一行目\n二行目", "一行目\n二行目"),
+        ("```\nx = 1\n```", "    x = 1"),
+        ("|項目|内容|\n|-|-|\n|**期限**|3月末|", "項目 | 内容\n期限 | 3月末"),
+        ("![図](http://hub/a.png)", "図 (http://hub/a.png)"),
+        ("1 \\* 2 &amp; 3", "1 * 2 & 3"),
+        ("<b>html</b>", "<b>html</b>"),
+        ("", ""),
+    ],
+)  # fmt: skip
+def test_markdown_as_text(source: str, text: str) -> None:
+    assert markdown_text(source) == text
