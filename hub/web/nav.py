@@ -32,15 +32,36 @@ ADMIN_NAV: list[tuple[str, LazyString]] = [
 ]
 
 
+# Pages of a blueprint with several entries that belong to one of them (culture serves thanks,
+# rules, moderation and more: its other pages mark no entry).
+SECTION: dict[str, str] = {
+    "culture.send_thanks": "culture.thanks_feed",
+    "culture.member_thanks": "culture.thanks_feed",
+    "culture.accept_rules": "culture.rules",
+    "culture.moderate": "culture.moderation_queue",
+    "culture.channel_requests": "culture.governance_page",
+    "culture.suggest": "culture.governance_page",
+}
+
+
+def _blueprint(endpoint: str) -> str:
+    return endpoint.split(".", 1)[0]
+
+
 def _present(entries: list[tuple[str, LazyString]]) -> list[tuple[str, LazyString, bool]]:
+    """The entries whose endpoint exists, each with whether it is the current page's: its own
+    endpoint, its section (``SECTION``), or any page of a blueprint that has only this entry
+    (a channel's page under Channels)."""
     views = current_app.view_functions
     here = request.endpoint or ""
-    blueprint = here.split(".", 1)[0]
+    shown = [(endpoint, label) for endpoint, label in entries if endpoint in views]
+    blueprints = [_blueprint(e) for e, _label in NAV + ADMIN_NAV if e in views]
+    alone = _blueprint(here) if blueprints.count(_blueprint(here)) == 1 else None
     return [
-        (endpoint, label, endpoint == here or endpoint.split(".", 1)[0] == blueprint)
-        for endpoint, label in entries
-        if endpoint in views
-    ]
+        (endpoint, label,
+         endpoint in (here, SECTION.get(here)) or _blueprint(endpoint) == alone)
+        for endpoint, label in shown
+    ]  # fmt: skip
 
 
 def context() -> dict[str, Any]:
