@@ -27,6 +27,7 @@ class Reason(StrEnum):
     INVALID_EMAIL = "invalid_email"
     INVALID_SLUG = "invalid_slug"
     DUPLICATE_SLUG = "duplicate_slug"
+    DUPLICATE_NAME = "duplicate_name"
     PURPOSE_REQUIRED = "purpose_required"
     REASON_REQUIRED = "reason_required"
     INVALID_VALUE = "invalid_value"

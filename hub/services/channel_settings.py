@@ -69,6 +69,7 @@ def update_channel(
         wanted["name"] = name.strip()
         if not wanted["name"] or len(wanted["name"]) > MAX_NAME:
             raise Invalid(Reason.INVALID_VALUE, "name")
+        channels.check_name_free(session, wanted["name"], viewer=actor, channel=channel)
     if purpose is not None:
         wanted["purpose"] = purpose.strip()
         if not wanted["purpose"]:
@@ -150,6 +151,37 @@ def unarchive_channel(session: Session, *, channel: Channel, actor: User | None,
     if channel.status == ChannelStatus.ACTIVE:
         raise Invalid(Reason.ALREADY_DONE, f"{channel.slug} is not archived")
     _set_status(session, channel, actor, via, ChannelStatus.ACTIVE)
+
+
+def set_new_members_join(
+    session: Session, *, channel: Channel, actor: User | None, via: Via, join: bool
+) -> None:
+    """Make every new member join ``channel`` from now on, or no longer (members it has stay).
+
+    :raises Forbidden: ``actor`` is not an admin, or it is the announcement channel, which every
+        new member joins whatever this says.
+    :raises Invalid: it is private (``PRIVATE_CHANNEL``), not active (archived, waiting for
+        approval or declined: ``INVALID_VALUE``), or already so (``ALREADY_DONE``).
+    """
+    if join:
+        channels.check_new_members_join(actor, private=channel.private)
+        if channel.status != ChannelStatus.ACTIVE:
+            raise Invalid(Reason.INVALID_VALUE, f"{channel.slug} is {channel.status}")
+    else:
+        channels.check_new_members_join(actor, private=False)
+    if channel.slug == announcements.ANNOUNCE_SLUG:
+        raise Forbidden(Reason.FORBIDDEN, "every new member joins the announcement channel")
+    if channel.new_members_join == join:
+        raise Invalid(Reason.ALREADY_DONE, f"{channel.slug}: new members join = {join}")
+    channel.new_members_join = join
+    events.emit(
+        session,
+        "channel_updated",
+        actor_id=_actor_id(actor),
+        channel_id=channel.id,
+        changed={"new_members_join": [str(not join), str(join)]},
+        via=str(via),
+    )
 
 
 def _live(channel: Channel) -> None:

@@ -5,6 +5,7 @@ changing a channel later (settings, open, archive): hub.services.channel_setting
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 from typing import Any
 
@@ -69,6 +70,33 @@ def get_visible_channel(session: Session, slug: str, *, viewer: User) -> Channel
     return channel
 
 
+def check_name_free(
+    session: Session, name: str, *, viewer: User | None, channel: Channel | None = None
+) -> None:
+    """Refuse a name another channel ``viewer`` can see already has (two "営業" in the list, or
+    "Sales" and "sales", leave people guessing where to post). Names compare as people read
+    them: width and case aside (ＡＢＣ is ABC). A private channel the viewer cannot see does
+    not count: saying its name is taken would tell them it exists. ``viewer`` None is the
+    admin CLI, which sees every channel; ``channel`` is the one being renamed.
+
+    :raises Invalid: ``Reason.DUPLICATE_NAME``, naming the channel's address.
+    """
+    wanted = _name_key(name)
+    stmt = select(Channel.id, Channel.name, Channel.slug).where(
+        Channel.status != ChannelStatus.DECLINED
+    )
+    if viewer is not None:
+        visible = permissions.readable_channel_ids(session, viewer)
+        stmt = stmt.where(Channel.private.is_(False) | Channel.id.in_(visible))
+    for found_id, found_name, slug in session.execute(stmt):
+        if _name_key(found_name) == wanted and (channel is None or found_id != channel.id):
+            raise Invalid(Reason.DUPLICATE_NAME, slug)
+
+
+def _name_key(name: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
 def create_channel(
     session: Session,
     *,
@@ -81,9 +109,11 @@ def create_channel(
     review_date: date | None = None,
     creator: User | None = None,
     policy: str | None = None,
+    new_members_join: bool = False,
 ) -> Channel:
     """Create a channel. Open by default; a private one needs a stated reason and, by policy,
-    an admin's approval (then it starts as ``pending``). ``creator=None`` is the admin CLI."""
+    an admin's approval (then it starts as ``pending``). ``creator=None`` is the admin CLI.
+    ``new_members_join`` (admins only, open channels only) makes every new member join it."""
     slug = slug.strip().lower()
     if not SLUG.match(slug) or slug in RESERVED:
         raise Invalid(Reason.INVALID_SLUG, slug)
@@ -91,10 +121,13 @@ def create_channel(
         raise Invalid(Reason.DUPLICATE_SLUG, slug)
     if not name.strip():
         raise Invalid(Reason.INVALID_VALUE, "name")
+    check_name_free(session, name, viewer=creator)
     if not purpose.strip():
         raise Invalid(Reason.PURPOSE_REQUIRED)
     if kind not in (ChannelKind.WORK, ChannelKind.SOCIAL):
         raise Invalid(Reason.INVALID_VALUE, f"kind: {kind}")
+    if new_members_join:
+        check_new_members_join(creator, private=private)
     status = ChannelStatus.ACTIVE
     if private:
         if not (reason or "").strip():
@@ -115,6 +148,7 @@ def create_channel(
         review_date=review_date,
         status=status,
         created_by=creator,
+        new_members_join=new_members_join,
     )
     session.add(channel)
     session.flush()
@@ -127,6 +161,19 @@ def create_channel(
         channel_id=channel.id,
     )
     return channel
+
+
+def check_new_members_join(actor: User | None, *, private: bool) -> None:
+    """Only the admins (and the admin CLI, ``None``) make every new member join a channel, and
+    only an open one (a private channel's members are chosen).
+
+    :raises Forbidden: ``actor`` is not an active admin (``Reason.ADMIN_ONLY``).
+    :raises Invalid: the channel is private (``Reason.PRIVATE_CHANNEL``).
+    """
+    if actor is not None and not (actor.active and permissions.is_admin(actor)):
+        raise Forbidden(Reason.ADMIN_ONLY, "new members join")
+    if private:
+        raise Invalid(Reason.PRIVATE_CHANNEL, "new members join")
 
 
 def list_channels(session: Session, *, viewer: User | None = None) -> list[Channel]:
@@ -160,6 +207,7 @@ def channel_as_dict(session: Session, channel: Channel) -> dict[str, Any]:
         "private": channel.private,
         "reason": channel.private_reason,
         "status": str(channel.status),
+        "new_members_join": channel.new_members_join,
         "members": members,
         "threads": threads,
     }

@@ -91,6 +91,7 @@ REASON_LABELS: dict[str, LazyString] = {
     Reason.INVALID_EMAIL: _l("Not a valid mail address"),
     Reason.INVALID_SLUG: _l("Not a valid channel address name"),
     Reason.DUPLICATE_SLUG: _l("A channel with that address name already exists"),
+    Reason.DUPLICATE_NAME: _l("A channel with that name already exists"),
     Reason.PURPOSE_REQUIRED: _l("A channel needs a purpose"),
     Reason.REASON_REQUIRED: _l("A private channel needs a stated reason"),
     Reason.INVALID_VALUE: _l("A value that is not valid"),

@@ -179,8 +179,8 @@ def test_a_dot_at_the_end_or_twice_in_a_row_is_refused_everywhere(
         obj=ScriptInfo(create_app=lambda: app),
     )
     assert result.exit_code == 0, result.output
-    asked = member.post("/channels/new", data={**data, "slug": "jinji.hr", "private": "1",
-                                               "reason": "人事"})  # fmt: skip
+    asked = member.post("/channels/new", data={**data, "slug": "jinji.hr", "name": "人事",
+                                               "private": "1", "reason": "人事"})  # fmt: skip
     assert asked.status_code == 303
     assert channel_slugs(app) == ["jinji.hr", "sales.tokyo"]
 
