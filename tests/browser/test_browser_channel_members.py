@@ -38,11 +38,25 @@ def test_owner_adds_and_removes_members_of_a_private_channel(browser: Browser, j
     sign_in(member, base, "ito")
     assert member.goto(f"{base}/c/jinji").status == 200
 
-    # Remove asks first (hx-confirm), then the member is gone and so is the channel for her.
-    owner.once("dialog", lambda dialog: dialog.accept())
+    # Remove asks first (hx-confirm): dismissed, nothing happens; accepted, the member is gone
+    # and so is the channel for her.
+    asked: list[str] = []
+
+    def answer(accept: bool):  # noqa: ANN202
+        def on_dialog(dialog) -> None:  # noqa: ANN001
+            asked.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+
+        return on_dialog
+
     row = owner.locator("#members tr", has_text="伊藤 さくら")
+    owner.once("dialog", answer(False))
+    row.locator("button", has_text="削除").click()
+    expect(owner.locator("#members")).to_contain_text("伊藤 さくら")
+    owner.once("dialog", answer(True))
     row.locator("button", has_text="削除").click()
     expect(owner.locator("#flash")).to_contain_text("伊藤 さくらさんを人事から外しました。")
+    assert len(asked) == 2 and "伊藤 さくら" in asked[0], asked
     expect(owner.locator("#members")).not_to_contain_text("伊藤 さくら")
     assert member.goto(f"{base}/c/jinji").status == 404
     expect(owner).to_have_url(re.compile(r"/c/jinji/members$"))
