@@ -127,10 +127,18 @@ def reason_label(code: str | None) -> str:
     return code
 
 
+def status_label(code: str, reason: str | None = None) -> str:
+    """How a message ended, in words; a digest reply kept until its sender names the thread
+    is held for the sender, not for an admin."""
+    if code == "held" and reason == Reason.AMBIGUOUS_DIGEST_REPLY:
+        return str(_("Waiting for the sender to name the thread"))
+    return str(STATUS_LABELS.get(code, code))
+
+
 @bp.context_processor
 def _labels() -> dict[str, Any]:
     return {
-        "status_label": lambda code: STATUS_LABELS.get(code, code),
+        "status_label": status_label,
         "source_label": lambda code: SOURCE_LABELS.get(code, code.upper()),
         "reason_label": reason_label,
     }

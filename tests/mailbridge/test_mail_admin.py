@@ -112,3 +112,21 @@ def test_reply_as_recipient_lands_in_the_thread(
     assert post.trimmed == body.split("承知しました。", 1)[1].strip()
     raw = msg.as_string()
     assert "In-Reply-To: <post.1@hub.test>" in raw and "From: buchou@corp.example" in raw
+
+
+def test_a_digest_reply_waiting_for_its_sender_is_not_said_to_wait_for_an_admin(
+    session: Any, client: FlaskClient, auth: Any, world: Any
+) -> None:
+    """Held, because the manager was asked which thread his answer is for: the log says it
+    waits for him (an admin reading "held for an admin" would look for something to do)."""
+    row = InboundMessage(
+        message_key="<which@corp.example>", raw=b"Subject: Re: digest\r\n\r\nok\r\n",
+        source="smtp", sender="buchou@corp.example", subject="Re: digest", status="held",
+        reason="ambiguous_digest_reply",
+    )  # fmt: skip
+    session.add(row)
+    session.commit()
+    auth.login("admin@corp.example")
+    for page in (client.get("/admin/mail").text, client.get(f"/admin/mail/{row.id}").text):
+        assert "Waiting for the sender to name the thread" in page
+        assert "Held for an admin" not in page.split("<select", 1)[-1].split("</select>", 1)[-1]
