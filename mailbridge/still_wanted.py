@@ -1,11 +1,12 @@
 """The fan-out's rules again when a mail leaves the outbox.
 
 A mail about a post may wait in the outbox (quiet hours, retries). When it leaves, the rules of
-``mailbridge.notifications`` are applied again to what changed meanwhile: the post hidden by moderation or deleted,
-the member gone, their mail from the channel turned off, the thread muted (mentions still go),
-a private channel left. A drain run reads each post's audience once (``audience_now``) and the
-members who take no mail at all once (``quiet_members``), then asks ``why_not_now`` of every
-mail: a change made while a run is under way counts from the next run (about a second).
+``mailbridge.notifications`` are applied again to what changed meanwhile: the post hidden by
+moderation or deleted, the member gone, their mail from the channel turned off, the thread
+muted (mentions still go), a private channel left. A drain run reads each post's audience once
+(``audience_now``) and the members who take no mail at all once (``quiet_members``), then asks
+``why_not_now`` of every mail: a change made while a run is under way counts from the next run
+(about a second).
 """
 
 from __future__ import annotations
