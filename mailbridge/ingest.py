@@ -283,10 +283,16 @@ class RawDropped(LookupError):
     """The message's raw bytes are gone (mail retention): there is nothing to replay."""
 
 
-def replay(app: Flask, row_id: int) -> Outcome:
-    """Run a stored message through the pipeline again (admin replay).
+class AlreadyDone(LookupError):
+    """The message was posted or carried out: a replay would only find it again."""
 
-    :raises LookupError: no such message, or ``RawDropped`` when retention dropped its raw bytes.
+
+def replay(app: Flask, row_id: int) -> Outcome:
+    """Run a stored message through the pipeline again (admin replay): one that was refused,
+    held, failed or skipped, e.g. after the sender was made a member.
+
+    :raises LookupError: no such message, ``RawDropped`` when retention dropped its raw bytes,
+        ``AlreadyDone`` when it was posted or carried out (its outcome stays as it was).
     """
     with transaction(app) as session:
         row = session.get(InboundMessage, row_id)
@@ -297,5 +303,7 @@ def replay(app: Flask, row_id: int) -> Outcome:
                 f"inbound message {row_id} cannot be replayed: its raw bytes were dropped on "
                 f"{row.raw_dropped_at:%Y-%m-%d} (KEEP_MAIL_DAYS)"
             )
+        if not row.replayable:
+            raise AlreadyDone(f"inbound message {row_id} is done ({row.status}): nothing to replay")
         row.status, row.reason, row.processed_at = "received", None, None
     return process(app, row_id)

@@ -11,6 +11,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from hub.db import Base, utcnow
 from hub.models.accounts import User
 
+# What a replay can still change: mail that was not taken (refused, held, failed, skipped as
+# an auto-reply or a bounce), or not yet processed. Mail posted or carried out is done: a replay
+# would only find it again, and record it as a duplicate in place of what it became.
+REPLAYABLE = frozenset({"received", "failed", "rejected", "held", "ignored", "bounce"})
+
 
 class InboundMessage(Base):
     """One message that reached us, stored before we said 250, with how it ended."""
@@ -50,6 +55,11 @@ class InboundMessage(Base):
     raw_dropped_at: Mapped[datetime | None] = mapped_column(default=None)
 
     author: Mapped[User | None] = relationship()
+
+    @property
+    def replayable(self) -> bool:
+        """Whether a replay can change what became of it (see ``REPLAYABLE``)."""
+        return self.status in REPLAYABLE and self.raw_dropped_at is None
 
 
 class OutboxMessage(Base):

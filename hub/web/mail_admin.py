@@ -195,6 +195,10 @@ def replay(row_id: int) -> ResponseReturnValue:
             "error",
         )
         return redirect(url_for("mail_admin.message", row_id=row_id), 303)
+    if not row.replayable:
+        # Posted or carried out: a replay would only find it again and lose what it became.
+        flash(_("This mail was taken already: there is nothing to replay."), "error")
+        return redirect(url_for("mail_admin.message", row_id=row_id), 303)
     row.status, row.reason, row.processed_at = "received", None, None
     db.commit()
     flash(_("The message will be processed again in a moment."), "info")

@@ -24,8 +24,9 @@ def test_a_message_whose_source_was_deleted(browser: Browser, ja_hub: LiveServer
         raw = "From: buchou@example\r\nSubject: 予算\r\n\r\n承認します\r\n".encode()
         rows = [
             InboundMessage(message_key=f"<{n}@x>", raw=raw, source="smtp", sender="buchou@x",
-                           subject=f"Re: 予算 {n}", status="replied", text="承認します")
-            for n in ("old", "new")
+                           subject=f"Re: 予算 {n}", status=status, text="承認します")
+            # The new one was refused (its sender not yet a member): it can be replayed.
+            for n, status in (("old", "replied"), ("new", "rejected"))
         ]  # fmt: skip
         s.add_all(rows)
         s.flush()

@@ -60,8 +60,13 @@ def test_address_ingest_log_replay(app: Flask, session: Any, tmp_path: Path) -> 
     assert [e["sender"] for e in only] == ["x@evil.example"]
     assert "replied" in run(app, "log")
 
-    replay = json.loads(run(app, "replay", "--json", str(log[0]["id"])))
-    assert replay["status"] == "duplicate"  # the post exists already: never posted twice
+    # The post exists already: it is never posted twice, and the log keeps what it became.
+    done = app.test_cli_runner().invoke(mail_group, ["replay", str(log[0]["id"])])
+    assert done.exit_code == 1 and "is done (replied): nothing to replay" in done.output
+    assert [e["status"] for e in json.loads(run(app, "log", "--json"))] == ["replied", "rejected"]
+    # A refused one is replayed (still refused: its sender is no member).
+    replay = json.loads(run(app, "replay", "--json", str(log[1]["id"])))
+    assert (replay["status"], replay["reason"]) == ("rejected", "unknown_sender")
 
 
 def test_ingest_to_overrides_headers(app: Flask, session: Any, tmp_path: Path) -> None:

@@ -286,7 +286,10 @@ def test_bug_is_recorded_as_failed_and_replay_works(
     row_id = stored.id
     session.rollback()  # SQLite: a reading session holds the write lock (BEGIN IMMEDIATE)
     assert ingest.replay(app, row_id).status == "replied"
-    assert ingest.replay(app, row_id).status == "duplicate"
+    # Done now: replayed again, it would only be found again, losing what it became.
+    with pytest.raises(ingest.AlreadyDone):
+        ingest.replay(app, row_id)
+    assert session.get(InboundMessage, row_id).status == "replied"
 
 
 def test_process_received_picks_up_replayed_rows(app: Flask, session: Any, world: Any) -> None:

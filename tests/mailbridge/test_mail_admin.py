@@ -42,9 +42,21 @@ def test_log_shows_outcome_raw_source_and_replays(
     session.rollback()
     detail = client.get(f"/admin/mail/{row_id}").get_data(as_text=True)
     assert "了解です。" in detail and "Message-ID" in detail and "Content-Type" in detail
+    # Posted: nothing to replay (it would only be found again and lose what it became).
+    assert "/replay" not in detail
     resp = client.post(f"/admin/mail/{row_id}/replay")
     assert resp.status_code == 303
-    assert session.get(InboundMessage, row_id).status == "received"
+    assert "taken already: there is nothing to replay" in client.get(resp.location).text
+    assert session.get(InboundMessage, row_id).status == "replied"
+    session.rollback()
+    # A refused mail (a stranger's) goes back in the queue.
+    stranger = mail(frm="x@evil.example", to=to, subject="Re: 予算の件", body="?")
+    ingest.receive(app, stranger, [to], "smtp")
+    refused = session.scalar(select(InboundMessage.id).where(InboundMessage.status == "rejected"))
+    session.rollback()
+    assert f"/admin/mail/{refused}/replay" in client.get(f"/admin/mail/{refused}").text
+    assert client.post(f"/admin/mail/{refused}/replay").status_code == 303
+    assert session.get(InboundMessage, refused).status == "received"
     session.rollback()
     assert client.get("/admin/mail?status=received").get_data(as_text=True).count("inbound-") == 1
 

@@ -325,7 +325,7 @@ def test_admin_page_of_a_dropped_message_says_so_and_offers_no_replay(
     old = _inbound(s, "old", "replied")
     old.text = "承認します"
     s.commit()
-    old_id, new_id = old.id, _inbound(s, "new", "replied").id
+    old_id, new_id = old.id, _inbound(s, "new", "rejected").id
     _age(s, InboundMessage, [old_id], 100)
     s.close()
     retention.prune(app, days=90)
@@ -340,7 +340,7 @@ def test_admin_page_of_a_dropped_message_says_so_and_offers_no_replay(
     assert r.status_code == 200 and refused in r.text
     with db.transaction(app) as s:
         assert s.get(InboundMessage, old_id).status == "replied"
-    # A message still whole shows its source and can be replayed.
+    # A message still whole shows its source and, refused, can be replayed.
     page = admin.get(f"/admin/mail/{new_id}").text
     assert f"/admin/mail/{new_id}/replay" in page and 'class="raw-source"' in page
     assert 'id="raw-dropped"' not in page
