@@ -10,6 +10,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from hub import delivery_words
 from hub.errors import HubError, NotFound, Reason
 from hub.i18n import N_
 from hub.models import Channel, Delivery
@@ -114,10 +115,9 @@ def execute(ctx: InboundContext, cmd: Command) -> dict[str, Any]:
         if cmd.verb == "digest":
             mode = MODES[cmd.arg]
             accounts.update_preferences(ctx.session, user, delivery=mode)
-            result["message"] = {
-                Delivery.DAILY: N_("You will get a daily digest."),
-                Delivery.WEEKLY: N_("You will get a weekly digest."),
-            }.get(mode, N_("Digests are off; you still get mail for mentions and replies."))
+            result["message"] = delivery_words.CHOSEN.get(
+                mode, N_("Digests are off; you still get mail for mentions and replies.")
+            )
         elif cmd.verb == "mute":
             channel = _channel_named(ctx, cmd.arg)
             # A member's delivery goes off; someone outside stays outside (a ChannelMute).

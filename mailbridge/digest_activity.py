@@ -11,6 +11,7 @@ from sqlalchemy import CompoundSelect, bindparam, literal_column, select, union_
 from sqlalchemy.orm import Session
 
 from hub.models import (
+    Acknowledgement,
     Announcement,
     Attachment,
     Channel,
@@ -37,6 +38,9 @@ class NeedItem:
     author: str = ""
     snippet: str = ""
     announcement_id: int | None = None
+    # The post this item shows (a mention, a question, an announcement's first post when it is
+    # in the window): the channel sections do not show it again.
+    post_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,11 +107,16 @@ class ThreadNews:
     title: str
     author_id: int | None
     is_new: bool
+    channel_id: int = 0
     total: int = 0
     authors: dict[int | None, int] = field(default_factory=dict)
-    # The last posts and the questions: (author, snippet of the body).
-    last: list[tuple[int | None, str]] = field(default_factory=list)
-    questions: list[tuple[int | None, str]] = field(default_factory=list)
+    # Every post of the window and its author; the first one when the thread is new.
+    posts: dict[int, int | None] = field(default_factory=dict)
+    first_post: int | None = None
+    # The last posts, and the questions put to the thread's starter (those that name nobody
+    # else: "@高橋 さん、この件は？" asks 高橋): (post, author, snippet of the body).
+    last: list[tuple[int, int | None, str]] = field(default_factory=list)
+    questions: list[tuple[int, int | None, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -131,8 +140,9 @@ class Activity:
     writers: dict[int, set[int | None]] = field(default_factory=dict)
     # Per member: the threads they started that hold questions (channel id, thread).
     asked_of: dict[int, list[tuple[int, ThreadNews]]] = field(default_factory=dict)
-    outsider_sections: dict[tuple[int, int], tuple[ChannelSection | None, int]] = field(
-        default_factory=dict
+    # Sections by (channel, threads it may list, posts shown above it in the digest).
+    outsider_sections: dict[tuple[int, int, frozenset[int]], tuple[ChannelSection | None, int]] = (
+        field(default_factory=dict)
     )
     # Per post of the window: the (email, name) of the members it mentions.
     mentioned: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
@@ -159,13 +169,15 @@ def load_activity(session: Session, since: datetime, until: datetime) -> Activit
     act = Activity()
     # Who each post of the window mentions: the digest shows them by name, as mail does.
     mentioned: dict[int, list[tuple[str, str]]] = {}
-    for post_id, email, name in session.execute(
-        select(Mention.post_id, User.email, User.name)
+    named: dict[int, set[int]] = {}
+    for post_id, user_id, email, name in session.execute(
+        select(Mention.post_id, Mention.user_id, User.email, User.name)
         .join(User, User.id == Mention.user_id)
         .join(Post, Post.id == Mention.post_id)
         .where(Post.created_at > since, Post.created_at <= until)
     ):
         mentioned.setdefault(post_id, []).append((email, name))
+        named.setdefault(post_id, set()).add(user_id)
     act.mentioned = mentioned
     rows = session.execute(
         select(
@@ -186,14 +198,21 @@ def load_activity(session: Session, since: datetime, until: datetime) -> Activit
         body = show_names(body, mentioned.get(post_id, ())) or files.get(post_id, "")
         t = act.threads.get(thread_id)
         if t is None:
-            t = act.threads[thread_id] = ThreadNews(thread_id, title, starter, created > since)
+            t = act.threads[thread_id] = ThreadNews(
+                thread_id, title, starter, created > since, channel_id
+            )
+            t.first_post = post_id if t.is_new else None
             act.by_channel.setdefault(channel_id, []).append(t)
         t.total += 1
         t.authors[author_id] = t.authors.get(author_id, 0) + 1
+        t.posts[post_id] = author_id
         # Kept as the digest shows them: cut once here, not once for every member.
-        t.last = [*t.last[-4:], (author_id, snippet(body, 100))]
-        if "?" in body or "？" in body:
-            t.questions.append((author_id, snippet(body, 100)))
+        text = snippet(body, 100)
+        t.last = [*t.last[-4:], (post_id, author_id, text)]
+        # A question that names others and not the starter is theirs to answer.
+        names = named.get(post_id)
+        if ("?" in body or "？" in body) and (not names or starter in names):
+            t.questions.append((post_id, author_id, text))
     for cid, news in act.by_channel.items():
         news.sort(key=lambda n: -n.thread_id)
         act.writers[cid] = {a for n in news for a in n.authors}
@@ -248,7 +267,7 @@ def _load_personal(session: Session, act: Activity, since: datetime, until: date
     for user_id, post_id, body, author_id, thread_id, title, channel_id, channel_name in rows:
         name = act.names.get(author_id, "") if author_id else ""
         text = snippet(show_names(body, act.mentioned.get(post_id, ())), 100)
-        item = NeedItem(thread_id, title, channel_name, "mention", name, text)
+        item = NeedItem(thread_id, title, channel_name, "mention", name, text, post_id=post_id)
         act.mentions.setdefault(user_id, []).append((channel_id, item))
     cards = session.execute(
         select(ThanksRecipient.user_id, Thanks)
@@ -300,4 +319,26 @@ def read_access(session: Session, user_ids: list[int]) -> dict[int, Access]:
     found: dict[int, Access] = {uid: [] for uid in user_ids}
     for uid, cid, delivery in session.connection().execute(_ACCESS, {"user_ids": user_ids}):
         found[uid].append((cid, delivery))
+    return found
+
+
+# Who acknowledged which version of the announcements a digest asks about: per batch.
+_ACKS = select(
+    Acknowledgement.user_id, Acknowledgement.announcement_id, Acknowledgement.version
+).where(
+    Acknowledgement.user_id.in_(bindparam("user_ids", expanding=True)),
+    Acknowledgement.announcement_id.in_(bindparam("announcement_ids", expanding=True)),
+)
+Acks = set[tuple[int, int]]
+
+
+def read_acks(session: Session, user_ids: list[int], announcement_ids: set[int]) -> dict[int, Acks]:
+    """Each member's acknowledgements (announcement id, version) of these announcements, read
+    in one statement of ``session``'s transaction (none when there are no announcements)."""
+    found: dict[int, Acks] = {uid: set() for uid in user_ids}
+    if announcement_ids and user_ids:
+        session.flush()
+        params = {"user_ids": user_ids, "announcement_ids": sorted(announcement_ids)}
+        for uid, announcement_id, version in session.connection().execute(_ACKS, params):
+            found[uid].add((announcement_id, version))
     return found

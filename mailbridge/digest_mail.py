@@ -19,6 +19,13 @@ from mailbridge import addresses, outbound, quiet
 from mailbridge.digest_activity import Activity, ChannelSection, Digest
 
 _MAILTO = f"@@hiroba-{uuid.uuid4().hex}-mailto-{{}}@@"
+# The digest's first line. It is still the marker a reply is cut at (quote_patterns.REPLY_MARKER
+# matches its start, so a copy of the digest under it is never read as an answer), but it says
+# what the digest asks for: answers under the items, or above it (a reply naming its marker).
+DIGEST_MARKER = (
+    "##- この行より上に返信してください（または答えたい項目のすぐ下に） / "
+    "Please reply above this line, or under the item you answer -##"
+)
 _SECTION_TEMPLATES = {"txt": "mail/_digest_section.txt", "html": "mail/_digest_section_html.txt"}
 
 
@@ -82,6 +89,7 @@ def digest_context(
         "thread_url": lambda tid: f"{base}/t/{tid}",
         "channel_url": lambda slug: f"{base}/c/{slug}",
         "run_id": run_id,
+        "reply_marker": DIGEST_MARKER,
     }
 
 

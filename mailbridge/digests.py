@@ -3,7 +3,8 @@
 Order: what needs the member (mentions, questions in their threads, announcements awaiting their
 acknowledgement), thanks they received, then new threads and replies per channel (the channel's
 purpose one line under its name; social channels last). Only channels the member may read now.
-Nothing new, no digest. A DigestRun row (unique per member and period) makes it exactly once.
+Each post is shown once, where it matters most (``digest_needs``). Nothing new, no digest. A
+DigestRun row (unique per member and period) makes it exactly once.
 """
 
 from __future__ import annotations
@@ -19,26 +20,25 @@ from sqlalchemy.orm import Session
 
 from hub.db import is_postgres, utcnow
 from hub.models import (
-    Acknowledgement,
     Delivery,
     DigestRun,
     OutboxMessage,
     User,
 )
 from hub.services.accounts import effective_delivery
-from hub.text import snippet
-from mailbridge import digest_mail, outbound, quiet
+from mailbridge import digest_mail, digest_needs, outbound, quiet
 from mailbridge.digest_activity import (
     MUTED,
     Access,
+    Acks,
     Activity,
     ChannelSection,
     Digest,
-    NeedItem,
     ThreadItem,
     ThreadNews,
     load_activity,
     read_access,
+    read_acks,
 )
 
 # A digest is read in a minute: at most this many threads per channel and in all.
@@ -46,8 +46,12 @@ PER_CHANNEL = 5
 MAX_THREADS = 30
 
 
-def _item(t: ThreadNews, others: int, user_id: int, names: dict[int, str]) -> ThreadItem:
-    author_id, body = next(((a, b) for a, b in reversed(t.last) if a != user_id), (None, ""))
+def _item(
+    t: ThreadNews, others: int, user_id: int, names: dict[int, str], shown: frozenset[int]
+) -> ThreadItem:
+    author_id, body = next(
+        ((a, b) for p, a, b in reversed(t.last) if a != user_id and p not in shown), (None, "")
+    )
     name = names.get(author_id, "") if author_id else ""
     return ThreadItem(t.thread_id, t.title, t.is_new, others, name, body)
 
@@ -60,17 +64,21 @@ def collect_digest(
     *,
     activity: Activity | None = None,
     access: Access | None = None,
+    acks: Acks | None = None,
 ) -> Digest | None:
     """What is new for ``user`` between ``since`` and ``until``; None when nothing is.
 
-    ``access`` is the member's channels as ``read_access`` gives them, read in the same
-    transaction (read here when not given): private channels count only while a member.
+    ``access`` is the member's channels as ``read_access`` gives them and ``acks`` their
+    acknowledgements as ``read_acks`` does, read in the same transaction (read here when not
+    given): private channels count only while a member.
     """
     act = activity or load_activity(session, since, until)
     if not user.active:
         return None
     if access is None:
         access = read_access(session, [user.id])[user.id]
+    if acks is None:
+        acks = read_acks(session, [user.id], {a.id for a in act.announcements})[user.id]
     joined = {cid: d for cid, d in access if d != MUTED}
     readable = act.open_channels | (act.private_channels & set(joined))
     # Channels turned off by a member, or muted from outside (a member's own setting wins):
@@ -78,7 +86,8 @@ def collect_digest(
     # here for a whole batch at once).
     readable -= {cid for cid, d in joined.items() if d == Delivery.OFF}
     readable -= {cid for cid, d in access if d == MUTED and cid not in joined}
-    needs = _needs(session, user, since, until, act, readable, set(joined))
+    needs, seen = digest_needs.needs(user, since, until, act, readable, set(joined), acks)
+    shown = digest_needs.shown_by_channel(act, seen)
     thanks = act.thanks.get(user.id, [])
     # Channels the member joined first, social channels last; the rest is counted, not listed.
     order = sorted(
@@ -89,13 +98,16 @@ def collect_digest(
     budget, more_threads, more_channels = MAX_THREADS, 0, 0
     for cid in order:
         take = min(PER_CHANNEL, budget)
+        above = shown.get(cid, _NOTHING)
         if user.id in act.writers[cid]:
-            section, more = _section(act, cid, take, user.id)
+            section, more = _section(act, cid, take, user.id, above)
         else:
-            # Most members wrote nothing there: they share one section.
-            known = act.outsider_sections.get((cid, take))
+            # Most members wrote nothing there and have nothing of it above: they share one
+            # section (as do those with the same posts above, an announcement's for one).
+            key = (cid, take, above)
+            known = act.outsider_sections.get(key)
             if known is None:
-                known = act.outsider_sections[(cid, take)] = _section(act, cid, take, OUTSIDER)
+                known = act.outsider_sections[key] = _section(act, cid, take, OUTSIDER, above)
             section, more = known
         if section is None:
             if more:
@@ -115,61 +127,32 @@ def collect_digest(
 
 # The member id of "someone who wrote nothing in the channel" (no member has id 0).
 OUTSIDER = 0
+_NOTHING: frozenset[int] = frozenset()
 
 
-def _section(act: Activity, cid: int, take: int, uid: int) -> tuple[ChannelSection | None, int]:
+def _section(
+    act: Activity, cid: int, take: int, uid: int, shown: frozenset[int]
+) -> tuple[ChannelSection | None, int]:
     """The channel's section for member ``uid`` listing at most ``take`` threads (None when it
-    lists none), and how many of its threads with news for them it leaves out."""
+    lists none), and how many of its threads with news for them it leaves out. Posts in
+    ``shown`` (above in the digest, or an announcement the member acknowledged) are counted but
+    not quoted again; a thread with nothing else is left out."""
     items: list[ThreadItem] = []
     more = 0
     for t in act.by_channel[cid]:
         others = t.total - t.authors.get(uid, 0)
         if not others:
             continue
+        if shown and others == sum(1 for p in shown if t.posts.get(p, uid) != uid):
+            continue
         if len(items) < take:
-            items.append(_item(t, others, uid, act.names))
+            items.append(_item(t, others, uid, act.names, shown))
         else:
             more += 1
     if not items:
         return None, more
     slug, name, purpose, social = act.channels[cid]
     return ChannelSection(cid, slug, name, purpose, social, tuple(items), more), more
-
-
-def _needs(
-    session: Session,
-    user: User,
-    since: datetime,
-    until: datetime,
-    act: Activity,
-    readable: set[int],
-    joined: set[int],
-) -> list[NeedItem]:
-    out = [item for cid, item in act.mentions.get(user.id, []) if cid in readable]
-    for cid, t in act.asked_of.get(user.id, []):
-        if cid not in readable:
-            continue
-        asked = [(a, b) for a, b in t.questions if a != user.id]
-        if asked:
-            a, b = asked[-1]
-            name = act.names.get(a, "") if a else ""
-            out.append(NeedItem(t.thread_id, t.title, act.channels[cid][1], "question", name, b))
-    if act.announcements:
-        acked = set(
-            session.execute(
-                select(Acknowledgement.announcement_id, Acknowledgement.version).where(
-                    Acknowledgement.user_id == user.id
-                )
-            ).all()
-        )
-        for ann in act.announcements:
-            audience = {int(x) for x in ann.audience.split(",") if x.strip().isdigit()}
-            if (ann.id, ann.version) in acked or (audience and not audience & joined):
-                continue
-            fresh = "new" if since < ann.published_at <= until else ""
-            text = snippet(ann.body, 100)
-            out.append(NeedItem(ann.thread_id, ann.title, "", "ack", fresh, text, ann.id))
-    return out
 
 
 # --- periods and building --------------------------------------------------------------------
@@ -331,14 +314,19 @@ def build_digests(
     Returns the outbox rows, for ``write_digests`` to insert in the same transaction."""
     domain = app.config["MAIL_DOMAIN"]
     built: list[tuple[User, str, datetime, Digest | None]] = []
-    acts: dict[int, Activity | None] = {}
-    # Every member's access read in one statement, in this transaction, right before building.
-    access = read_access(session, [user.id for user, _period, _since in due])
-    for user, period, since in due:
-        if not user.active or user.bouncing:
-            continue
-        act = acts[user.id] = _activity(session, activities, since, now)
-        digest = collect_digest(session, user, since, now, activity=act, access=access[user.id])
+    wanted = [(u, p, s) for u, p, s in due if u.active and not u.bouncing]
+    acts = {user.id: _activity(session, activities, since, now) for user, _p, since in wanted}
+    # Every member's access and acknowledgements read in one statement each, in this
+    # transaction, right before building.
+    user_ids = [user.id for user, _period, _since in due]
+    access = read_access(session, user_ids)
+    asked = {a.id for act in acts.values() if act for a in act.announcements}
+    acks = read_acks(session, user_ids, asked)
+    for user, period, since in wanted:
+        digest = collect_digest(
+            session, user, since, now, activity=acts[user.id], access=access[user.id],
+            acks=acks[user.id],
+        )  # fmt: skip
         built.append((user, period, since, digest))
     # Every DigestRun of the batch claimed in one statement (one round trip, not one a member).
     claimed = _claim_many(session, built, now, domain)

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
-from hub import tokens
+from hub import delivery_words, tokens
 from hub.db import get_session
 from hub.errors import HubError
 from hub.models import Channel, Delivery, Membership, User
@@ -68,6 +68,7 @@ def preferences(token: str) -> ResponseReturnValue:
         chosen_zone=request.form.get("timezone", user.timezone) if error else user.timezone,
         chosen_days=typed.getlist("working_days") if typed else user.working_days.split(","),
         saved=posted and error is None,
+        chosen=delivery_words.CHOSEN.get(accounts.effective_delivery(user)),
         error=error,
         **({k: typed.get(k, "") for k in saved_hours} if typed else saved_hours),
     ), (422 if error else 200)

@@ -13,6 +13,7 @@ from flask_login import login_required
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from hub import delivery_words
 from hub.db import get_session
 from hub.errors import Invalid, Reason
 from hub.models import Channel, Delivery, Membership, User
@@ -115,6 +116,9 @@ def save() -> ResponseReturnValue:
         return _page(422, shown=_Typed(g.user, form), error=exc, work_start=start, work_end=end)
     db.commit()
     flash(_("Your settings are saved."), "success")
+    chosen = delivery_words.CHOSEN.get(accounts.effective_delivery(g.user))
+    if chosen:
+        flash(_(chosen), "success")
     return redirect(url_for("settings.index"), 303)
 
 

@@ -42,6 +42,7 @@ def test_digest_order_markers_and_links(app, session, smtp_sink, company):
     threads.reply(session, author=peer, thread=mine.thread, body="これでいいですか？", via=Via.WEB)
     make_thread(session, channel=company["fun"], author=peer, title="ランチ", body="行こう")
     make_thread(session, channel=company["work"], author=peer, title="報告", body="@boss 見て")
+    make_thread(session, channel=company["work"], author=peer, title="議事録", body="共有します")
     make_thread(session, channel=company["secret"], author=peer, title="給与表", body="秘密")
     card = Thanks(sender=peer, message="いつもありがとう")
     card.recipients.append(ThanksRecipient(user_id=boss.id))
