@@ -46,7 +46,8 @@ def needs(
         first = news.first_post if news is not None else None
         if news is not None and first is not None:
             seen[first] = news.thread_id
-        if (ann.id, ann.version) not in acks:
+        # Its author published it: they are not asked (announcements.asked).
+        if (ann.id, ann.version) not in acks and ann.author_id != user.id:
             fresh = "new" if since < ann.published_at <= until else ""
             text = snippet(ann.body, 100)
             item = NeedItem(ann.thread_id, ann.title, "", "ack", fresh, text, ann.id, first)

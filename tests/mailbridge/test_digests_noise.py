@@ -234,3 +234,19 @@ def test_choosing_a_weekly_digest_says_mentions_and_replies_still_come(
             "work_end": "18:00", "delivery": "weekly"}  # fmt: skip
     done = client.post("/settings", data=form, follow_redirects=True)
     assert "Your settings are saved." in done.text and WEEKLY_WORDS in done.text
+
+
+def test_the_admin_who_published_an_announcement_is_not_asked_to_acknowledge_it(
+    app, session, smtp_sink, office
+):
+    """They wrote it (announcements.asked leaves them out of "N of M", reminders and the
+    banner): their digest does not ask them either; another admin's announcement does."""
+    admin = office["admin"]
+    admin.email_only, admin.delivery = True, "daily"
+    own = _announce(session, admin, "健康診断", "全員受けてください")
+    other = make_user(session, email="soumu2@corp.example", name="総務2", admin=True)
+    theirs = _announce(session, other, "研修", "新人研修に出てください")
+    session.commit()
+    needs = _part(_digest(app, session, smtp_sink, "admin@corp.example")[0], "Needs you")
+    assert f"[#{own.thread_id}]" not in needs
+    assert f"[#{theirs.thread_id}] 研修" in needs
