@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from hub import db
 from hub.models import Delivery, Via
 from hub.services import accounts, rules
 from mailbridge import outbound
@@ -68,3 +69,14 @@ def test_signed_preferences_default_says_what_the_member_gets(
     if chosen:
         assert re.search(rf'<option value="{chosen.value}"\s+selected>', page)
     assert default_option(page) == label
+
+
+def test_digest_choices_say_what_still_comes_and_announcements_reach_everyone(app):
+    """Choosing a digest keeps mail for mentions and replies in one's threads, and no choice
+    stops announcements: the choices say so (members thought "weekly digest" meant nothing
+    else, then got mail)."""
+    with db.transaction(app) as s:
+        make_user(s, email="web@corp.example", name="Web")
+    page = signed_in(app, "web@corp.example").get("/settings").text
+    assert "Weekly digest, plus mentions and replies in your threads" in page
+    assert "Announcements from the admins reach everyone, whatever you choose here." in page
