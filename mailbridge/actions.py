@@ -158,6 +158,9 @@ def reply(ctx: InboundContext) -> Outcome:
             text=emoji,
             trimmed=ctx.row.trimmed,
         )
+    acknowledged = culture_mail.ack_in_thread(ctx, thread)
+    if acknowledged is not None:
+        return acknowledged
     files = store_attachments(ctx)
     post = threads.reply(
         ctx.session,

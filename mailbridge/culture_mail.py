@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import select
+
 from hub.errors import HubError, Reason
 from hub.models import Announcement, Thanks, Thread, User, Via
 from hub.services import accounts, announcements, rules, threads
@@ -48,6 +50,40 @@ def is_question(text: str) -> bool:
     # What is left once the acknowledgement words are taken away: a remark, if long enough.
     rest = "".join(p for p in parts if not _ACK_WORDS.match(p))
     return len(rest) > SHORT_REMARK
+
+
+def only_ack_words(text: str, name: str = "") -> bool:
+    """Tell whether ``text`` says nothing but an acknowledgement ("了解しました。", "OK"), signed
+    perhaps with the sender's ``name`` or part of it ("了解しました。 山本")."""
+    signed = {p for p in _SPLIT.split(name.lower()) if p} | {"".join(name.lower().split())}
+    parts = [p for p in _SPLIT.split(text.lower()) if p and p not in signed]
+    return bool(parts) and all(_ACK_WORDS.match(p) for p in parts)
+
+
+def ack_in_thread(ctx: InboundContext, thread: Thread) -> Outcome | None:
+    """A bare "了解しました" answered through the reply address of an announcement's thread (its
+    notification's, not the announcement mail's ack+ address) acknowledges the announcement,
+    as the member meant, instead of posting "了解しました" under it. Anything more is posted as
+    usual (None), and so is an acknowledgement given already."""
+    user, text = ctx.sender, (ctx.row.text or "").strip()
+    if user is None or ctx.incoming.attachments or not only_ack_words(text, user.name):
+        return None
+    announcement = ctx.session.scalar(
+        select(Announcement).where(
+            Announcement.thread_id == thread.id, Announcement.ack_required.is_(True)
+        )
+    )
+    if announcement is None or announcements.find_ack(ctx.session, user, announcement):
+        return None
+    if user.id not in {u.id for u in announcements.asked(ctx.session, announcement)}:
+        return None
+    announcements.acknowledge(
+        ctx.session, user=user, announcement=announcement, via=Via.EMAIL, words=ack_words(text)
+    )
+    return Outcome(
+        "acknowledged", thread_id=thread.id, author=user.email, text=text,
+        trimmed=ctx.row.trimmed,
+    )  # fmt: skip
 
 
 def ack_words(text: str) -> str:
