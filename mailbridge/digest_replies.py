@@ -7,8 +7,15 @@ Routing of the reply's text, in order:
    of the last marker in the quoted block just above it — one post per thread answered;
 2. a top-posted text naming a marker ("#123 了解です") goes to that thread;
 3. a top-posted text to a digest of a single thread goes to that thread;
-4. anything else is kept as a PendingReply and ONE short "which thread?" mail lists the items;
-   answering it with the number (or the marker) posts the kept text. No text is ever dropped.
+4. anything else is kept as a PendingReply and ONE short "which thread?" mail lists the items
+   (and says which answers of the reply were posted); answering it with the number (or the
+   marker) posts the kept text, with whatever the member wrote beside the number; text with
+   no number is kept with it and the question asked again. No text is ever dropped.
+
+Beside answers placed, a part that only greets ("お疲れ様です。山本です。", "Hi all", "以上、
+よろしくお願いします。") answers nothing: it is not asked about, and the mail log keeps it
+(``trimmed``). Outlook's copy of the digest, quoted without '>' in its text or HTML reply, is
+read by ``digest_copy``.
 
 An answer to an announcement that awaits the member's acknowledgement ("了解しました" under
 its item) acknowledges it, as a reply to the announcement mail does; it is posted only when it
@@ -17,12 +24,10 @@ says more (a question or a remark).
 
 from __future__ import annotations
 
-import email
-import email.policy
 import re
-import unicodedata
 from typing import Any
 
+from babel.lists import format_list
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,19 +35,37 @@ from sqlalchemy.orm import Session
 from hub import permissions, tokens
 from hub.db import utcnow
 from hub.errors import HubError, Reason
-from hub.models import Announcement, DigestRun, OutboxMessage, PendingReply, Thread, User, Via
+from hub.models import (
+    Announcement,
+    DigestRun,
+    InboundMessage,
+    OutboxMessage,
+    PendingReply,
+    Thread,
+    User,
+    Via,
+)
 from hub.services import announcements
 from hub.services import threads as thread_service
-from mailbridge import addresses, culture_mail, quotes, replies
+from mailbridge import addresses, culture_mail, digest_copy, greetings, quotes, replies
 from mailbridge.context import InboundContext, Outcome
+from mailbridge.digest_copy import MARKER
 
 __all__ = ["act", "act_which", "ask_which", "find_marker", "run_items"]
 
-# "[#123]" or "#123" not inside a word; the number is a thread id. Japanese input methods type
-# it full-width ("＃１２３", "［＃１２３］"); \d takes full-width digits and int() reads them.
-MARKER = re.compile(r"(?<![\w&])[\[［]?[#＃](\d{1,10})[\]］]?")
-# An answer to "which thread?": a list number or a marker, first thing in the text.
-_CHOICE = re.compile(r"^\s*(?:\[?#(\d{1,10})\]?|(\d{1,4}))(?!\d)")
+# An answer to "which thread?": a marker or a list number ("3", "３番"), first thing in the text.
+_CHOICE = re.compile(r"\s*(?:[\[［]?[#＃](\d{1,10})[\]］]?|(\d{1,4})(?!\d)(\s*番目?)?)")
+# What parts the number from the member's text ("3 田中さん…", "3。", "3です。"), or follows
+# it saying no more ("3でお願いします", "3 please"); "3月の件" is text, not the number 3.
+_PARTING = re.compile(
+    r"(?:[\s.．。、,，:：)）!！]|です|でお願い(?:します|いたします|致します)"
+    r"|に(?:投稿して)?(?:ください|下さい|お願いします)|へ(?:お願いします)?|please\b)+",
+    re.I,
+)
+
+# A line of nothing but rule characters is no text; nor are brackets and stops around a choice.
+_RULE = re.compile(r"[\s\-‐–—―_=~*・·•.…]*")
+_NOTHING = re.compile(r"[\s\-‐–—―_=~*・·•.…()（）\[\]［］「」、。,，:：!！?？]*")
 
 
 def run_items(run: DigestRun) -> list[dict[str, Any]]:
@@ -137,8 +160,11 @@ def act(ctx: InboundContext) -> Outcome:
     placed: dict[int, list[str]] = {}
     unplaced: list[str] = []
     text = ctx.incoming.text or ""
-    pairs = quotes.inline_answers(text) + _unquoted_answers(text, _digest_lines(ctx, run))
+    copy = digest_copy.unquoted_answers(text, _digest_lines(ctx, run))
+    pairs = quotes.inline_answers(text) + copy
     for quoted, answer in pairs:
+        if _RULE.fullmatch(answer):
+            continue  # "---": the rule Outlook on the web draws above its reply header
         target = find_marker(quoted, ids, last=True) if quoted else None
         if target is None:
             target = find_marker(answer, ids)
@@ -158,6 +184,10 @@ def act(ctx: InboundContext) -> Outcome:
             unplaced.extend(answers)
         else:
             results.append(done)
+    # Beside answers placed, "お疲れ様です。山本です。" answers nothing: the mail log keeps it.
+    names = (user.name, ctx.incoming.sender_name)
+    hello = [t for t in unplaced if results and greetings.only_greetings(t, names)]
+    unplaced = [t for t in unplaced if t not in hello]
     reason = None
     if unplaced:
         pending = PendingReply(
@@ -168,7 +198,8 @@ def act(ctx: InboundContext) -> Outcome:
         )
         ctx.session.add(pending)
         ctx.session.flush()
-        ask_which(ctx.app, ctx.session, user, pending, items)
+        posted = [int(r["thread_id"]) for r in results if "post_id" in r]
+        ask_which(ctx.app, ctx.session, user, pending, items, posted=posted)
         reason = Reason.AMBIGUOUS_DIGEST_REPLY.value
     if not results:
         if not unplaced:
@@ -176,80 +207,35 @@ def act(ctx: InboundContext) -> Outcome:
             replies.explain(ctx, Reason.EMPTY_BODY.value)
             return Outcome("rejected", reason=Reason.EMPTY_BODY.value, author=user.email)
         return Outcome("held", reason=reason, author=user.email, text="\n\n".join(unplaced))
-    return _outcome(results, user, reason)
+    trimmed = "\n\n".join([*hello, *([ctx.row.trimmed] if ctx.row.trimmed else [])])
+    return _outcome(results, user, reason, trimmed=trimmed or None)
 
 
-def _key(line: str) -> str:
-    """A line compared with the digest's: width, case, spaces and punctuation ignored (a client
-    re-encoding the digest in ISO-2022-JP turns "·" into "?"; quoting adds ">")."""
-    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", line)).lower()
-
-
-def _digest_lines(ctx: InboundContext, run: DigestRun) -> set[str]:
-    """The keys of the digest mail's own text lines (empty if that mail is gone, or retention
-    dropped its raw bytes: the reply is then placed by the markers it quotes or names alone)."""
+def _digest_lines(ctx: InboundContext, run: DigestRun) -> list[list[str]]:
+    """The keys of the digest mail's own lines (none if that mail is gone, or retention dropped
+    its raw bytes: the reply is then placed by the markers it quotes or names alone)."""
     if not run.message_id:
-        return set()
+        return []
     found = ctx.session.execute(
         select(OutboxMessage.raw, OutboxMessage.raw_dropped_at).where(
             OutboxMessage.message_id == run.message_id
         )
     ).first()
     if found is None or found.raw_dropped_at is not None:
-        return set()
-    raw = found.raw
-    body = email.message_from_bytes(raw, policy=email.policy.default).get_body(("plain",))
-    text = body.get_content() if body is not None else ""
-    return {key for line in text.splitlines() if (key := _key(line))}
-
-
-# Characters (letters and digits) a re-wrapped piece of a digest line needs to be known as one.
-_PIECE = 12
-# Lines of a reply read for answers in an unquoted digest (a digest is far shorter).
-_MAX_LINES = 5000
-
-
-def _unquoted_answers(text: str, digest: set[str]) -> list[tuple[str, str]]:
-    """(last digest item line above, answer) pairs written into an unquoted copy of the digest.
-
-    Outlook quotes without '>': its reply is the member's text, a 差出人:/From: block and the
-    digest as it was. Lines below the copy's first line that are not the digest's are answers
-    to the item above them. Only a copy with at least three unquoted digest lines counts, so
-    a '>'-quoted digest (whose answers ``quotes.inline_answers`` finds) gives nothing here.
-    """
-    if not digest:
         return []
-    # Plain-text clients re-wrap long lines: a long enough piece of a digest line is the digest's.
-    joined = "\n".join(digest)
-    pairs: list[tuple[str, str]] = []
-    item = ""  # the last digest line above that names an item ("[#123] ...")
-    answer: list[str] = []
-    copied = 0
-    inside = False
-    run = ""  # the digest line read so far, when a client wrapped it over several lines
-    for line in text.replace("\r\n", "\n").split("\n")[:_MAX_LINES]:
-        key = _key(line)
-        if run and key and f"{run}{key}" in joined:
-            run = f"{run}{key}"
-            continue
-        run = key if key and (key in digest or (len(key) >= _PIECE and key in joined)) else ""
-        if run:
-            inside = True
-            copied += not line.lstrip().startswith(">")
-            if any(map(_key, answer)):
-                pairs.append((item, "\n".join(answer).strip()))
-            answer = []
-            item = line if MARKER.search(line) else item
-        elif inside and not line.lstrip().startswith(">"):
-            answer.append(line)
-    if any(map(_key, answer)):
-        pairs.append((item, "\n".join(answer).strip()))
-    return pairs if copied >= 3 else []
+    return digest_copy.digest_keys(found.raw)
 
 
-def _outcome(results: list[dict[str, Any]], user: User, reason: str | None = None) -> Outcome:
+def _outcome(
+    results: list[dict[str, Any]],
+    user: User,
+    reason: str | None = None,
+    *,
+    trimmed: str | None = None,
+) -> Outcome:
     """``replied`` when something was posted (thread_id, post_id and text describe the first
-    post; ``results`` lists every post and acknowledgement), else ``acknowledged``."""
+    post; ``results`` lists every post and acknowledgement), else ``acknowledged``; ``trimmed``
+    is what the mail log keeps of the mail beside them."""
     posts = [r for r in results if "post_id" in r]
     first = posts[0] if posts else results[0]
     return Outcome(
@@ -259,6 +245,7 @@ def _outcome(results: list[dict[str, Any]], user: User, reason: str | None = Non
         post_id=first.get("post_id"),
         author=user.email,
         text=first["text"],
+        trimmed=trimmed,
         results=results,
     )
 
@@ -283,13 +270,20 @@ def ask_which(
     items: list[dict[str, Any]],
     *,
     again: int = 0,
+    posted: list[int] | None = None,
+    added: bool = False,
 ) -> None:
-    """Queue the one short "which thread?" mail for ``pending`` (Reply-To bound to it)."""
+    """Queue the one short "which thread?" mail for ``pending`` (Reply-To bound to it), saying
+    which answers of the same reply were ``posted`` (read from its stored mail when None) and,
+    when the member's answer ``added`` text to the kept one, that it is kept too."""
     from mailbridge import outbound
 
     cfg = app.config
     keys = tokens.keys_from_config(cfg)
     reply_to = addresses.encode("which", user.id, pending.id, cfg["MAIL_DOMAIN"], keys)
+    if posted is None:
+        posted = _posted(session, pending, items)
+    markers = format_list([f"#{tid}" for tid in posted], locale=user.locale or "en")
     outbound.queue_mail(
         app,
         session,
@@ -301,14 +295,30 @@ def ask_which(
             "items": readable_items(session, user, items),
             "text": pending.text,
             "reply_to": reply_to,
+            "posted": markers if posted else "",
+            "posted_count": len(posted),
+            "added": added,
         },
         headers={"Reply-To": reply_to},
         urgent=True,
     )
 
 
+def _posted(session: Session, pending: PendingReply, items: list[dict[str, Any]]) -> list[int]:
+    """The items the reply that left ``pending`` answered and were posted."""
+    row = session.get(InboundMessage, pending.inbound_id) if pending.inbound_id else None
+    ids = {int(i["thread_id"]) for i in items}
+    return [
+        int(r["thread_id"])
+        for r in (row.results or [] if row is not None else [])
+        if "post_id" in r and r.get("thread_id") in ids
+    ]
+
+
 def act_which(ctx: InboundContext) -> Outcome:
-    """Post a kept digest-reply text in the thread the member chose by number or marker."""
+    """Post a kept digest-reply text in the thread the member chose by number or marker, with
+    what they wrote beside the number; text without a number is kept with the earlier text and
+    the question is asked again."""
     token = ctx.destination.token if ctx.destination else None
     pending = ctx.session.get(PendingReply, token.target_id) if token else None
     user = _user(ctx, token.user_id) if token else None
@@ -320,12 +330,20 @@ def act_which(ctx: InboundContext) -> Outcome:
         )
     run = ctx.session.get(DigestRun, pending.digest_run_id) if pending.digest_run_id else None
     items = readable_items(ctx.session, user, run_items(run) if run else [])
-    answer = unicodedata.normalize("NFKC", quotes.strip_reply(ctx.incoming.text or "").text)
-    target = _choice(answer, items)
-    result = _place(ctx, user, target, pending.text, first=True) if target else None
+    # Our question sent back with nothing written holds no answer (its list has markers).
+    stripped = quotes.strip_reply(ctx.incoming.text or "")
+    target, said = _choice("" if stripped.kept_whole else stripped.text.strip(), items)
+    if _says_nothing(said, (user.name, ctx.incoming.sender_name)):
+        said = ""  # "3。よろしくお願いします。" chooses; the mail log keeps the rest
+    text = "\n\n".join(t for t in (pending.text, said) if t)
+    result = _place(ctx, user, target, text, first=True) if target else None
     if result is None:
+        pending.text = text  # never lost: kept with the earlier text until a thread is named
         again = ctx.row.id or 1
-        ask_which(ctx.app, ctx.session, user, pending, run_items(run) if run else [], again=again)
+        ask_which(
+            ctx.app, ctx.session, user, pending, run_items(run) if run else [],
+            again=again, added=bool(said),
+        )  # fmt: skip
         return Outcome(
             "held",
             reason=Reason.AMBIGUOUS_DIGEST_REPLY.value,
@@ -337,13 +355,29 @@ def act_which(ctx: InboundContext) -> Outcome:
     return _outcome([result], user)
 
 
-def _choice(answer: str, items: list[dict[str, Any]]) -> int | None:
-    """The thread id the member chose: ``2`` (list number) or ``#123`` (marker)."""
-    m = _CHOICE.match(answer)
+def _choice(answer: str, items: list[dict[str, Any]]) -> tuple[int | None, str]:
+    """The thread id the member chose and what else they wrote: ``2`` (list number, "2番") or
+    ``#123`` (marker) first, their text after it ("3 田中さん、…"); else a marker named in the
+    text, which is all theirs ("3月の件は…" names no number)."""
     ids = {int(i["thread_id"]) for i in items}
-    if m is None:
-        found = find_marker(answer, ids)
-        return found
+    m = _CHOICE.match(answer)
+    if m is not None:
+        rest = answer[m.end() :]
+        cut = _PARTING.match(rest)
+        if m.group(1) or m.group(3) or cut or not rest:
+            return _chosen(m, items, ids), rest[cut.end() :].strip() if cut else rest.strip()
+    return find_marker(answer, ids), answer
+
+
+def _says_nothing(said: str, names: tuple[str | None, ...]) -> bool:
+    """Tell whether what the member wrote beside their choice is only the choice and greetings
+    ("お疲れ様です。#18 でお願いします。"); anything more is theirs to post."""
+    bare = re.sub(rf"{MARKER.pattern}(?:{_PARTING.pattern})?", " ", said, flags=re.I)
+    return bool(_NOTHING.fullmatch(bare)) or greetings.only_greetings(bare, names)
+
+
+def _chosen(m: re.Match[str], items: list[dict[str, Any]], ids: set[int]) -> int | None:
+    """The thread id a ``_CHOICE`` match names, if it is one of ``items``."""
     if m.group(1):
         marked = int(m.group(1))
         return marked if marked in ids else None
