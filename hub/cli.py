@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session
 from hub import db, migrate
 from hub.errors import HubError, Invalid, Reason
 from hub.models import Via
-from hub.services import accounts, channel_settings, channels, member_import, members
+from hub.services import (
+    accounts,
+    channel_settings,
+    channels,
+    member_import,
+    members,
+    onboarding,
+)
 
 
 @contextmanager
@@ -46,7 +53,7 @@ def init_command() -> None:
     click.echo("database is at the newest schema")
 
 
-user_group = AppGroup("user", help="Members: add, list, import, deactivate, set-role.")
+user_group = AppGroup("user", help="Members: add, invite, list, import, deactivate, set-role.")
 
 
 @user_group.command("add")
@@ -61,11 +68,43 @@ user_group = AppGroup("user", help="Members: add, list, import, deactivate, set-
     "--working-hours", default=None, help="e.g. 09:00-18:00; 22:00-06:00 runs until 06:00 next day"
 )
 @click.option("--password", default=None, help="Prefer the sign-in link; for scripts only.")
-def user_add(**kw: Any) -> None:
-    """Add a member."""
+@click.option(
+    "--no-invite",
+    is_flag=True,
+    help="Add without mailing the invitation (send it later with 'user invite').",
+)
+def user_add(no_invite: bool, **kw: Any) -> None:
+    """Add a member, in the channels every new member joins, and mail the invitation: a sign-in
+    link for the web (no password needed), or for an email-only member how to take part by mail."""
+    start = onboarding.start_from_config(current_app.config, invite=not no_invite)
     with cli_transaction() as session:
-        user = accounts.create_user(session, **kw)
+        user = onboarding.add_member(session, actor=None, start=start, **kw)
         click.echo(f"added member {user.id} {user.email}")
+        click.echo(_invited(user.email_only, start))
+
+
+def _invited(email_only: bool, start: onboarding.Start) -> str:
+    """What the command says it mailed."""
+    if not start.invite:
+        return "  not invited yet (--no-invite): hiroba user invite EMAIL sends it"
+    if email_only:
+        return "  welcome mail queued: how to take part by mail (a member gets it only once)"
+    return f"  invitation queued: a sign-in link that works once, for {start.link_days} days"
+
+
+@user_group.command("invite")
+@click.argument("emails", metavar="EMAIL...", nargs=-1, required=True)
+def user_invite(emails: tuple[str, ...]) -> None:
+    """Mail members their invitation (again): a fresh sign-in link for the web, or the welcome
+    mail for an email-only member who has not had it."""
+    start = onboarding.start_from_config(current_app.config)
+    with cli_transaction() as session:
+        for email in emails:
+            user = accounts.find_user_by_email(session, email)
+            if user is None:
+                raise click.ClickException(f"no member with the address {email}")
+            onboarding.invite(session, user, actor=None, days=start.link_days)
+            click.echo(f"{user.email}:{_invited(user.email_only, start)[1:]}")
 
 
 @user_group.command("list")
@@ -93,13 +132,19 @@ def user_list(as_json: bool) -> None:
 @user_group.command("import")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Check every row and add nothing.")
+@click.option("--no-invite", is_flag=True, help="Add without mailing the invitations.")
 @click.option("--json", "as_json", is_flag=True)
-def user_import(csv_file: Path, dry_run: bool, as_json: bool) -> None:
+def user_import(csv_file: Path, dry_run: bool, no_invite: bool, as_json: bool) -> None:
     """Add members from a CSV file with columns email,name[,email_only,locale,role,timezone,
-    working_days,working_hours]."""
+    working_days,working_hours]; each joins the channels every new member joins and is
+    invited as by 'user add'."""
+    start = onboarding.start_from_config(current_app.config, invite=not no_invite)
     with cli_transaction() as session:
         rows = member_import.import_csv(
-            session, member_import.decode_csv(csv_file.read_bytes()), dry_run=dry_run
+            session,
+            member_import.decode_csv(csv_file.read_bytes()),
+            dry_run=dry_run,
+            start=start,
         )
     if as_json:
         echo_json([r.__dict__ for r in rows])
@@ -158,8 +203,17 @@ channel_group = AppGroup(
 @click.option("--private", is_flag=True)
 @click.option("--reason", default=None, help="Why it must be private (required with --private).")
 @click.option("--social", is_flag=True, help="A home for chit-chat.")
+@click.option(
+    "--new-members-join", is_flag=True, help="Every member added from now on joins it (open only)."
+)
 def channel_add(
-    slug: str, name: str, purpose: str, private: bool, reason: str | None, social: bool
+    slug: str,
+    name: str,
+    purpose: str,
+    private: bool,
+    reason: str | None,
+    social: bool,
+    new_members_join: bool,
 ) -> None:
     """Add a channel (open unless --private with a --reason)."""
     with cli_transaction() as session:
@@ -171,6 +225,7 @@ def channel_add(
             private=private,
             reason=reason,
             kind="social" if social else "work",
+            new_members_join=new_members_join,
         )
         domain = current_app.config["MAIL_DOMAIN"]
         click.echo(f"added channel {channel.slug}: {channel.slug}@{domain}")
@@ -188,6 +243,7 @@ def channel_list(as_json: bool) -> None:
     for r in rows:
         tag = " (private)" if r["private"] else (" (social)" if r["kind"] == "social" else "")
         tag += " (archived)" if r["status"] == "archived" else ""
+        tag += " (new members join)" if r["new_members_join"] else ""
         click.echo(f"{r['slug']:<20} {r['name']}{tag} — {r['purpose']}")
 
 
@@ -196,15 +252,34 @@ def channel_list(as_json: bool) -> None:
 @click.option("--name", default=None)
 @click.option("--purpose", default=None, help="What the channel is for, what belongs here.")
 @click.option("--kind", type=click.Choice(["work", "social"]), default=None)
-def channel_edit(slug: str, name: str | None, purpose: str | None, kind: str | None) -> None:
-    """Change a channel's name, purpose or kind (its address, the slug, stays)."""
-    if name is None and purpose is None and kind is None:
-        raise click.UsageError("say what to change: --name, --purpose or --kind")
+@click.option(
+    "--new-members-join/--no-new-members-join",
+    default=None,
+    help="Whether every member added from now on joins it (open channels only).",
+)
+def channel_edit(
+    slug: str,
+    name: str | None,
+    purpose: str | None,
+    kind: str | None,
+    new_members_join: bool | None,
+) -> None:
+    """Change a channel's name, purpose or kind (its address, the slug, stays), or whether
+    every new member joins it."""
+    if name is None and purpose is None and kind is None and new_members_join is None:
+        raise click.UsageError(
+            "say what to change: --name, --purpose or --kind (or --[no-]new-members-join)"
+        )
     with cli_transaction() as session:
         channel = channels.get_channel(session, slug)
         changed = channel_settings.update_channel(
             session, channel=channel, actor=None, via=Via.CLI, name=name, purpose=purpose, kind=kind
         )
+        if new_members_join is not None and new_members_join != channel.new_members_join:
+            channel_settings.set_new_members_join(
+                session, channel=channel, actor=None, via=Via.CLI, join=new_members_join
+            )
+            changed.append("new_members_join")
         click.echo(f"{channel.slug}: {', '.join(changed) or 'nothing'} changed")
 
 

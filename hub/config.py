@@ -53,6 +53,8 @@ class Defaults:
         "application/msword,application/vnd.ms-excel,application/vnd.ms-powerpoint"
     )
     MAGIC_LINK_MINUTES = 15
+    # An invitation's sign-in link works this many days (once, like any sign-in link).
+    INVITE_LINK_DAYS = 7
     LOGIN_RATE_LIMIT = "10 per minute"
     RATELIMIT_STORAGE_URI = "memory://"
     # Secure cookies follow BASE_URL: on whenever the hub is served over https.

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from hub.db import utcnow
 from hub.models import Channel, Event, Post, User, Via
-from hub.services import accounts, channels, threads
+from hub.services import accounts, channels, onboarding, rules, threads
 
 DOMAIN = "hiroba-shoji.example"
 ADMIN_EMAIL = f"sato@{DOMAIN}"
@@ -178,6 +178,11 @@ def load(session: Session, *, password: str | None = None) -> DemoResult:
             session, email=f"{local}@{DOMAIN}", name=name, **{**settings, **opts}
         )
     _set_passwords(session, password)
+    # The demo company has used the hub for weeks: its web members accepted the rules then.
+    # (The email-only managers have not: their welcome mails, below, ask them to.)
+    for user in people.values():
+        if not user.email_only:
+            rules.accept_rules(session, user, Via.WEB, now=utcnow() - timedelta(days=14))
     made = []
     for slug, name, purpose, kind, reason, members in CHANNELS:
         channel = channels.create_channel(
@@ -188,6 +193,12 @@ def load(session: Session, *, password: str | None = None) -> DemoResult:
             channels.add_member(session, user=people[local], channel=channel, actor=None)
         made.append(channel)
     by_slug = {c.slug: c for c in made}
+    # 全社連絡 is for everyone: a member invited later joins it, and the announcement channel
+    # (made here, as the first member's arrival makes it in any hub), as every member is.
+    by_slug["general"].new_members_join = True
+    for user in people.values():
+        joined = onboarding.join_default_channels(session, user, locale="ja")
+    made += [c for c in joined if c not in made]
     for slug, title, posts, reactions in THREADS:
         _thread(session, by_slug[slug], title, posts, reactions, people)
     for channel in made:

@@ -154,9 +154,12 @@ def _open_channels(session: Session) -> list[Channel]:
 
 
 def on_member_added(app: Flask, session: Session, event: Event) -> None:
-    """The welcome mail for an email-only member, in their language."""
+    """The welcome mail for an email-only member, in their language (not for one added with
+    ``--no-invite``: ``member_welcome`` sends it later)."""
     user = session.get(User, event.subject_id or 0)
     if user is None or not user.email_only or user.rules_accepted_at is not None:
+        return
+    if (event.data or {}).get("invite") is False:
         return
     domain = app.config["MAIL_DOMAIN"]
     reply_to = addresses.encode("welcome", user.id, user.id, domain, _keys(app))

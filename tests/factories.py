@@ -9,6 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from hub.db import utcnow
 from hub.models import Channel, Post, User, Via
 from hub.services import accounts, channels, threads
 
@@ -30,7 +31,15 @@ def make_user(session: Session, **overrides: Any) -> User:
     kw.update(overrides)
     if kw.get("email_only"):
         kw.setdefault("password", None)
-    return accounts.create_user(session, **kw)
+    # A web member is sent to the rules on their first visit (the default rules too), so a
+    # test about anything else starts with a member who accepted them (version 1, no event);
+    # tests of the first visit say rules_accepted=False. Email-only members accept by mail.
+    accepted = kw.pop("rules_accepted", not kw.get("email_only"))
+    user = accounts.create_user(session, **kw)
+    if accepted:
+        user.rules_accepted_at = utcnow()
+        user.rules_version = 1
+    return user
 
 
 def make_channel(session: Session, **overrides: Any) -> Channel:

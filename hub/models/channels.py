@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.db import Base, utcnow
@@ -27,6 +27,9 @@ class Channel(Base):
     private_reason: Mapped[str | None] = mapped_column(Text, default=None)
     review_date: Mapped[date | None] = mapped_column(default=None)
     status: Mapped[ChannelStatus] = mapped_column(String(20), default=ChannelStatus.ACTIVE)
+    # Every new member joins it (an open channel an admin marked; the announcement channel is
+    # joined whatever this says): hub.services.onboarding.
+    new_members_join: Mapped[bool] = mapped_column(default=False, server_default=false())
     review_note: Mapped[str | None] = mapped_column(Text, default=None)
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user.id", ondelete="SET NULL"), default=None

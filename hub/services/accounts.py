@@ -140,8 +140,13 @@ def create_user(
     working_hours: str | None = None,
     password: str | None = None,
     actor: User | None = None,
+    invite: bool = True,
 ) -> User:
-    """Add a member; addresses are unique whatever their case."""
+    """Add a member; addresses are unique whatever their case.
+
+    ``invite=False`` adds them without a word: the member_added event says so, and an
+    email-only member gets no welcome mail (hub.services.onboarding invites them later).
+    """
     address = normalize_email(email)
     if find_user_by_email(session, address) is not None:
         raise Invalid(Reason.DUPLICATE_EMAIL, address)
@@ -166,7 +171,9 @@ def create_user(
         user.password_hash = _hasher.hash(password)
     session.add(user)
     session.flush()
-    events.emit(session, "member_added", actor_id=actor.id if actor else None, subject_id=user.id)
+    quiet = {} if invite else {"invite": False}
+    events.emit(session, "member_added", actor_id=actor.id if actor else None, subject_id=user.id,
+                **quiet)  # fmt: skip
     return user
 
 
@@ -303,9 +310,34 @@ def create_login_link(session: Session, user: User, *, minutes: int = 15) -> str
     return token
 
 
+def find_login_link(session: Session, token: str) -> LoginLink | None:
+    """The sign-in link ``token`` was made for (expired and used ones too), else None."""
+    return session.scalar(select(LoginLink).where(LoginLink.token_hash == _hash_token(token)))
+
+
+def link_works(link: LoginLink | None) -> bool:
+    """Tell whether ``link`` still signs its member in: not used, not expired, member active."""
+    return (
+        link is not None
+        and link.used_at is None
+        and link.expires_at >= utcnow()
+        and link.user.active
+    )
+
+
+def renew_login_link(session: Session, token: str, *, minutes: int) -> tuple[User, str] | None:
+    """A fresh sign-in token for the member an earlier link (expired, used or not) was made
+    for, with that member; None for an unknown token or a deactivated member. The fresh link
+    goes to the member's own address, so whoever holds the old one learns nothing new."""
+    link = find_login_link(session, token)
+    if link is None or not link.user.active:
+        return None
+    return link.user, create_login_link(session, link.user, minutes=minutes)
+
+
 def use_login_link(session: Session, token: str) -> User:
     """Spend a sign-in token and return its member; expired, used or unknown tokens fail."""
-    link = session.scalar(select(LoginLink).where(LoginLink.token_hash == _hash_token(token)))
+    link = find_login_link(session, token)
     now = utcnow()
     if link is None or link.used_at is not None or link.expires_at < now:
         raise Invalid(Reason.BAD_TOKEN)

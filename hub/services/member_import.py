@@ -14,13 +14,13 @@ from hub.models import User
 from hub.services.accounts import (
     LOCALES,
     check_timezone,
-    create_user,
     find_user_by_email,
     normalize_email,
     parse_working_days,
     parse_working_hours,
     require_admin,
 )
+from hub.services.onboarding import Start, add_member
 
 
 @dataclass
@@ -51,12 +51,19 @@ def decode_csv(raw: bytes) -> str:
 
 
 def import_csv(
-    session: Session, data: str, *, dry_run: bool = False, actor: User | None = None
+    session: Session,
+    data: str,
+    *,
+    dry_run: bool = False,
+    actor: User | None = None,
+    start: Start | None = None,
 ) -> list[ImportRow]:
     """Add members from CSV (email,name[,email_only][,locale][,role][,timezone][,working_days]
     [,working_hours]); report per-row errors.
 
-    With ``dry_run`` nothing is written. Rows with errors are skipped, the others added.
+    With ``dry_run`` nothing is written. Rows with errors are skipped, the others added as any
+    new member is (``onboarding.add_member``: the default channels, and invited unless
+    ``start`` says not to).
     """
     require_admin(actor)
     rows: list[ImportRow] = []
@@ -93,8 +100,9 @@ def import_csv(
             row.errors.append(exc.reason.value + (f": {exc.detail}" if exc.detail else ""))
             continue
         if not dry_run:
-            user = create_user(
+            user = add_member(
                 session,
+                start=start or Start(),
                 email=email,
                 name=row.name,
                 email_only=flag,

@@ -67,11 +67,13 @@ def has_accepted(user: User, version: int) -> bool:
 
 
 def must_accept(session: Session, user: User) -> bool:
-    """Tell whether ``user`` is asked to accept the rules before anything else (on the web)."""
-    if user.rules_accepted_at is not None:
-        return user.rules_version < current_version(session)
-    # Until an admin has written the rules there is nothing to accept.
-    return session.get(Setting, KEY) is not None
+    """Tell whether ``user`` is asked to accept the rules before anything else (on the web).
+
+    A member who never accepted any is asked on their first visit, the default rules too (the
+    text every member reads until an admin writes their own): the welcome mail asks email-only
+    members to accept them from the start, so web members are asked the same.
+    """
+    return not has_accepted(user, current_version(session))
 
 
 def set_rules(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
@@ -11,7 +11,7 @@ from hub import permissions
 from hub.db import get_session
 from hub.errors import Forbidden, Invalid, Reason
 from hub.models import User
-from hub.services import accounts, events, member_import
+from hub.services import accounts, member_import, onboarding
 
 bp = Blueprint("admin_members", __name__, url_prefix="/admin/members")
 
@@ -24,9 +24,12 @@ def _admins_only() -> None:
 
 
 def _list_page(status: int = 200, **extra: object) -> ResponseReturnValue:
-    users = accounts.list_users(get_session())
+    db = get_session()
     extra.setdefault("form", {})
-    return render_template("admin/members.html", users=users, **extra), status
+    return render_template(
+        "admin/members.html", users=accounts.list_users(db),
+        joined=onboarding.default_channels(db), **extra,
+    ), status  # fmt: skip
 
 
 @bp.get("")
@@ -34,24 +37,29 @@ def index() -> ResponseReturnValue:
     return _list_page()
 
 
+def _start() -> onboarding.Start:
+    return onboarding.start_from_config(current_app.config)
+
+
 @bp.post("/invite")
 def invite() -> ResponseReturnValue:
-    """Add a member by address; the mail bridge sends the invitation (event member_invited)."""
+    """Add a member by address, in the channels every new member joins; the mail bridge sends
+    the invitation (a web member's with a sign-in link; an email-only member's welcome mail)."""
     form = request.form
     db = get_session()
     try:
-        user = accounts.create_user(
+        user = onboarding.add_member(
             db,
+            actor=g.user,
+            start=_start(),
             email=form.get("email", ""),
             name=form.get("name", ""),
             email_only=bool(form.get("email_only")),
             locale=form.get("locale", "ja"),
-            actor=g.user,
         )
     except Invalid as exc:
         db.rollback()
         return _list_page(422, invite_error=exc, form=form)
-    events.emit(db, "member_invited", actor_id=g.user.id, subject_id=user.id)
     db.commit()
     flash(_("%(name)s is invited.", name=user.name), "success")
     return redirect(url_for("admin_members.index"), 303)
@@ -112,13 +120,10 @@ def import_csv() -> ResponseReturnValue:
         csv_text = request.form.get("csv", "")
     db = get_session()
     confirm = request.form.get("action") == "confirm"
-    rows = member_import.import_csv(db, csv_text, dry_run=not confirm, actor=g.user)
+    rows = member_import.import_csv(db, csv_text, dry_run=not confirm, actor=g.user, start=_start())
     if not confirm:
         db.rollback()
         return render_template("admin/import.html", csv_text=csv_text, rows=rows)
-    for row in rows:
-        if row.user_id is not None:
-            events.emit(db, "member_invited", actor_id=g.user.id, subject_id=row.user_id)
     db.commit()
     # The page's notice says how many were added (a flash as well said it twice).
     return render_template("admin/import.html", csv_text="", rows=rows, done=True)

@@ -95,9 +95,21 @@ def request_link() -> ResponseReturnValue:
     return render_template("auth/link_sent.html", email=email)
 
 
+def _link_failed(token: str, status: int) -> ResponseReturnValue:
+    """The page of a link that no longer works: it offers to mail a fresh one (to the member
+    it was made for), or for a link nobody knows the address form."""
+    link = accounts.find_login_link(get_session(), token)
+    renewable = link is not None and link.user.active
+    page = render_template("auth/confirm_link.html", token=token, failed=True, renewable=renewable)
+    return page, status
+
+
 @bp.get("/login/link/<token>")
 def confirm_link(token: str) -> ResponseReturnValue:
-    """Show a button: opening the link (mail scanners do) never signs anybody in."""
+    """Show a button: opening the link (mail scanners do) never signs anybody in. A link that
+    no longer works (an invitation opened after its days) says so at once."""
+    if not accounts.link_works(accounts.find_login_link(get_session(), token)):
+        return _link_failed(token, 200)
     return render_template("auth/confirm_link.html", token=token)
 
 
@@ -110,10 +122,26 @@ def use_link(token: str) -> ResponseReturnValue:
         user = accounts.use_login_link(db, token)
     except HubError:
         db.rollback()
-        return render_template("auth/confirm_link.html", token=token, failed=True), 422
+        return _link_failed(token, 422)
     db.commit()
     login_user(user)
     return redirect(_home(), 303)
+
+
+@bp.post("/login/link/<token>/renew")
+@limiter.limit(_login_limit)
+def renew_link(token: str) -> ResponseReturnValue:
+    """Mail a fresh sign-in link to the member an expired or used link was made for; the
+    answer names no address (whoever holds the old link learns nothing new)."""
+    db = get_session()
+    minutes = int(current_app.config["MAGIC_LINK_MINUTES"])
+    renewed = accounts.renew_login_link(db, token, minutes=minutes)
+    if renewed is None:
+        return _link_failed(token, 422)
+    user, fresh = renewed
+    events.emit(db, "login_link_requested", subject_id=user.id, token=fresh)
+    db.commit()
+    return render_template("auth/link_sent.html", renewed=True)
 
 
 @bp.post("/logout")

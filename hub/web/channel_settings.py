@@ -96,6 +96,22 @@ def unarchive(slug: str) -> ResponseReturnValue:
     )
 
 
+@bp.post("/c/<slug>/new-members")
+@login_required
+def new_members(slug: str) -> ResponseReturnValue:
+    """Admins: make every new member join this open channel, or no longer."""
+    join = request.form.get("new_members_join") == "1"
+    return _change(
+        slug,
+        lambda db, **kw: channel_settings.set_new_members_join(db, join=join, **kw),
+        lambda c: (
+            _("Every new member now joins %(channel)s.", channel=c)
+            if join
+            else _("New members no longer join %(channel)s.", channel=c)
+        ),
+    )
+
+
 def _change(slug: str, action: Change, done: Done) -> ResponseReturnValue:
     db = get_session()
     channel = channel_settings.get_channel_to_change(db, slug, actor=g.user)

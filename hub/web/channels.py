@@ -117,6 +117,7 @@ def create() -> ResponseReturnValue:
             private=bool(form.get("private")),
             reason=form.get("reason", ""),
             creator=g.user,
+            new_members_join=bool(form.get("new_members_join")),
         )
     except (Invalid, Forbidden) as exc:
         db.rollback()

@@ -1,9 +1,10 @@
 """Culture on the web: rules and first-visit guide, thanks, flags, moderation, governance.
 
-Signed-in web members who have not accepted the rules an admin has written (or their current
-version, once an admin asked everyone again) are sent to the rules page first
-(``before_app_request``); email-only members accept by replying to their welcome mail (or to
-the mail that tells them the rules were updated).
+Signed-in web members who have not accepted the rules (the default text until an admin writes
+their own; the current version, once an admin asked everyone again) are sent to the rules page
+first (``before_app_request``), and after their first acceptance to the guide, both keeping
+where they were going; email-only members accept by replying to their welcome mail (or to the
+mail that tells them the rules were updated).
 """
 
 from __future__ import annotations
@@ -70,25 +71,29 @@ def rules() -> ResponseReturnValue:
 @bp.post("/rules/accept")
 @login_required
 def accept_rules() -> ResponseReturnValue:
-    """Accept the version read; the first time on to the guide, after that back on the way."""
+    """Accept the version read; the first time on to the guide, after that back on the way
+    (the guide's button goes there in turn)."""
     db = _db()
     first = g.user.rules_accepted_at is None
     read = request.form.get("version", "")
     rules_service.accept_rules(db, g.user, Via.WEB, version=int(read) if read.isdigit() else None)
     db.commit()
+    going = safe_next(request.form.get("next"))
     if first:
-        return redirect(url_for("culture.guide"), 303)
-    return redirect(safe_next(request.form.get("next"), url_for("culture.rules")), 303)
+        return redirect(url_for("culture.guide", next=going or None), 303)
+    return redirect(going or url_for("culture.rules"), 303)
 
 
 @bp.get("/guide")
 @login_required
 def guide() -> ResponseReturnValue:
-    """The first-visit guide: what goes where, and the mail doors."""
+    """The first-visit guide: what goes where, and the mail doors; its button goes on to where
+    the member was going when the rules stopped them (``next``), else to the channels."""
     db = _db()
     chans = db.scalars(select(Channel).where(Channel.private.is_(False)).order_by(Channel.name))
+    going = safe_next(request.args.get("next"), url_for("channels.index"))
     return render_template("culture/guide.html", channels=list(chans),
-                           domain=current_app.config["MAIL_DOMAIN"])  # fmt: skip
+                           domain=current_app.config["MAIL_DOMAIN"], next=going)  # fmt: skip
 
 
 @bp.route("/admin/rules", methods=["GET", "POST"])

@@ -87,7 +87,8 @@ def test_screenshots_of_the_demo(browser: Browser, ja_hub) -> None:
     page = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900}).new_page()
     sign_in(page, hub.url, "sato")
     page.goto(f"{hub.url}/")
-    expect(page.locator(".channel-card")).to_have_count(6)
+    # The demo's six channels and the announcement channel (お知らせ) every member is in.
+    expect(page.locator(".channel-card")).to_have_count(7)
     expect(page.locator("h1")).to_have_text("チャンネル")  # the Japanese UI
     page.screenshot(path=str(SHOTS / "channels.png"), full_page=True)
 

@@ -24,7 +24,7 @@ def test_the_admin_edits_again_right_after_saving(browser: Browser, live_server)
     base = live_server.url
     with db.transaction(live_server.app) as s:
         make_user(s, email="admin@corp.example", name="Admin", admin=True)
-        make_user(s, email="taro@corp.example", name="Taro")
+        make_user(s, email="taro@corp.example", name="Taro", rules_accepted=False)
     admin = browser.new_context(locale="en-US").new_page()
     sign_in(admin, base, "admin@corp.example")
     admin.goto(f"{base}/admin/rules")

@@ -114,7 +114,7 @@ def test_private_request_policy_approve_decline(app: Flask, db: Any) -> None:
 
 
 def test_thanks_values_and_rules(db: Any) -> None:
-    admin, a, b = make_user(db, admin=True), make_user(db), make_user(db)
+    admin, a, b = make_user(db, admin=True), make_user(db, rules_accepted=False), make_user(db)
     value = thanks_service.save_value(db, actor=admin, tag="#Kaizen", name="改善")
     assert value.tag == "kaizen" and thanks_service.value_in_text(db, "よかった #KAIZEN") is value
     with pytest.raises(Invalid):

@@ -61,10 +61,10 @@ def test_member_cannot_open_admin_pages(app: Flask, db: Any, client, auth) -> No
 
 def test_rules_gate_then_guide(app: Flask, db: Any, client, auth) -> None:
     w = setup_world(db)
-    auth.login("member@corp.example")
-    assert client.get("/").status_code == 200  # no rules written yet: nothing to accept
+    make_user(db, email="new@corp.example", name="新人", rules_accepted=False)
     rules.set_rules(db, actor=w["admin"], markdown="# 広場のルール\n\n- 人を傷つけない")
     db.commit()
+    auth.login("new@corp.example")
     res = client.get("/")
     assert res.status_code == 303 and "/rules" in res.headers["Location"]
     assert "広場のルール" in client.get("/rules").get_data(as_text=True)

@@ -27,9 +27,14 @@ def accepted(app: Flask) -> dict[str, bool]:
 
 def test_the_admin_who_saves_the_rules_has_accepted_them(app: Flask) -> None:
     with db.transaction(app) as s:
-        make_user(s, email="admin@corp.example", name="Admin", admin=True)
-        make_user(s, email="taro@corp.example", name="太郎")
+        make_user(s, email="admin@corp.example", name="Admin", admin=True, rules_accepted=False)
+        make_user(s, email="taro@corp.example", name="太郎", rules_accepted=False)
     admin = signed_in(app, "admin@corp.example")
+    # The default rules count as rules: on a first visit the admin accepts them as everyone
+    # does (one click), and only then edits them.
+    r = admin.get("/admin/rules")
+    assert r.status_code == 303 and r.location.startswith("/rules?next=/admin/rules")
+    assert admin.post("/rules/accept", data={"next": "/admin/rules"}).status_code == 303
     r = admin.post("/admin/rules", data={"markdown": NEW_RULES})
     assert r.status_code == 303 and r.location == "/rules"
     page = admin.get("/rules").text
@@ -60,7 +65,7 @@ def test_the_admin_who_saves_the_rules_has_accepted_them(app: Flask) -> None:
 
 def test_rules_set_from_the_command_line_are_accepted_by_nobody(app: Flask, tmp_path: Path):
     with db.transaction(app) as s:
-        make_user(s, email="admin@corp.example", name="Admin", admin=True)
+        make_user(s, email="admin@corp.example", name="Admin", admin=True, rules_accepted=False)
     path = tmp_path / "rules.md"
     path.write_text(NEW_RULES, encoding="utf-8")
     result = CliRunner().invoke(

@@ -28,14 +28,15 @@ def rules_events(s: Any, kind: str) -> list[dict[str, Any]]:
 
 
 def test_asking_again_makes_a_new_version_that_everyone_accepts_again(session: Any) -> None:
-    admin = make_user(session, email="admin@corp.example", name="Admin", admin=True)
-    taro = make_user(session, email="taro@corp.example", name="太郎")
+    admin = make_user(session, email="admin@corp.example", name="Admin", admin=True,
+                      rules_accepted=False)  # fmt: skip
+    taro = make_user(session, email="taro@corp.example", name="太郎", rules_accepted=False)
     hanako = make_user(session, email="hanako@corp.example", name="花子", email_only=True)
-    gone = make_user(session, email="gone@corp.example", name="退職者")
+    gone = make_user(session, email="gone@corp.example", name="退職者", rules_accepted=False)
     gone.active = False
     assert rules.current_version(session) == 1
-    # Nothing to accept until an admin has written the rules.
-    assert not rules.must_accept(session, taro)
+    # The default rules count as rules: a member who never accepted any is asked.
+    assert rules.must_accept(session, taro)
     assert rules.set_rules(session, actor=admin, markdown=OLD) == 1
     assert rules.must_accept(session, taro)
     assert rules.accept_rules(session, taro, Via.WEB) is True
@@ -112,8 +113,9 @@ def test_rules_set_from_the_cli_can_ask_again(app: Flask, tmp_path: Path) -> Non
 
 def _team(app: Flask) -> None:
     with db.transaction(app) as s:
-        admin = make_user(s, email="admin@corp.example", name="Admin", admin=True)
-        taro = make_user(s, email="taro@corp.example", name="太郎")
+        admin = make_user(s, email="admin@corp.example", name="Admin", admin=True,
+                          rules_accepted=False)  # fmt: skip
+        taro = make_user(s, email="taro@corp.example", name="太郎", rules_accepted=False)
         rules.set_rules(s, actor=admin, markdown=OLD)
         rules.accept_rules(s, taro, Via.WEB)
 

@@ -31,16 +31,32 @@ def test_members_pages_are_for_admins_only(client, session, auth):
 
 def test_invite_emits_member_invited(client, session, auth):
     _admin(session, auth)
-    data = {"email": "New@Corp.example", "name": "新人", "email_only": "1"}
+    data = {"email": "New@Corp.example", "name": "新人"}
     r = client.post("/admin/members/invite", data=data)
     assert r.status_code == 303
     user = accounts.find_user_by_email(session, "new@corp.example")
-    assert user is not None and user.email_only
-    kinds = session.scalars(select(Event.kind).where(Event.subject_id == user.id)).all()
-    assert "member_invited" in kinds
+    assert user is not None and not user.email_only
+    invited = session.scalar(
+        select(Event).where(Event.subject_id == user.id, Event.kind == "member_invited")
+    )
+    # A web member's invitation carries a sign-in link (tests/hub/test_onboarding.py).
+    assert invited is not None and invited.data["token"]
     session.commit()
     again = client.post("/admin/members/invite", data={"email": "new@corp.example", "name": "x"})
     assert again.status_code == 422 and 'role="alert"' in again.get_data(as_text=True)
+
+
+def test_an_email_only_invitee_gets_the_welcome_mail_not_a_web_invitation(client, session, auth):
+    """Their invitation is the welcome mail (member_added): how to take part by mail, no link
+    to the web pages (tests/hub/test_onboarding.py reads the mail)."""
+    _admin(session, auth)
+    data = {"email": "boss@corp.example", "name": "部長", "email_only": "1"}
+    assert client.post("/admin/members/invite", data=data).status_code == 303
+    user = accounts.find_user_by_email(session, "boss@corp.example")
+    assert user is not None and user.email_only
+    kinds = session.scalars(select(Event.kind).where(Event.subject_id == user.id)).all()
+    assert "member_added" in kinds and "member_invited" not in kinds
+    session.commit()
 
 
 def test_csv_import_previews_then_adds(client, session, auth):
