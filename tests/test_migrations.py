@@ -69,7 +69,8 @@ def _search_finds(url: str, tmp_path, body: str, query: str) -> list[str]:
     try:
         with db.transaction(app) as s:
             author = make_user(s, email=f"{uuid.uuid4().hex[:6]}@corp.example", name="田中")
-            channel = make_channel(s, slug=uuid.uuid4().hex[:8], name="営業")
+            slug = uuid.uuid4().hex[:8]
+            channel = make_channel(s, slug=slug, name=f"営業 {slug}")
             make_thread(s, channel=channel, author=author, title="今週の件", body=body)
         with db.transaction(app) as s:
             return [hit.thread_title for hit in search.search(s, author, query)]
