@@ -55,7 +55,8 @@ def _derive_settings(app: Flask) -> None:
         "SCHEDULER_INTERVAL_SECONDS",
     ):
         cfg[key] = int(cfg[key])
-    base = str(cfg["BASE_URL"]).rstrip("/")
+    # Unset, the hub's own address: a demo on HIROBA_WEB_PORT=8711 links to 8711 in its mail.
+    base = str(cfg["BASE_URL"] or f"http://127.0.0.1:{cfg['WEB_PORT']}").rstrip("/")
     cfg["BASE_URL"] = base
     https = base.startswith("https://")
     for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):

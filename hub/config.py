@@ -14,7 +14,8 @@ class Defaults:
     # Older keys still accepted for signed tokens and links (comma-separated), newest first.
     OLD_SECRET_KEYS = ""
     MAIL_DOMAIN = "hub.localhost"
-    BASE_URL = "http://127.0.0.1:8000"
+    # The public web address used in mail; unset, the hub's own address on WEB_PORT.
+    BASE_URL = ""
     WEB_HOST = "127.0.0.1"
     WEB_PORT = 8000
     WEB_THREADS = 8
