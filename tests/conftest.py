@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -119,7 +120,24 @@ def japanese_app(database_url: str, tmp_path: Path, **overrides: Any) -> Iterato
     finally:
         with app.app_context():
             babel.domain_instance.cache.clear()
-        db.engine_of(app).dispose()
+        dispose(app)
+
+
+def dispose(app: Flask, wait: float = 5.0) -> None:
+    """Dispose of the app's engine once every connection is back in its pool.
+
+    A connection still checked out when the pool is disposed (a live server's request thread
+    or a worker thread finishing as the test ends) goes back to the discarded pool and is
+    garbage-collected open later, during another test: psycopg's ResourceWarning, an error
+    here (it broke CI runs on PostgreSQL at a browser test's setup). So wait for them, a few
+    seconds at most.
+    """
+    engine = db.engine_of(app)
+    checked_out = getattr(engine.pool, "checkedout", lambda: 0)
+    deadline = time.monotonic() + wait
+    while checked_out() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    engine.dispose()
 
 
 @pytest.fixture
@@ -127,7 +145,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     """The app on a fresh database; CSRF and rate limits off (tests of those turn them on)."""
     application = create_app(test_settings(database_url, tmp_path))
     yield application
-    db.engine_of(application).dispose()
+    dispose(application)
 
 
 @pytest.fixture
@@ -229,7 +247,7 @@ def live_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
         )
     )
     yield application
-    db.engine_of(application).dispose()
+    dispose(application)
 
 
 @pytest.fixture
