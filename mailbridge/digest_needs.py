@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from hub.models import User
+from hub.services import announcements
 from hub.text import snippet
 from mailbridge.digest_activity import Acks, Activity, NeedItem
 
@@ -39,15 +40,13 @@ def needs(
     seen: dict[int, int] = {}
     acks_due: list[NeedItem] = []
     for ann in act.announcements:
-        audience = {int(x) for x in ann.audience.split(",") if x.strip().isdigit()}
-        if audience and not audience & joined:
+        if not announcements.reaches(ann, joined):
             continue
         news = act.threads.get(ann.thread_id) if ann.thread_id else None
         first = news.first_post if news is not None else None
         if news is not None and first is not None:
             seen[first] = news.thread_id
-        # Its author published it: they are not asked (announcements.asked).
-        if (ann.id, ann.version) not in acks and ann.author_id != user.id:
+        if (ann.id, ann.version) not in acks and announcements.asks(ann, user.id):
             fresh = "new" if since < ann.published_at <= until else ""
             text = snippet(ann.body, 100)
             item = NeedItem(ann.thread_id, ann.title, "", "ack", fresh, text, ann.id, first)

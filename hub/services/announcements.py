@@ -154,10 +154,23 @@ def audience(session: Session, announcement: Announcement) -> list[User]:
     return list(session.scalars(stmt))
 
 
+def reaches(announcement: Announcement, joined: set[int]) -> bool:
+    """Tell whether the announcement is for a member of the channels ``joined`` (``audience``
+    for one member whose channels are known, without a query)."""
+    ids = channel_ids(announcement)
+    return not ids or bool(joined.intersection(ids))
+
+
+def asks(announcement: Announcement, user_id: int) -> bool:
+    """Tell whether a member of its audience is asked to acknowledge it: all but the admin who
+    published it, who wrote what the others acknowledge (they still get it)."""
+    return user_id != announcement.author_id
+
+
 def asked(session: Session, announcement: Announcement) -> list[User]:
-    """The audience but the admin who published it: they wrote what the others acknowledge,
-    so they are not counted in "N of M", reminded or shown the banner (they still get it)."""
-    return [u for u in audience(session, announcement) if u.id != announcement.author_id]
+    """The audience asked to acknowledge (``asks``): counted in "N of M", reminded, shown the
+    banner."""
+    return [u for u in audience(session, announcement) if asks(announcement, u.id)]
 
 
 def find_ack(session: Session, user: User, announcement: Announcement) -> Acknowledgement | None:
@@ -243,7 +256,7 @@ def status(session: Session, announcement: Announcement) -> dict[str, Any]:
             .order_by(Acknowledgement.created_at, Acknowledgement.id)
         )
     )
-    acks = [a for a in acks if a.user_id != announcement.author_id]
+    acks = [a for a in acks if asks(announcement, a.user_id)]
     members = asked(session, announcement)
     acked_ids = {a.user_id for a in acks}
     acknowledged = [
