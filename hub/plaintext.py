@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from markdown_it.token import Token
 
-from hub.text import _md
+from hub.text import _md, snippet
 
 # Blocks after which a blank line separates what follows.
 _BLOCK_ENDS = {
@@ -124,3 +124,8 @@ def markdown_text(source: str) -> str:
 def _tight_item_end(kind: str, counters: list[int | None]) -> bool:
     """A list nested in an item runs on into the item's next sibling, with no blank line."""
     return kind in ("bullet_list_close", "ordered_list_close") and bool(counters)
+
+
+def excerpt(source: str, length: int = 140) -> str:
+    """The start of a post's Markdown as one line of plain text (a digest's excerpt)."""
+    return snippet(markdown_text(source), length)

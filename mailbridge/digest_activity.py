@@ -26,7 +26,8 @@ from hub.models import (
     Thread,
     User,
 )
-from hub.text import show_names, snippet
+from hub.plaintext import excerpt
+from hub.text import show_names
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +208,7 @@ def load_activity(session: Session, since: datetime, until: datetime) -> Activit
         t.authors[author_id] = t.authors.get(author_id, 0) + 1
         t.posts[post_id] = author_id
         # Kept as the digest shows them: cut once here, not once for every member.
-        text = snippet(body, 100)
+        text = excerpt(body, 100)
         t.last = [*t.last[-4:], (post_id, author_id, text)]
         # A question that names others and not the starter is theirs to answer.
         names = named.get(post_id)
@@ -266,7 +267,7 @@ def _load_personal(session: Session, act: Activity, since: datetime, until: date
     _load_older_posts(session, act, {(r[1], r[3]) for r in rows})
     for user_id, post_id, body, author_id, thread_id, title, channel_id, channel_name in rows:
         name = act.names.get(author_id, "") if author_id else ""
-        text = snippet(show_names(body, act.mentioned.get(post_id, ())), 100)
+        text = excerpt(show_names(body, act.mentioned.get(post_id, ())), 100)
         item = NeedItem(thread_id, title, channel_name, "mention", name, text, post_id=post_id)
         act.mentions.setdefault(user_id, []).append((channel_id, item))
     cards = session.execute(

@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from hub.models import User
+from hub.plaintext import excerpt
 from hub.services import announcements
-from hub.text import snippet
 from mailbridge.digest_activity import Acks, Activity, NeedItem
 
 
@@ -48,7 +48,7 @@ def needs(
             seen[first] = news.thread_id
         if (ann.id, ann.version) not in acks and announcements.asks(ann, user.id):
             fresh = "new" if since < ann.published_at <= until else ""
-            text = snippet(ann.body, 100)
+            text = excerpt(ann.body, 100)
             item = NeedItem(ann.thread_id, ann.title, "", "ack", fresh, text, ann.id, first)
             acks_due.append(item)
     out = [item for cid, item in act.mentions.get(user.id, []) if cid in readable]

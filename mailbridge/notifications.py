@@ -42,6 +42,7 @@ from hub.models import (
     User,
     Via,
 )
+from hub.plaintext import markdown_text
 from hub.services import channels
 from hub.services.accounts import effective_delivery
 from hub.text import render_markdown, show_names
@@ -200,14 +201,14 @@ def post_key(post_id: int, *, edit: bool = False) -> str:
     return f"post:{post_id}:mention" if edit else f"post:{post_id}"
 
 
-def _names_for_mentions(session: Session, post: Post, body: str) -> str:
-    """Show @handles as the members' names."""
-    mentioned = session.execute(
+def _mentioned(session: Session, post: Post) -> list[tuple[str, str]]:
+    """The (email, name) of the members ``post`` mentions, to show its @handles as names."""
+    found = session.execute(
         select(User.email, User.name)
         .join(Mention, Mention.user_id == User.id)
         .where(Mention.post_id == post.id)
     )
-    return show_names(body, mentioned.all())
+    return [(email, name) for email, name in found]
 
 
 def attachment_url(app: Flask, user_id: int, attachment_id: int, filename: str) -> str:
@@ -248,7 +249,8 @@ def queue_post_mails(
     earlier = list(
         session.execute(seen.where(Post.id < post.id).order_by(Post.id.desc()).limit(8))
     )[::-1]
-    body = _names_for_mentions(session, post, post.body)
+    mentioned = _mentioned(session, post)
+    body = show_names(post.body, mentioned)
     author_name = post.author.name if post.author else "Hiroba"
     attachments = list(post.attachments)
     context: dict[str, Any] = {
@@ -257,7 +259,9 @@ def queue_post_mails(
         "channel": channel,
         "channel_purpose": " ".join(channel.purpose.split()),
         "author_name": author_name,
-        "body": body,
+        # The text part reads as text (Markdown written out, as the HTML part renders it);
+        # names are put in after, so a name's own * or _ is not taken for Markdown.
+        "body_text": show_names(markdown_text(post.body), mentioned),
         "body_html": render_markdown(body),
         "thread_url": f"{base}/t/{thread.id}#p{post.id}",
         "attachments": [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.plaintext import markdown_text
+from hub.plaintext import excerpt, markdown_text
 
 
 @pytest.mark.parametrize(
@@ -29,3 +29,10 @@ from hub.plaintext import markdown_text
 )  # fmt: skip
 def test_markdown_as_text(source: str, text: str) -> None:
     assert markdown_text(source) == text
+
+
+def test_excerpt_is_one_line_of_text() -> None:
+    source = "**至急**：[見積](http://hub/q)\n\n- `A` 済み\n- B"
+    assert excerpt(source) == "至急：見積 (http://hub/q) - A 済み - B"
+    # The length counts what is shown, not the marks.
+    assert excerpt("**" + "長い" * 100 + "**", 10) == "長い長い長い長い長…"
