@@ -2,10 +2,14 @@
 built and queued by the real job, against rendering the same templates with no database.
 
     .venv/bin/python bench/digest.py [--members 10000] [--posts 1000] [--channels 50]
-        [--db sqlite|postgres] [--rounds R]
+        [--db sqlite|postgres] [--rounds R] [--processes P]
 
 ``--db postgres`` runs in a scratch database of its own (see bench/fanout.py: never the shared
 test database).
+
+The job shares many digests out over worker processes (DIGEST_PROCESSES, ``--processes``; 0
+is one per core, at most four); the render-only baseline runs in one. Both the job's wall time
+and its CPU time (its worker processes' included) are printed.
 
 Targets: the job within 60 s, and ratio (render-only seconds / job seconds) >= 0.5.
 """
@@ -84,6 +88,11 @@ def _setup(app, members: int, posts: int, channels: int) -> None:  # noqa: ANN00
                 session.add(Mention(post_id=post.id, user_id=users[rng.randrange(members)].id))
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--members", type=int, default=10_000)
@@ -92,6 +101,8 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--pg-base", default="", help="server URL for the scratch database")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--processes", type=int, default=0,
+                        help="DIGEST_PROCESSES (0: one per core, at most 4)")  # fmt: skip
     args = parser.parse_args()
     from fanout import scratch_db
 
@@ -109,7 +120,7 @@ def run(url: str, tmp: Path, args: argparse.Namespace) -> None:
     from hub import create_app, db, search
     from hub.db import Base, transaction, utcnow
     from hub.models import OutboxMessage, User
-    from mailbridge import digest_activity, digest_mail, digests, jobs, outbound
+    from mailbridge import digest_activity, digest_job, digest_mail, digests, jobs, outbound
 
     engine = db.make_engine(url)
     with engine.begin() as conn:
@@ -118,15 +129,19 @@ def run(url: str, tmp: Path, args: argparse.Namespace) -> None:
         search.install(conn)
     engine.dispose()
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "MAIL_DOMAIN": "hub.test",
-                      "BASE_URL": "https://hub.test", "INSTANCE_DIR": str(tmp)})  # fmt: skip
+                      "BASE_URL": "https://hub.test", "INSTANCE_DIR": str(tmp),
+                      "DIGEST_PROCESSES": args.processes})  # fmt: skip
     _setup(app, args.members, args.posts, args.channels)
     print(f"members: {args.members}  posts: {args.posts}  channels: {args.channels}  "
           f"database: {url.split(':')[0]}")  # fmt: skip
 
     now = utcnow()
+    procs = digest_job.processes(app, args.members)
     t0 = time.perf_counter()
+    cpu0 = time.process_time() + _children_cpu()
     queued = jobs.send_digests(app, now=now)
     ours = time.perf_counter() - t0
+    cpu = time.process_time() + _children_cpu() - cpu0
     rss = _rss_mb()
     with transaction(app) as session:
         count = session.scalar(select(func.count()).select_from(OutboxMessage))
@@ -139,7 +154,8 @@ def run(url: str, tmp: Path, args: argparse.Namespace) -> None:
         act = digest_activity.load_activity(session, since, now)
         own = [(u, digests.collect_digest(session, u, since, now, activity=act)) for u in users]
     print(f"ours (job: collect, render, queue): {queued} digests ({count} rows, avg "
-          f"{size or 0:.0f} bytes) in {ours:.1f} s; peak RSS {rss:.0f} MB")  # fmt: skip
+          f"{size or 0:.0f} bytes) in {ours:.1f} s on {procs} process(es), CPU {cpu:.1f} s; "
+          f"peak RSS {rss:.0f} MB (this process)")  # fmt: skip
 
     t0 = time.perf_counter()
     cfg = app.config
@@ -147,7 +163,7 @@ def run(url: str, tmp: Path, args: argparse.Namespace) -> None:
     for user, digest in own:
         if digest is None:
             continue
-        ctx = digest_mail.digest_context(app, user, digest, 0, parts)
+        ctx = digest_mail.digest_context(app, user, digest, parts)
         ctx.update(recipient=user, prefs_url=outbound.prefs_url(app, user.id),
                    base_url=cfg["BASE_URL"], mail_domain=cfg["MAIL_DOMAIN"])  # fmt: skip
         outbound.render_email(app, "digest", user.locale, **ctx)

@@ -53,6 +53,8 @@ def _derive_settings(app: Flask) -> None:
         "IMAP_FIRST_SYNC_DAYS",
         "MAGIC_LINK_MINUTES",
         "SCHEDULER_INTERVAL_SECONDS",
+        "DIGEST_PROCESSES",
+        "DIGEST_MEMBERS_PER_PROCESS",
     ):
         cfg[key] = int(cfg[key])
     # Unset, the hub's own address: a demo on HIROBA_WEB_PORT=8711 links to 8711 in its mail.

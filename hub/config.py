@@ -27,6 +27,10 @@ class Defaults:
     # Threads that run the inbound pipeline for the SMTP intake; 0 = one on SQLite (its writes
     # take turns anyway), four on PostgreSQL.
     SMTP_WORKERS = 0
+    # Worker processes that build the digests when many are due (0: one per core, at most 4),
+    # and how many due digests make a process worth starting.
+    DIGEST_PROCESSES = 0
+    DIGEST_MEMBERS_PER_PROCESS = 1000
     # smtp://host:25, smtps://user:pass@host:465, smtp+starttls://...; empty = built-in catcher.
     RELAY_URL = ""
     # After this many days the raw bytes of finished mail (sent outbox rows, inbound messages

@@ -1,60 +1,47 @@
-"""The digest job: whose digests are due now, built and queued in batches of members (one
-transaction a batch; a failing batch retried member by member)."""
+"""The digest job: whose digests are due now, then built and queued (``digest_batch``), in this
+process or, when many are due, shared out over worker processes.
+
+Rendering is most of a digest's cost and it is Python: one process renders on one core. When at
+least DIGEST_MEMBERS_PER_PROCESS digests are due for each of two or more processes, the due
+members are cut into runs (in member order) and each run goes to a worker process of its own
+(DIGEST_PROCESSES; 0 means one per core, at most four), with its own app and database
+connections. Each builds while only reading and writes in short transactions, so on SQLite the
+processes take turns only for the writes. The DigestRun claim keeps one digest per member and
+period whatever happens; a process that fails leaves its members to this one.
+"""
 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Future, ThreadPoolExecutor
+import multiprocessing
+import os
+import pickle
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import func, select
 
+from hub import create_app
 from hub.db import engine_of, transaction
 from hub.models import Delivery, DigestRun, User
-from mailbridge import digest_activity, digests
+from mailbridge import digest_batch, digests
+from mailbridge.digest_batch import Due
 
 log = logging.getLogger(__name__)
 
-# Members whose digests are built and queued in one transaction.
-DIGEST_BATCH = 100
-
 
 def send_due(app: Flask, now: datetime) -> int:
-    """Build and queue the digests that are due at ``now`` (DIGEST_BATCH members a
-    transaction); return how many were queued."""
+    """Build and queue the digests that are due at ``now``; return how many were queued."""
     due = _due(app, now)
-    batches = [due[start : start + DIGEST_BATCH] for start in range(0, len(due), DIGEST_BATCH)]
-    activities: dict[tuple[datetime, datetime], digest_activity.Activity] = {}
-    # Members in batches, each batch one transaction (in member order, so concurrent workers
-    # wait on each other's DigestRun rows in the same order and never deadlock). On PostgreSQL
-    # a batch's outbox rows are written and committed in a writer thread while the next batch
-    # is built on another connection: the server's work on one overlaps the rendering of the
-    # next. SQLite has a single writer, so there one batch is done before the next begins.
-    writer = None
-    if engine_of(app).dialect.name == "postgresql":
-        writer = ThreadPoolExecutor(1, thread_name_prefix="hiroba-digests")
-    queued = 0
-    writing: tuple[list[tuple[User, str, datetime]], Future[int]] | None = None
-    try:
-        for batch in batches:
-            try:
-                written = _queue_batch(app, batch, now, activities, writer)
-            except Exception:
-                queued += _one_by_one(app, batch, now, activities)
-                continue
-            if writing is not None:
-                queued += _written(app, *writing, now, activities)
-            writing = (batch, written)
-        if writing is not None:
-            queued += _written(app, *writing, now, activities)
-    finally:
-        if writer is not None:
-            writer.shutdown(wait=True)
-    return queued
+    procs = processes(app, len(due))
+    if procs > 1:
+        return _share(app, due, now, procs)
+    return digest_batch.queue_all(app, due, now)
 
 
-def _due(app: Flask, now: datetime) -> list[tuple[User, str, datetime]]:
+def _due(app: Flask, now: datetime) -> Due:
     """The members whose digest is due at ``now``, in member order: (member, period, since)."""
     with transaction(app) as session:
         users = list(
@@ -85,73 +72,67 @@ def _due(app: Flask, now: datetime) -> list[tuple[User, str, datetime]]:
     return [(u, p, last.get(u.id) or now - digests.span(p)) for u, p in due]
 
 
-def _written(
-    app: Flask,
-    batch: list[tuple[User, str, datetime]],
-    written: Future[int],
-    now: datetime,
-    activities: dict[tuple[datetime, datetime], digest_activity.Activity],
-) -> int:
-    """How many digests a batch queued, once its writing is over (one by one if it failed)."""
-    try:
-        return written.result()
-    except Exception:
-        return _one_by_one(app, batch, now, activities)
+# --- worker processes ------------------------------------------------------------------------
 
 
-def _one_by_one(
-    app: Flask,
-    batch: list[tuple[User, str, datetime]],
-    now: datetime,
-    activities: dict[tuple[datetime, datetime], digest_activity.Activity],
-) -> int:
-    """One member's failure must not hold back the rest of the batch: retry one by one, and
-    leave only the failing member for the next run."""
+def processes(app: Flask, due: int) -> int:
+    """How many processes should build ``due`` digests: 1 unless each gets enough to do."""
+    if engine_of(app).url.database in (None, "", ":memory:"):
+        return 1  # an in-memory database lives in this process only
+    wanted = int(app.config["DIGEST_PROCESSES"]) or min(os.cpu_count() or 1, 4)
+    return max(1, min(wanted, due // max(1, int(app.config["DIGEST_MEMBERS_PER_PROCESS"]))))
+
+
+def _share(app: Flask, due: Due, now: datetime, procs: int) -> int:
+    """Cut ``due`` into ``procs`` runs of members and build each in a worker process."""
+    size = -(-len(due) // procs)
+    runs = [due[start : start + size] for start in range(0, len(due), size)]
     queued = 0
-    for item in batch:
-        try:
-            queued += _queue_batch(app, [item], now, activities).result()
-        except Exception:
-            log.exception("digest for member %s failed", item[0].id)
+    # Spawned, not forked: the hub's threads (web server, scheduler) must not be copied mid-work.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        len(runs), mp_context=context, initializer=_start, initargs=(child_config(app),)
+    ) as pool:
+        started = [
+            (run, pool.submit(_build_run, [(u.id, p, s) for u, p, s in run], now)) for run in runs
+        ]
+        for run, future in started:
+            try:
+                queued += future.result()
+            except Exception:
+                log.exception("a digest process failed: its %d members are built here", len(run))
+                queued += digest_batch.queue_all(app, run, now)
     return queued
 
 
-def _queue_batch(
-    app: Flask,
-    batch: list[tuple[User, str, datetime]],
-    now: datetime,
-    activities: dict[tuple[datetime, datetime], digest_activity.Activity],
-    writer: ThreadPoolExecutor | None = None,
-) -> Future[int]:
-    """Build one batch's digests in a transaction of its own, then write their outbox rows and
-    commit: in ``writer``'s thread when there is one, else at once. The future tells how many
-    were queued (or the error, the transaction rolled back)."""
-    session = app.extensions["hiroba.sessionmaker"]()
-    try:
-        session.begin()
-        members = [(session.merge(u, load=False), p, s) for u, p, s in batch]
-        rows = digests.build_digests(app, session, members, now, activities)
-    except BaseException:
-        session.rollback()
-        session.close()
-        raise
-
-    def finish() -> int:
+def child_config(app: Flask) -> dict[str, Any]:
+    """The app's settings a worker process builds its own app from (those that pickle)."""
+    config = {}
+    for key, value in app.config.items():
         try:
-            digests.write_digests(session, rows)
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
-        return len(rows)
+            pickle.dumps(value)
+        except Exception:  # noqa: BLE001, S112 - a setting only this process can hold
+            continue
+        config[key] = value
+    return config
 
-    if writer is not None:
-        return writer.submit(finish)
-    done: Future[int] = Future()
-    try:
-        done.set_result(finish())
-    except Exception as exc:  # noqa: BLE001 - the caller reads it from the future
-        done.set_exception(exc)
-    return done
+
+_APP: Flask | None = None
+
+
+def _start(config: dict[str, Any]) -> None:
+    """A worker process's start: its own app (and database connections)."""
+    global _APP  # noqa: PLW0603 - one app per worker process
+    _APP = create_app(config)
+
+
+def _build_run(items: list[tuple[int, str, datetime]], now: datetime) -> int:
+    """In a worker process: build and queue the digests of these (member id, period, since)."""
+    assert _APP is not None, "the worker process has no app"
+    with transaction(_APP) as session:
+        users = {
+            u.id: u
+            for u in session.scalars(select(User).where(User.id.in_([i for i, _p, _s in items])))
+        }
+    due = [(users[uid], period, since) for uid, period, since in items if uid in users]
+    return digest_batch.queue_all(_APP, due, now, overlap=False)

@@ -33,7 +33,6 @@ def digest_context(
     app: Flask,
     user: User,
     digest: Digest,
-    run_id: int,
     parts: dict[tuple[str, str, ChannelSection], str] | None = None,
 ) -> dict[str, Any]:
     """What the digest templates need, with the member's links. ``parts`` caches the rendered
@@ -88,22 +87,33 @@ def digest_context(
         "channel_section": channel_section,
         "thread_url": lambda tid: f"{base}/t/{tid}",
         "channel_url": lambda slug: f"{base}/c/{slug}",
-        "run_id": run_id,
         "reply_marker": DIGEST_MARKER,
     }
 
 
+def reply_to(app: Flask, user_id: int, run_id: int) -> dict[str, str]:
+    """The digest mail's Reply-To header: a digest token naming the member's DigestRun."""
+    keys = tokens.keys_from_config(app.config)
+    return {
+        "Reply-To": addresses.encode("digest", user_id, run_id, app.config["MAIL_DOMAIN"], keys)
+    }
+
+
 def mail(
-    app: Flask, user: User, period: str, digest: Digest, run_id: int, act: Activity | None
+    app: Flask,
+    user: User,
+    period: str,
+    digest: Digest,
+    act: Activity | None,
+    run_id: int | None = None,
 ) -> dict[str, Any]:
-    """Everything ``outbound.mail_values`` needs for the member's digest mail."""
+    """Everything ``outbound.mail_values`` needs for the member's digest mail. Its Reply-To
+    names the DigestRun: without ``run_id`` (not claimed yet) it is left for ``reply_to``."""
     cfg = app.config
     domain = cfg["MAIL_DOMAIN"]
-    keys = tokens.keys_from_config(cfg)
-    reply_to = addresses.encode("digest", user.id, run_id, domain, keys)
     # Unsubscribing from a digest stops the digest (as mailing 'digest off' does), not all mail.
     unsubscribe = outbound.unsubscribe_url(app, user.id, tokens.DIGEST)
-    context = digest_context(app, user, digest, run_id, act.parts if act else None)
+    context = digest_context(app, user, digest, act.parts if act else None)
     context.update(
         base_url=cfg["BASE_URL"], mail_domain=domain, recipient=user,
         prefs_url=outbound.prefs_url(app, user.id),
@@ -116,7 +126,7 @@ def mail(
         "to_name": user.name,
         "rendered": outbound.render_email(app, "digest", user.locale, **context),
         "headers": {
-            "Reply-To": reply_to,
+            **(reply_to(app, user.id, run_id) if run_id is not None else {}),
             "List-Id": f"Hiroba digest <digest.{domain}>",
             "List-Unsubscribe": f"<{unsubscribe}>, <mailto:help@{domain}"
             "?subject=digest%20off&body=digest%20off>",

@@ -10,10 +10,9 @@ DigestRun row (unique per member and period) makes it exactly once.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from flask import Flask
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -197,10 +196,10 @@ def _claim(
     domain: str,
 ) -> int | None:
     """Insert the member's DigestRun for ``period``; its id, or None when one exists already."""
-    return _claim_many(session, [(user, period, since, digest)], now, domain).get(user.id)
+    return claim_runs(session, [(user, period, since, digest)], now, domain).get(user.id)
 
 
-def _claim_many(
+def claim_runs(
     session: Session,
     runs: list[tuple[User, str, datetime, Digest | None]],
     now: datetime,
@@ -240,7 +239,7 @@ def _claim_many(
     return {user_id: run_id for user_id, run_id in session.connection().execute(stmt, values)}
 
 
-def _activity(
+def activity_for(
     session: Session,
     activities: dict[tuple[datetime, datetime], Activity] | None,
     since: datetime,
@@ -274,7 +273,7 @@ def build_and_queue_digest(
     if since is None:
         last = session.scalar(select(func.max(DigestRun.until)).where(DigestRun.user_id == user.id))
         since = last or now - span(period)
-    act = _activity(session, activities, since, now)
+    act = activity_for(session, activities, since, now)
     digest = collect_digest(session, user, since, now, activity=act)
     run_id = _claim(session, user, period, since, now, digest, app.config["MAIL_DOMAIN"])
     if run_id is None or digest is None:
@@ -284,63 +283,5 @@ def build_and_queue_digest(
         session,
         user=user,
         flush=False,
-        **digest_mail.mail(app, user, period, digest, run_id, act),
+        **digest_mail.mail(app, user, period, digest, act, run_id),
     )
-
-
-def queue_digests(
-    app: Flask,
-    session: Session,
-    due: list[tuple[User, str, datetime]],
-    now: datetime,
-    activities: dict[tuple[datetime, datetime], Activity],
-) -> int:
-    """Build and queue the digests of many members (member, period, since) in ``session``'s
-    transaction (see ``build_digests``); return how many were queued."""
-    rows = build_digests(app, session, due, now, activities)
-    write_digests(session, rows)
-    return len(rows)
-
-
-def build_digests(
-    app: Flask,
-    session: Session,
-    due: list[tuple[User, str, datetime]],
-    now: datetime,
-    activities: dict[tuple[datetime, datetime], Activity],
-) -> list[dict[str, Any]]:
-    """Build the digests of many members (member, period, since) in ``session``'s transaction:
-    their access read in one statement of that transaction, their DigestRuns claimed in one.
-    Returns the outbox rows, for ``write_digests`` to insert in the same transaction."""
-    domain = app.config["MAIL_DOMAIN"]
-    built: list[tuple[User, str, datetime, Digest | None]] = []
-    wanted = [(u, p, s) for u, p, s in due if u.active and not u.bouncing]
-    acts = {user.id: _activity(session, activities, since, now) for user, _p, since in wanted}
-    # Every member's access and acknowledgements read in one statement each, in this
-    # transaction, right before building.
-    user_ids = [user.id for user, _period, _since in due]
-    access = read_access(session, user_ids)
-    asked = {a.id for act in acts.values() if act for a in act.announcements}
-    acks = read_acks(session, user_ids, asked)
-    for user, period, since in wanted:
-        digest = collect_digest(
-            session, user, since, now, activity=acts[user.id], access=access[user.id],
-            acks=acks[user.id],
-        )  # fmt: skip
-        built.append((user, period, since, digest))
-    # Every DigestRun of the batch claimed in one statement (one round trip, not one a member).
-    claimed = _claim_many(session, built, now, domain)
-    rows: list[dict[str, Any]] = []
-    for user, period, _since, digest in built:
-        run_id = claimed.get(user.id)
-        if run_id is None or digest is None:
-            continue
-        mail = digest_mail.mail(app, user, period, digest, run_id, acts[user.id])
-        rows.append(outbound.mail_values(app, user_id=user.id, **mail))
-    return rows
-
-
-def write_digests(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert the outbox rows ``build_digests`` made, with one multi-row insert."""
-    if rows:
-        session.connection().execute(insert(OutboxMessage), rows)

@@ -123,6 +123,13 @@ def build_headers(
     return out
 
 
+def with_header(raw: bytes, name: str, value: str) -> bytes:
+    """``raw`` with one more header, safely encoded (for a header known only once the rest of
+    the message is built: a digest's Reply-To names a DigestRun claimed after rendering)."""
+    line = f"{sanitize_header(name).replace(':', '')}: {encode_header(name, value)}\r\n"
+    return line.encode("ascii") + raw
+
+
 def build_message(
     *,
     from_name: str,

@@ -44,7 +44,7 @@ def digest_command(email: str, now_flag: bool, preview: bool) -> None:
             if digest is None:
                 click.echo("nothing new: no digest")
                 return
-            ctx = digest_mail.digest_context(app, user, digest, 0)
+            ctx = digest_mail.digest_context(app, user, digest)
             ctx.update(recipient=user, prefs_url=outbound.prefs_url(app, user.id))
             ctx["base_url"] = app.config["BASE_URL"]
             look = outbound.render_email(app, "digest", user.locale, **ctx)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from hub.db import utcnow
 from hub.models import ChannelKind, Delivery, DigestRun, OutboxMessage, Thanks, ThanksRecipient, Via
 from hub.services import announcements, channels, threads
-from mailbridge import delivery, digest_activity, digest_job, digests, jobs
+from mailbridge import delivery, digest_activity, digest_batch, digests, jobs
 from tests.factories import make_channel, make_thread, make_user
 from tests.fixtures_mailout import text_of, to
 
@@ -151,29 +151,29 @@ def test_one_failing_member_does_not_hold_back_the_batch(app, session, company, 
         member.working_days = "mon,tue,wed,thu,fri,sat,sun"
     make_thread(session, channel=company["work"], author=company["peer"], title="週報", body="x")
     session.commit()
-    bad_id, real = boss.id, digests.build_digests
+    bad_id, real = boss.id, digest_batch.build
 
     def failing_for_the_boss(app, session, members, *args):
         if any(user.id == bad_id for user, _period, _since in members):
             raise RuntimeError("a broken digest")
         return real(app, session, members, *args)
 
-    monkeypatch.setattr(digests, "build_digests", failing_for_the_boss)
+    monkeypatch.setattr(digest_batch, "build", failing_for_the_boss)
     assert jobs.send_digests(app) == 1  # the other member still gets theirs
     session.expire_all()
     queued = session.scalars(select(OutboxMessage.to_addr).where(OutboxMessage.kind == "digest"))
     assert list(queued) == ["other@corp.example"]
     session.commit()  # SQLite: our read must not hold the job's write lock
-    monkeypatch.setattr(digests, "build_digests", real)
+    monkeypatch.setattr(digest_batch, "build", real)
     assert jobs.send_digests(app) == 1  # and the boss's is built on the next run
 
 
 def test_a_batch_whose_rows_cannot_be_written_is_retried_member_by_member(
     app, session, company, monkeypatch
 ):
-    # On PostgreSQL a batch's rows are written in a writer thread while the next batch is
-    # built: a failure there rolls the batch back (its DigestRuns too) and retries it one by one.
-    monkeypatch.setattr(digest_job, "DIGEST_BATCH", 2)
+    # A batch's rows are written in a writer thread while the next batch is built: a failure
+    # there rolls the batch back (its DigestRuns too) and retries it one by one.
+    monkeypatch.setattr(digest_batch, "DIGEST_BATCH", 2)
     members = [company["boss"]] + [
         make_user(session, email=f"m{i}@corp.example", name=f"社員{i}", email_only=True)
         for i in range(4)
@@ -183,14 +183,14 @@ def test_a_batch_whose_rows_cannot_be_written_is_retried_member_by_member(
         member.working_days = "mon,tue,wed,thu,fri,sat,sun"
     make_thread(session, channel=company["work"], author=company["peer"], title="週報", body="x")
     session.commit()
-    real = digests.write_digests
+    real = digest_batch.write
 
     def failing_for_the_boss(session, rows):
         if any(row["to_addr"] == "boss@corp.example" for row in rows):
             raise RuntimeError("the disk is full")
         return real(session, rows)
 
-    monkeypatch.setattr(digests, "write_digests", failing_for_the_boss)
+    monkeypatch.setattr(digest_batch, "write", failing_for_the_boss)
     assert jobs.send_digests(app) == 4
     session.expire_all()
     queued = session.scalars(select(OutboxMessage.to_addr).where(OutboxMessage.kind == "digest"))
@@ -198,7 +198,7 @@ def test_a_batch_whose_rows_cannot_be_written_is_retried_member_by_member(
     runs = session.scalars(select(DigestRun.user_id)).all()
     assert company["boss"].id not in runs  # rolled back with its rows: built on the next run
     session.commit()
-    monkeypatch.setattr(digests, "write_digests", real)
+    monkeypatch.setattr(digest_batch, "write", real)
     assert jobs.send_digests(app) == 1
 
 
@@ -220,7 +220,8 @@ def test_batched_job_reads_each_members_access_and_claims_once(app, session, smt
     now = utcnow()
     period = digests.due_period(boss, now)
     again = [(boss, period, now - timedelta(days=1)), (other, period, now - timedelta(days=1))]
-    assert digests.queue_digests(app, session, again, now, {}) == 0
+    built = digest_batch.build(app, session, again, now, {})
+    assert digest_batch.queue(app, session, built, now, {}) == []
     session.commit()
     delivery.drain_outbox(app)
     (boss_mail,) = to(smtp_sink, "boss@corp.example")
