@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from hub.db import is_postgres, transaction, utcnow
 from hub.models import Event
-from mailbridge import culture_out, notifications, quiet
+from mailbridge import culture_out, notifications, quiet, restored
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,8 @@ HANDLERS: dict[str, Handler] = {
     "member_mentioned": notifications.on_mention,
     "login_link_requested": notifications.on_login_link,
     "member_invited": notifications.on_member_invited,
+    # A hidden post shown again: the mail its hiding held back.
+    "post_restored": restored.on_post_restored,
     # Culture mail (announcements, thanks, welcome, channel requests, ...): their own table.
     **culture_out.HANDLERS,
 }

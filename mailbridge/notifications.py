@@ -83,7 +83,9 @@ def post_recipients(session: Session, post: Post, *, new_thread: bool) -> list[R
     """Everyone who should get mail now about ``post`` (mentioned members excluded: see
     ``on_mention``)."""
     thread, channel = post.thread, post.thread.channel
-    if not _readable_status(channel) or not post.visible:
+    # A hidden post's mail is written all the same: it leaves only if an admin shows the post
+    # again before it is due, and is written anew when they do (``still_wanted``, ``restored``).
+    if not _readable_status(channel) or post.deleted_at is not None:
         return []
     took_part = set(
         session.scalars(
@@ -138,29 +140,35 @@ def on_post(app: Flask, session: Session, event: Event) -> None:
     queue_post_mails(app, session, post, recipients, quiet.clock_now())
 
 
+def mention_recipient(session: Session, post: Post, user: User) -> Recipient | None:
+    """The member ``post`` mentions, as one who hears of it; None if they take no mail of it
+    (deactivated, bouncing, their own post, the channel unreadable to them now, or off)."""
+    if not user.active or user.bouncing or post.deleted_at is not None:
+        return None
+    channel = post.thread.channel
+    if user.id == post.author_id and not user.echo_own_posts:
+        return None
+    # Checked against the member's access now, not when the post was written.
+    if not permissions.can_read(session, user, channel):
+        return None
+    found = channels.channel_delivery(session, user=user, channel=channel)
+    if mode_for(user, found) == Delivery.OFF:
+        return None
+    return Recipient(user, "mention", Delivery(found) if found else None)
+
+
 def on_mention(app: Flask, session: Session, event: Event) -> None:
     """Fan-out handler for member_mentioned: the mentioned member hears of it (unless off)."""
     post = session.get(Post, event.post_id) if event.post_id else None
     user = session.get(User, event.subject_id) if event.subject_id else None
-    if post is None or user is None or not user.active or user.bouncing or not post.visible:
+    found = mention_recipient(session, post, user) if post and user else None
+    if post is None or found is None:
         return
-    channel = post.thread.channel
-    if user.id == post.author_id and not user.echo_own_posts:
-        return
-    # Checked against the member's access now, not when the post was written.
-    if not permissions.can_read(session, user, channel):
-        return
-    found = channels.channel_delivery(session, user=user, channel=channel)
-    if mode_for(user, found) == Delivery.OFF:
-        return
-    override = Delivery(found) if found else None
     # A name an edit added is news about a post the member may already have had mail about
     # (every post, a reply in their thread): that mail's key would count it as sent. It goes
     # under its own key, once; a mention in a new post keeps the post's (one mail, not two).
     edit = bool((event.data or {}).get("edit"))
-    queue_post_mails(
-        app, session, post, [Recipient(user, "mention", override)], quiet.clock_now(), edit=edit
-    )
+    queue_post_mails(app, session, post, [found], quiet.clock_now(), edit=edit)
 
 
 # --- the mail ---------------------------------------------------------------------------------
@@ -225,9 +233,11 @@ def queue_post_mails(
     now: datetime,
     *,
     edit: bool = False,
+    leave_to_digest: bool = True,
 ) -> int:
     """Queue one mail about ``post`` per recipient (rendered once per language and reason);
-    ``edit``: the mentions an edit added (see ``post_key``)."""
+    ``edit``: the mentions an edit added (see ``post_key``); ``leave_to_digest``: outside
+    working time a digest member's mail is left to their digest (False: it waits for them)."""
     if not recipients:
         return 0
     cfg = app.config
@@ -278,7 +288,12 @@ def queue_post_mails(
         if user.email in done or not user.active or user.bouncing:
             continue
         not_before = quiet.release_at(user, now)
-        if not_before > now and takes_digest(user, r.channel_delivery) and r.reason != "own":
+        if (
+            leave_to_digest
+            and not_before > now
+            and takes_digest(user, r.channel_delivery)
+            and r.reason != "own"
+        ):
             # Outside working time: the member's next digest carries it instead.
             continue
         look = rendered.get((user.locale, r.reason))

@@ -2,8 +2,9 @@
 
 A mail about a post may wait in the outbox (quiet hours, retries). When it leaves, the rules of
 ``mailbridge.notifications`` are applied again to what changed meanwhile: the post hidden by
-moderation or deleted, the member gone, their mail from the channel turned off, the thread
-muted (mentions still go), a private channel left. A drain run reads each post's audience once
+moderation or deleted (if an admin shows it again, ``mailbridge.restored`` writes the mail
+anew), the member gone, their mail from the channel turned off, the thread muted (mentions
+still go), a private channel left. A drain run reads each post's audience once
 (``audience_now``) and the members who take no mail at all once (``quiet_members``), then asks
 ``why_not_now`` of every mail: a change made while a run is under way counts from the next run
 (about a second).
@@ -45,6 +46,10 @@ class Audience:
     mentioned: frozenset[int] = frozenset()
 
 
+# Why no mail about a hidden or deleted post leaves (``restored`` writes it anew when an admin
+# shows the post again).
+GONE = "the post was deleted or hidden"
+
 _POST_NOW = (
     select(Post.deleted_at, Post.hidden, Thread.id, Channel.id, Channel.private, Channel.status)
     .join(Thread, Thread.id == Post.thread_id)
@@ -57,7 +62,7 @@ def audience_now(conn: Connection, post_id: int) -> Audience:
     """The post's audience as it is now, for all its queued mails at once."""
     found = conn.execute(_POST_NOW, {"post_id": post_id}).first()
     if found is None or found[0] is not None or found[1]:
-        return Audience("the post was deleted or hidden")
+        return Audience(GONE)
     _deleted, _hidden, thread_id, channel_id, private, status = found
     if status not in READABLE:
         return Audience("the channel is closed")

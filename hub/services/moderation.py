@@ -100,14 +100,19 @@ def awaits_review(session: Session, post: Post) -> bool:
 
 
 def restore(session: Session, *, actor: User, post: Post, note: str = "") -> Post:
-    """An admin shows a hidden post again, or dismisses its flags."""
+    """An admin shows a hidden post again, or dismisses its flags (event ``post_restored``;
+    ``shown_again``: it was hidden, and the mail its hiding held back is owed)."""
     if not permissions.is_admin(actor):
         raise Forbidden(Reason.ADMIN_ONLY)
+    shown_again = post.hidden
     post.hidden = False
     session.add(ModerationAction(post_id=post.id, moderator_id=actor.id, action="restore",
                                  note=note.strip()))  # fmt: skip
     _resolve(session, post)
-    events.emit(session, "post_restored", actor_id=actor.id, post_id=post.id)
+    events.emit(
+        session, "post_restored", actor_id=actor.id, post_id=post.id, thread_id=post.thread_id,
+        shown_again=shown_again,
+    )  # fmt: skip
     return post
 
 
