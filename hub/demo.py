@@ -34,10 +34,10 @@ MEMBERS: list[tuple[str, str, dict[str, Any]]] = [
     # 課長 keeps office hours, so his non-urgent mail waits for the morning (quiet hours).
     (
         "yamamoto",
-        "山本 部長",
+        "山本 誠",
         {"email_only": True, "working_days": "mon-sun", "working_hours": "00:00-24:00"},
     ),
-    ("nakamura", "中村 課長", {"email_only": True}),
+    ("nakamura", "中村 浩二", {"email_only": True}),
 ]
 
 # (slug, name, purpose, kind, private reason or None, members)

@@ -133,7 +133,7 @@ def mention_handles(text: str) -> list[str]:
 
 def show_names(text: str, mentioned: Iterable[tuple[str, str]]) -> str:
     """Show the @handles in ``text`` of the (email, name) members it mentions as their names
-    (``@yamamoto`` and ``@yamamoto@corp.example`` become ``@山本 部長``), for mail."""
+    (``@yamamoto`` and ``@yamamoto@corp.example`` become ``@山本 誠``), for mail."""
     names: dict[str, str] = {}
     for email, name in mentioned:
         names[email.lower()] = name
