@@ -174,10 +174,15 @@ def on_member_added(app: Flask, session: Session, event: Event) -> None:
     )  # fmt: skip
 
 
+# The outbox key of "the rules were updated": this and the version it asks to accept.
+RULES_KEY = "rules_updated:v"
+
+
 def on_rules_updated(app: Flask, session: Session, event: Event) -> None:
     """Ask each email-only member to accept the rules again, in their language: the new text,
     the link, and "reply to accept" (``rules+<token>@`` carries this version). Web members are
-    asked on their next visit (hub.web.culture)."""
+    asked on their next visit (hub.web.culture). A mail still waiting for the member's working
+    hours does not leave once they accepted, or were asked again (``still_wanted``)."""
     version = int((event.data or {}).get("version") or 0)
     # Asked again since (two saves before the fan-out ran): the newer event mails the newer text.
     if version != rules.current_version(session):
@@ -189,7 +194,7 @@ def on_rules_updated(app: Flask, session: Session, event: Event) -> None:
             continue
         reply_to = addresses.encode("rules", user.id, version, domain, _keys(app))
         queue_mail(
-            app, session, kind="rules_updated", dedupe_key=f"rules_updated:v{version}", to=user,
+            app, session, kind="rules_updated", dedupe_key=f"{RULES_KEY}{version}", to=user,
             template="rules_updated",
             context={"user": user, "rules_text": text, "rules_html": render_markdown(text),
                      "rules_link": _link(app, "/rules"), "reply_to": reply_to},

@@ -8,6 +8,9 @@ still go), a private channel left. A drain run reads each post's audience once
 (``audience_now``) and the members who take no mail at all once (``quiet_members``), then asks
 ``why_not_now`` of every mail: a change made while a run is under way counts from the next run
 (about a second).
+
+"The rules were updated, please accept" waiting for the member's working hours is checked too:
+it does not leave once they accepted (``rules_why_not``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, select
+from sqlalchemy.orm import Session
 
 from hub.models import (
     Channel,
@@ -28,6 +32,8 @@ from hub.models import (
     ThreadMute,
     User,
 )
+from hub.services import rules
+from mailbridge.culture_out import RULES_KEY
 from mailbridge.notifications import READABLE
 
 
@@ -115,6 +121,18 @@ def why_not_now(aud: Audience, user_id: int, quiet: dict[int, bool]) -> str | No
     return None
 
 
+def rules_why_not(conn: Connection, user_id: int, version: int) -> str | None:
+    """Why a mail asking ``user_id`` to accept ``version`` of the rules must not leave now: they
+    accepted it meanwhile (on the web, say), or were asked again since (the newer mail asks)."""
+    with Session(bind=conn) as session:
+        user = session.get(User, user_id)
+        if user is not None and rules.has_accepted(user, version):
+            return "the member accepted the rules meanwhile"
+        if version < rules.current_version(session):
+            return "the rules were asked again since"
+    return None
+
+
 class StillWanted:
     """The fan-out's rules again when a mail about a post leaves (``why_not_now``):
     each post's audience and the members who take no mail read once per run, then checked per
@@ -125,8 +143,13 @@ class StillWanted:
         self.quiet: dict[int, bool] | None = None
 
     def why_not(self, conn: Connection, row: Any) -> str | None:
-        """Why ``row`` must not leave now; None when it may (or is not about a post)."""
-        if row.user_id is None or not row.dedupe_key.startswith("post:"):
+        """Why ``row`` must not leave now; None when it may (or is about nothing that can
+        change: only mail about a post and "please accept the new rules" is checked)."""
+        if row.user_id is None:
+            return None
+        if row.dedupe_key.startswith(RULES_KEY):
+            return rules_why_not(conn, row.user_id, int(row.dedupe_key[len(RULES_KEY) :]))
+        if not row.dedupe_key.startswith("post:"):
             return None
         post_id = int(row.dedupe_key.split(":")[1])
         if post_id not in self.posts:
