@@ -94,8 +94,8 @@ def queue(
         run_id = claimed.get(b.user.id)
         if run_id is None or b.row is None:
             continue
-        (name, address), *_ = digest_mail.reply_to(app, b.user.id, run_id).items()
-        rows.append(dict(b.row, raw=mime.with_header(b.row["raw"], name, address)))
+        address = digest_mail.reply_to(app, b.user.id, run_id)
+        rows.append(dict(b.row, raw=mime.with_header(b.row["raw"], "Reply-To", address)))
     return rows
 
 

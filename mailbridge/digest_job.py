@@ -135,4 +135,6 @@ def _build_run(items: list[tuple[int, str, datetime]], now: datetime) -> int:
             for u in session.scalars(select(User).where(User.id.in_([i for i, _p, _s in items])))
         }
     due = [(users[uid], period, since) for uid, period, since in items if uid in users]
+    # No writer thread here: the processes overlap one another, and a second thread would
+    # only take the GIL from the one holding SQLite's write lock, making the others wait.
     return digest_batch.queue_all(_APP, due, now, overlap=False)

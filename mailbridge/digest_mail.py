@@ -91,12 +91,10 @@ def digest_context(
     }
 
 
-def reply_to(app: Flask, user_id: int, run_id: int) -> dict[str, str]:
-    """The digest mail's Reply-To header: a digest token naming the member's DigestRun."""
-    keys = tokens.keys_from_config(app.config)
-    return {
-        "Reply-To": addresses.encode("digest", user_id, run_id, app.config["MAIL_DOMAIN"], keys)
-    }
+def reply_to(app: Flask, user_id: int, run_id: int) -> str:
+    """The digest mail's Reply-To: a digest token naming the member's DigestRun."""
+    keys, domain = tokens.keys_from_config(app.config), app.config["MAIL_DOMAIN"]
+    return addresses.encode("digest", user_id, run_id, domain, keys)
 
 
 def mail(
@@ -126,7 +124,7 @@ def mail(
         "to_name": user.name,
         "rendered": outbound.render_email(app, "digest", user.locale, **context),
         "headers": {
-            **(reply_to(app, user.id, run_id) if run_id is not None else {}),
+            **({"Reply-To": reply_to(app, user.id, run_id)} if run_id is not None else {}),
             "List-Id": f"Hiroba digest <digest.{domain}>",
             "List-Unsubscribe": f"<{unsubscribe}>, <mailto:help@{domain}"
             "?subject=digest%20off&body=digest%20off>",
