@@ -188,6 +188,8 @@ def on_rules_updated(app: Flask, session: Session, event: Event) -> None:
     if version != rules.current_version(session):
         return
     text = rules.get_rules(session, app.config["BABEL_DEFAULT_LOCALE"])
+    # The text part reads as text (the HTML part renders the Markdown).
+    text_part = markdown_text(text)
     domain = app.config["MAIL_DOMAIN"]
     for user in rules.not_accepted(session, version):
         if not user.email_only:
@@ -196,7 +198,7 @@ def on_rules_updated(app: Flask, session: Session, event: Event) -> None:
         queue_mail(
             app, session, kind="rules_updated", dedupe_key=f"{RULES_KEY}{version}", to=user,
             template="rules_updated",
-            context={"user": user, "rules_text": text, "rules_html": render_markdown(text),
+            context={"user": user, "rules_text": text_part, "rules_html": render_markdown(text),
                      "rules_link": _link(app, "/rules"), "reply_to": reply_to},
             headers={"Reply-To": reply_to}, not_before=_not_before(user, False),
         )  # fmt: skip

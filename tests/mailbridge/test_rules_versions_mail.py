@@ -201,3 +201,17 @@ def test_the_mail_is_in_the_members_language(app: Flask, team: Any) -> None:
     assert mail["Subject"] == "広場のルールが更新されました"
     assert "とルールに同意したことになります。" in text_of(mail)
     assert "個人情報を書かない" in text_of(mail)
+
+
+def test_the_rules_read_as_text_in_the_text_part(app: Flask, team: Any) -> None:
+    with db.transaction(app) as s:
+        rules.set_rules(
+            s, actor=None, ask_again=True,
+            markdown="# 社内ルール\n\n- **丁寧に**\n- [個人情報](http://hub.test/privacy)を書かない",
+        )  # fmt: skip
+    deliver(app)
+    (mail,) = to(team, BOSS)
+    text = text_of(mail)
+    assert "\n社内ルール\n\n- 丁寧に\n- 個人情報 (http://hub.test/privacy)を書かない\n" in text
+    assert "# " not in text and "**" not in text and "](" not in text
+    assert "<strong>丁寧に</strong>" in mail.get_body(("html",)).get_content()
