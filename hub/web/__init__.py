@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 
 from hub.db import get_session
+from hub.i18n import honorific
 from hub.models import User
 
 login_manager = LoginManager()
@@ -58,6 +59,9 @@ def init_app(app: Flask) -> None:
         timezone_selector=select_timezone,
         default_translation_directories=str(app.root_path + "/translations"),
     )
+    # {{ name|honorific }}: さん after a name in Japanese (unless it carries a title), as the
+    # page or the mail (render_email's locale) reads; the name unchanged in English.
+    app.add_template_filter(honorific, "honorific")
     htmx_ext.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     limiter.init_app(app)
