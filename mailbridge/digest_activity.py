@@ -7,7 +7,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CompoundSelect, bindparam, literal_column, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    bindparam,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from hub.models import (
@@ -28,6 +36,7 @@ from hub.models import (
 )
 from hub.plaintext import excerpt
 from hub.text import show_names
+from mailbridge.digest_restored import Restored, restored
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +156,9 @@ class Activity:
     )
     # Per post of the window: the (email, name) of the members it mentions.
     mentioned: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
+    # Posts an admin showed again in the window, hidden when it began: news in it as if
+    # written in it, but not for a member who had them in an earlier digest (``digest_needs``).
+    restored: dict[int, Restored] = field(default_factory=dict)
     # Channel sections rendered once per (locale, part, section) for every member who gets
     # the same section; their reply links are markers filled in per member.
     parts: dict[tuple[str, str, ChannelSection], str] = field(default_factory=dict)
@@ -165,9 +177,15 @@ def _file_names(session: Session, post_ids: list[int]) -> dict[int, str]:
     return {post_id: "📎 " + ", ".join(found) for post_id, found in names.items()}
 
 
+def _posts_in(act: Activity, since: datetime, until: datetime) -> ColumnElement[bool]:
+    """The window's posts: written in it, or shown again in it (``digest_restored``)."""
+    written = (Post.created_at > since) & (Post.created_at <= until)
+    return or_(written, Post.id.in_(act.restored)) if act.restored else written
+
+
 def load_activity(session: Session, since: datetime, until: datetime) -> Activity:
     """Read the window's posts once: per thread the count and last posts by author."""
-    act = Activity()
+    act = Activity(restored=restored(session, since, until))
     # Who each post of the window mentions: the digest shows them by name, as mail does.
     mentioned: dict[int, list[tuple[str, str]]] = {}
     named: dict[int, set[int]] = {}
@@ -175,7 +193,7 @@ def load_activity(session: Session, since: datetime, until: datetime) -> Activit
         select(Mention.post_id, Mention.user_id, User.email, User.name)
         .join(User, User.id == Mention.user_id)
         .join(Post, Post.id == Mention.post_id)
-        .where(Post.created_at > since, Post.created_at <= until)
+        .where(_posts_in(act, since, until))
     ):
         mentioned.setdefault(post_id, []).append((email, name))
         named.setdefault(post_id, set()).add(user_id)
@@ -187,8 +205,7 @@ def load_activity(session: Session, since: datetime, until: datetime) -> Activit
         )
         .join(Thread, Thread.id == Post.thread_id)
         .where(
-            Post.created_at > since,
-            Post.created_at <= until,
+            _posts_in(act, since, until),
             Post.deleted_at.is_(None),
             Post.hidden.is_(False),
         )
@@ -248,24 +265,29 @@ def _load_personal(session: Session, act: Activity, since: datetime, until: date
     """Mentions and thanks of the window, for every member at once.
 
     A mention is in the window when the member was named (``Mention.created_at``): with a new
-    post, or by a later edit of an older one, which the window's posts do not include.
+    post, or by a later edit of an older one, which the window's posts do not include; or
+    earlier, in a post shown again in the window, unless the member had it in a digest since.
     """
+    named_in: ColumnElement[bool] = (Mention.created_at > since) & (Mention.created_at <= until)
+    if act.restored:
+        named_in = or_(named_in, Post.id.in_(act.restored) & (Mention.created_at <= until))
     rows = session.execute(
         select(Mention.user_id, Post.id, Post.body, Post.author_id, Thread.id, Thread.title,
-               Thread.channel_id, Channel.name)
+               Thread.channel_id, Channel.name, Mention.created_at)
         .join(Post, Post.id == Mention.post_id)
         .join(Thread, Thread.id == Post.thread_id)
         .join(Channel, Channel.id == Thread.channel_id)
         .where(
-            Mention.created_at > since,
-            Mention.created_at <= until,
+            named_in,
             Post.deleted_at.is_(None),
             Post.hidden.is_(False),
         )
         .order_by(Post.id)
     ).all()  # fmt: skip
     _load_older_posts(session, act, {(r[1], r[3]) for r in rows})
-    for user_id, post_id, body, author_id, thread_id, title, channel_id, channel_name in rows:
+    for user_id, post_id, body, author_id, thread_id, title, channel_id, channel_name, at in rows:
+        if _had_mention(act, post_id, user_id, at):
+            continue
         name = act.names.get(author_id, "") if author_id else ""
         text = excerpt(show_names(body, act.mentioned.get(post_id, ())), 100)
         item = NeedItem(thread_id, title, channel_name, "mention", name, text, post_id=post_id)
@@ -279,6 +301,14 @@ def _load_personal(session: Session, act: Activity, since: datetime, until: date
     for user_id, t in cards:
         card = ThanksItem(t.sender.name, t.message, t.value.name if t.value else None)
         act.thanks.setdefault(user_id, []).append(card)
+
+
+def _had_mention(act: Activity, post_id: int, user_id: int, named_at: datetime) -> bool:
+    """Tell whether a digest of the member's built after they were named in a post shown
+    again listed the mention, while the post was still shown."""
+    back = act.restored.get(post_id)
+    last = back.had.get(user_id) if back is not None else None
+    return last is not None and last >= named_at
 
 
 def _load_older_posts(session: Session, act: Activity, posts: set[tuple[int, int | None]]) -> None:

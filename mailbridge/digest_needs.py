@@ -24,6 +24,12 @@ def shown_by_channel(act: Activity, seen: dict[int, int]) -> dict[int, frozenset
     return {cid: frozenset(posts) for cid, posts in found.items()}
 
 
+def had_before(act: Activity, user_id: int) -> dict[int, int]:
+    """The posts shown again in the window that an earlier digest of the member's listed, before
+    they were hidden (post id -> thread id): not news for them again."""
+    return {p: r.thread_id for p, r in act.restored.items() if user_id in r.had}
+
+
 def needs(
     user: User,
     since: datetime,
@@ -36,8 +42,8 @@ def needs(
     """What needs the member, each post once: a mention, else a question in their thread, and
     the announcements awaiting their acknowledgement. Also the posts they need not see again
     below (post id -> thread id): those shown here and the first post of an announcement they
-    acknowledged."""
-    seen: dict[int, int] = {}
+    acknowledged, and the posts shown again that they had in an earlier digest."""
+    seen = had_before(act, user.id)
     acks_due: list[NeedItem] = []
     for ann in act.announcements:
         if not announcements.reaches(ann, joined):
