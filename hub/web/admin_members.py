@@ -10,6 +10,7 @@ from flask_login import login_required
 from hub import permissions
 from hub.db import get_session
 from hub.errors import Forbidden, Invalid, Reason
+from hub.i18n import honorific
 from hub.models import User
 from hub.services import accounts, member_import, onboarding
 
@@ -61,7 +62,7 @@ def invite() -> ResponseReturnValue:
         db.rollback()
         return _list_page(422, invite_error=exc, form=form)
     db.commit()
-    flash(_("%(name)s is invited.", name=user.name), "success")
+    flash(_("%(name)s is invited.", name=honorific(user.name)), "success")
     return redirect(url_for("admin_members.index"), 303)
 
 

@@ -15,6 +15,7 @@ from flask_login import login_required
 from hub import permissions
 from hub.db import get_session
 from hub.errors import Forbidden, Invalid
+from hub.i18n import honorific
 from hub.models import Channel, ChannelKind, Thread, Via
 from hub.services import accounts, channel_settings, channels, threads
 from hub.services import members as members_service
@@ -230,7 +231,7 @@ def add_member(slug: str) -> ResponseReturnValue:
     except Invalid as exc:
         db.rollback()
         return _members_page(channel, 422, error=exc, typed=typed)
-    name = added.user.name
+    name = honorific(added.user.name)
     db.commit()
     flash(_("%(name)s was added to %(channel)s.", name=name, channel=channel.name), "success")
     return htmx_redirect(url_for("channels.members", slug=channel.slug))
@@ -249,9 +250,8 @@ def remove_member(slug: str, user_id: int) -> ResponseReturnValue:
         db.rollback()
         return _members_page(channel, 422, error=exc)
     db.commit()
-    flash(
-        _("%(name)s was removed from %(channel)s.", name=user.name, channel=channel.name), "success"
-    )
+    name = honorific(user.name)
+    flash(_("%(name)s was removed from %(channel)s.", name=name, channel=channel.name), "success")
     if not members_service.can_see_members(db, g.user, channel):
         return htmx_redirect(url_for("channels.index"))
     return htmx_redirect(url_for("channels.members", slug=channel.slug))
@@ -273,11 +273,10 @@ def set_role(slug: str, user_id: int) -> ResponseReturnValue:
         db.rollback()
         return _members_page(channel, 422, error=exc, about="role")
     db.commit()
+    name = honorific(user.name)
     if role == "owner":
-        done = _("%(name)s is now an owner of %(channel)s.", name=user.name, channel=channel.name)
+        done = _("%(name)s is now an owner of %(channel)s.", name=name, channel=channel.name)
     else:
-        done = _(
-            "%(name)s is no longer an owner of %(channel)s.", name=user.name, channel=channel.name
-        )
+        done = _("%(name)s is no longer an owner of %(channel)s.", name=name, channel=channel.name)
     flash(done, "success")
     return htmx_redirect(url_for("channels.members", slug=channel.slug))

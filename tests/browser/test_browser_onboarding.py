@@ -55,7 +55,7 @@ def test_an_invited_member_signs_in_from_the_mail_and_starts(
     form.locator("input[name=email]").fill(NEW)
     form.locator("input[name=name]").fill("新人 花子")
     form.locator("button[type=submit]").click()
-    expect(admin.locator("#flash")).to_contain_text("新人 花子 さんを招待しました。")
+    expect(admin.locator("#flash")).to_contain_text("新人 花子さんを招待しました。")
 
     send_all(hub.app)
     (mail,) = to(smtp_sink, NEW)

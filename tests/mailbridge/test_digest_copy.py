@@ -10,7 +10,7 @@ from mailbridge.digest_copy import digest_keys, unquoted_answers
 
 TEXT = """##- この行より上に返信してください / Please reply above this line -##
 
-山本 太郎 さん、2026-12-01 08:00 以降の新着です。
+山本 太郎さん、2026-12-01 08:00 以降の新着です。
 
 == 営業 ==
 営業部の連絡と相談
@@ -27,7 +27,7 @@ TEXT = """##- この行より上に返信してください / Please reply above
 メールの受け取り方の変更: http://hub.test/mail/prefs/xyz
 """
 HTML = """<html><body><p>##- この行より上に返信してください / Please reply above this line -##</p>
-<p>山本 太郎 さん、2026-12-01 08:00 以降の新着です。</p><h2>営業</h2><p>営業部の連絡と相談</p>
+<p>山本 太郎さん、2026-12-01 08:00 以降の新着です。</p><h2>営業</h2><p>営業部の連絡と相談</p>
 <ul><li>[#3] <a href="http://hub.test/t/3">緊急連絡網の更新</a> (新しいスレッド)<br>
 新しい投稿 1 件 · 田中 一郎: 携帯番号を更新しました。
 · <a href="mailto:reply+abc@hub.test?subject=Re%3A%20x">返信する</a></li>
@@ -54,7 +54,7 @@ def digest() -> list[list[str]]:
             """##- この行より上に返信してください / Please reply above this line -##
 
 山本
-太郎 さん、2026-12-01 08:00 以降の新着です。
+太郎さん、2026-12-01 08:00 以降の新着です。
 
 ## 営業
 
@@ -82,7 +82,7 @@ st%2Ft%2F3) (新しいスレッド)
             # Outlook's plain text, long lines (and links) wrapped in pieces.
             """##- この行より上に返信してください / Please reply above this line -##
 
-山本 太郎 さん、2026-12-01 08:00 以降の新着です。
+山本 太郎さん、2026-12-01 08:00 以降の新着です。
 
 == 営業 ==
 営業部の連絡と相談
