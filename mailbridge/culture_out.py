@@ -285,7 +285,9 @@ def on_channel_member_added(app: Flask, session: Session, event: Event) -> None:
 
 def on_post_hidden(app: Flask, session: Session, event: Event) -> None:
     """Tell the author their post was hidden: by flags, waiting for an admin (how many flags,
-    never the flaggers' words, which could tell who flagged), or by an admin, with their note."""
+    never the flaggers' words, which could tell who flagged), or by an admin, with their note.
+    Their text is quoted as the post shows it, as the post mails quote posts: an email-only
+    author reading the text part would otherwise get Markdown's ** and [..](..) back."""
     post = session.get(Post, event.post_id or 0)
     if post is None or post.author is None:
         return
@@ -293,7 +295,9 @@ def on_post_hidden(app: Flask, session: Session, event: Event) -> None:
     queue_mail(
         app, session, kind="post_hidden", dedupe_key=f"post_hidden:{event.id}", to=post.author,
         template="post_hidden",
-        context={"post": post, "by_admin": data.get("action") != "auto_hide",
+        context={"post": post, "body_text": markdown_text(post.body),
+                 "body_html": render_markdown(post.body),
+                 "by_admin": data.get("action") != "auto_hide",
                  "reviewed": bool(data.get("reviewed")), "flags": int(data.get("flags") or 0),
                  "note": data.get("note") or "", "rules_link": _link(app, "/rules")},
         # The author's answer ("why?") reaches the admin who hid it; hidden by flags alone,

@@ -15,11 +15,11 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
-from hub.models import ModerationAction, Via
+from hub.models import ModerationAction, User, Via
 from hub.services import rules
 from tests import fixtures_culture
 from tests.factories import make_channel, make_thread, make_user, signed_in
-from tests.fixtures_mailout import deliver, to
+from tests.fixtures_mailout import deliver, text_of, to
 
 db = fixtures_culture.db
 AUTHOR = "author@corp.example"
@@ -121,3 +121,31 @@ def test_hidden_by_an_admin_tells_the_note_never_the_flag(app: Flask, db: Any, s
     admin.post(f"/admin/moderation/{w['post']}", data={"action": "hide", "note": "again"})
     deliver(app)
     assert len(to(smtp_sink, AUTHOR)) == 1
+
+
+MARKDOWN = "**至急**：[見積書](https://files.example/q.pdf) を直しました\n\n- 単価\n- 納期"
+
+
+def test_the_authors_text_is_quoted_as_it_reads_not_as_markdown(
+    app: Flask, db: Any, smtp_sink
+) -> None:
+    world(app, db, smtp_sink)
+    author = db.scalar(select(User).where(User.email == AUTHOR))
+    post = make_thread(db, channel=make_channel(db, slug="sales"), author=author, title="見積",
+                       body=MARKDOWN)  # fmt: skip
+    db.commit()
+    deliver(app)
+    res = signed_in(app, "admin@corp.example").post(
+        f"/admin/moderation/{post.id}", data={"action": "hide", "note": ""}
+    )
+    assert res.status_code == 303
+    deliver(app)
+    (mail,) = to(smtp_sink, AUTHOR)
+    plain = text_of(mail)
+    # The text part quotes what the post shows, as the post mails do; the HTML part renders it.
+    assert "> 至急：見積書 (https://files.example/q.pdf) を直しました\n" in plain
+    assert "> - 単価\n> - 納期\n" in plain
+    assert "**" not in plain and "](" not in plain
+    html = mail.get_body(preferencelist=("html",)).get_content()
+    assert "<strong>至急</strong>" in html and 'href="https://files.example/q.pdf"' in html
+    assert "<li>単価</li>" in html and "**" not in html
