@@ -14,8 +14,8 @@ from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from hub.db import get_session
+from hub.plaintext import excerpt
 from hub.services import mentions
-from hub.text import snippet
 from hub.web.blueprints import MAX_ID
 from hub.web.htmx import htmx_redirect, is_htmx, page_or_partial
 
@@ -82,4 +82,6 @@ def _helpers() -> dict[str, object]:
         user = g.get("user")
         return mentions.unseen_count(get_session(), user) if user is not None else 0
 
-    return {"unseen_mentions": unseen_mentions, "mention_snippet": snippet}
+    # The snippet reads as the post shows it ("至急：見積書 (https://…)"), not as its Markdown
+    # source ("**至急**：[見積書](https://…)"): the same one line a digest quotes.
+    return {"unseen_mentions": unseen_mentions, "mention_snippet": excerpt}

@@ -61,8 +61,8 @@ def test_mentions_are_listed_newest_first_with_where_who_and_what(app, hub) -> N
     assert "Sales" in older and "Q3 plan" in older and "Aoki Ken" in older
     assert f'href="/t/{hub["open"].thread_id}#post-{hub["open"].id}"' in older
     assert 'href="/c/sales"' in older
-    # The snippet is the post's text on one line, not its rendered Markdown.
-    assert "@bob could you check the **numbers**?" in older
+    # The snippet is the post's text on one line, as it reads: no Markdown marks, no HTML.
+    assert "@bob could you check the numbers?" in older
     assert "<time" in older
     assert all('class="badge new"' in item for item in shown)
     assert nav_count(bob) == "2"
@@ -71,6 +71,21 @@ def test_mentions_are_listed_newest_first_with_where_who_and_what(app, hub) -> N
     assert items(carol.get("/mentions").text) == []
     assert "Nobody has mentioned you yet." in carol.get("/mentions").text
     assert nav_count(carol) == ""
+
+
+def test_a_snippet_reads_as_the_post_shows_it(app, hub) -> None:
+    with db.transaction(app) as s:
+        aoki = accounts.find_user_by_email(s, "aoki@corp.example")
+        assert aoki is not None
+        make_thread(s, channel=channels.get_channel(s, "sales"), author=aoki, title="見積",
+                    body="@bob **至急**：[見積書](https://files.example/q.pdf) を確認\n\n"
+                         "- 単価\n- `<script>` は不要")  # fmt: skip
+    newest = items(signed_in(app, "bob@corp.example").get("/mentions").text)[0]
+    snippet = newest.split('class="snippet">', 1)[1].split("</p>", 1)[0]
+    assert snippet.endswith(
+        ": @bob 至急：見積書 (https://files.example/q.pdf) を確認 - 単価 - &lt;script&gt; は不要"
+    )
+    assert "**" not in snippet and "](" not in snippet and "`" not in snippet
 
 
 def test_a_member_who_left_a_private_channel_sees_nothing_from_it(app, hub) -> None:
