@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hub.plaintext import excerpt, markdown_text
+from hub.text import snippet
 
 
 @pytest.mark.parametrize(
@@ -36,3 +37,11 @@ def test_excerpt_is_one_line_of_text() -> None:
     assert excerpt(source) == "至急：見積 (http://hub/q) - A 済み - B"
     # The length counts what is shown, not the marks.
     assert excerpt("**" + "長い" * 100 + "**", 10) == "長い長い長い長い長…"
+
+
+def test_excerpt_of_a_long_post_reads_its_start() -> None:
+    post = "**至急**：[見積書](https://hub/q/1) を確認してください。\n\n" + "- 項目 詳細\n" * 2000
+    assert excerpt(post) == snippet(markdown_text(post), 140)
+    assert excerpt(post, 40) == snippet(markdown_text(post), 40)
+    long_line = "**" + "長い" * 1000 + "**"
+    assert excerpt(long_line, 10) == "長い長い長い長い長…"
