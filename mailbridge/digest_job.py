@@ -17,7 +17,7 @@ import multiprocessing
 import os
 import pickle
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask import Flask
@@ -42,7 +42,12 @@ def send_due(app: Flask, now: datetime) -> int:
 
 
 def _due(app: Flask, now: datetime) -> Due:
-    """The members whose digest is due at ``now``, in member order: (member, period, since)."""
+    """The members whose digest is due at ``now``, in member order: (member, period, since).
+
+    The job runs every few minutes and DigestRun rows pile up (one a member a day): it reads
+    only the runs of the periods due now (indexed) and, for the members still without theirs,
+    when their last digest ended; never the whole history.
+    """
     with transaction(app) as session:
         users = list(
             session.scalars(
@@ -56,20 +61,30 @@ def _due(app: Flask, now: datetime) -> Due:
                 .order_by(User.id)
             )
         )
+        wanted = [(u, p) for u in users if (p := digests.due_period(u, now))]
+        periods = sorted({p for _u, p in wanted})
         done = set(
             session.execute(
-                select(DigestRun.user_id, DigestRun.period).where(
-                    DigestRun.created_at > now - timedelta(days=8)
+                select(DigestRun.user_id, DigestRun.period).where(DigestRun.period.in_(periods))
+            ).all()
+        )
+        due = [(u, p) for u, p in wanted if (u.id, p) not in done]
+        last: dict[int, datetime] = {}
+        ids = [u.id for u, _p in due]
+        for start in range(0, len(ids), _CHUNK):
+            last.update(
+                (uid, until)
+                for uid, until in session.execute(
+                    select(DigestRun.user_id, func.max(DigestRun.until))
+                    .where(DigestRun.user_id.in_(ids[start : start + _CHUNK]))
+                    .group_by(DigestRun.user_id)
                 )
-            ).all()
-        )
-        last = dict(
-            session.execute(
-                select(DigestRun.user_id, func.max(DigestRun.until)).group_by(DigestRun.user_id)
-            ).all()
-        )
-    due = [(u, p) for u in users if (p := digests.due_period(u, now)) and (u.id, p) not in done]
+            )
     return [(u, p, last.get(u.id) or now - digests.span(p)) for u, p in due]
+
+
+# Member ids per statement (SQLite takes at most 32766 parameters).
+_CHUNK = 5000
 
 
 # --- worker processes ------------------------------------------------------------------------

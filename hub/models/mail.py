@@ -122,8 +122,8 @@ class DigestRun(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
-    # e.g. "daily:2026-11-27" or "weekly:2026-W48".
-    period: Mapped[str] = mapped_column(String(40))
+    # e.g. "daily:2026-11-27" or "weekly:2026-W48" (indexed: the job asks who has today's).
+    period: Mapped[str] = mapped_column(String(40), index=True)
     # The window the digest covered.
     since: Mapped[datetime]
     until: Mapped[datetime]
