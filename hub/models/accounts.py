@@ -32,7 +32,9 @@ class User(Base):
     # shift running into the next morning; it belongs to the working day it starts on.
     work_start: Mapped[int] = mapped_column(default=9 * 60)
     work_end: Mapped[int] = mapped_column(default=18 * 60)
-    digest_hour: Mapped[int] = mapped_column(default=8)
+    # The local hour of the daily (or weekly) digest: by default the start of the default
+    # working day, so it is the day's first mail and what waited overnight goes with it.
+    digest_hour: Mapped[int] = mapped_column(default=9)
     # Weekly digests go out on this weekday (0 = Monday).
     digest_weekday: Mapped[int] = mapped_column(default=0)
     # None means the default for the member's kind (email-only: daily digest; web: mentions).

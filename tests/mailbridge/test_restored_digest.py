@@ -42,6 +42,7 @@ def world(app: Any, session: Any, smtp_sink: Any) -> dict[str, Any]:
     office = {"timezone": "Asia/Tokyo", "working_days": "mon-fri", "working_hours": "09:00-18:00"}
     boss = make_user(session, email=BOSS, name="山本 誠", email_only=True, **office)
     kacho = make_user(session, email=KACHO, name="中村 浩二", email_only=True, **office)
+    boss.digest_hour = kacho.digest_hour = 8  # before work: the times below
     author = make_user(session, email="sato@corp.example", name="佐藤")
     admin = make_user(session, email="admin@corp.example", name="管理者", admin=True)
     sales = make_channel(session, slug="sales", name="営業")
