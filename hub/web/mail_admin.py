@@ -223,6 +223,7 @@ def parsed(mail: CaughtMail) -> dict[str, Any]:
     return {
         "mail": mail,
         "headers": [(k, str(v)) for k, v in msg.items()],
+        "sender": str(msg.get("From", "")),
         "text": text.get_content() if text is not None else "",
         "html": html.get_content() if html is not None else None,
         "msg": msg,

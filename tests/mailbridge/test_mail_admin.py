@@ -102,6 +102,20 @@ def caught_notification(app: Flask, session: Any, world: Any) -> CaughtMail:
     return row
 
 
+def test_a_caught_mail_says_who_it_is_from(
+    app: Flask, session: Any, client: FlaskClient, auth: Any, world: Any
+) -> None:
+    # As the member's mail client lists it: who sent it (the author's name via Hiroba), to whom.
+    caught = caught_notification(app, session, world)
+    msg = email.message_from_bytes(caught.raw, policy=default)
+    msg.replace_header("From", "佐藤 美咲 via Hiroba <hiroba@hub.test>")
+    caught.raw = msg.as_bytes()
+    session.commit()
+    auth.login("admin@corp.example")
+    page = client.get("/admin/mail/caught").get_data(as_text=True)
+    assert "<small>From 佐藤 美咲 via Hiroba &lt;hiroba@hub.test&gt; · To" in page
+
+
 def test_reply_as_recipient_lands_in_the_thread(
     app: Flask, session: Any, client: FlaskClient, auth: Any, world: Any, intake: Any
 ) -> None:
