@@ -280,6 +280,11 @@ def update_preferences(session: Session, user: User, **changes: Any) -> User:
         if not 0 <= hour <= 23:
             raise Invalid(Reason.INVALID_VALUE, "digest hour")
         user.digest_hour = hour
+    if "digest_weekday" in changes:
+        day = int(changes["digest_weekday"])
+        if not 0 <= day <= 6:
+            raise Invalid(Reason.INVALID_VALUE, "digest weekday")
+        user.digest_weekday = day
     if "echo_own_posts" in changes:
         user.echo_own_posts = bool(changes["echo_own_posts"])
     if "name" in changes and str(changes["name"]).strip():

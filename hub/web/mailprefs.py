@@ -82,6 +82,7 @@ def _save(session: Session, user: User, form: MultiDict[str, str]) -> Exception 
             user,
             delivery=form.get("delivery") or None,
             digest_hour=form.get("digest_hour", user.digest_hour),
+            digest_weekday=form.get("digest_weekday", user.digest_weekday),
             echo_own_posts=bool(form.get("echo_own_posts")),
             timezone=form.get("timezone", user.timezone),
             **_schedule(form),

@@ -49,6 +49,8 @@ class _Typed:
         self.timezone = form.get("timezone", user.timezone)
         hour = form.get("digest_hour", "")
         self.digest_hour = int(hour) if hour.isdigit() else user.digest_hour
+        day = form.get("digest_weekday", "")
+        self.digest_weekday = int(day) if day.isdigit() else user.digest_weekday
         self.delivery = form.get("delivery") or None
         self.working_days = ",".join(form.getlist("working_days"))
 
@@ -108,7 +110,10 @@ def save() -> ResponseReturnValue:
             timezone=form.get("timezone", g.user.timezone),
             working_days=",".join(form.getlist("working_days")),
             working_hours=typed_hours(form),
-            digest_hour=_digit(form.get("digest_hour", "8")),
+            digest_hour=_digit(form.get("digest_hour", str(g.user.digest_hour)), "digest hour"),
+            digest_weekday=_digit(
+                form.get("digest_weekday", str(g.user.digest_weekday)), "digest weekday"
+            ),
             delivery=form.get("delivery") or None,
         )
     except Invalid as exc:
@@ -122,11 +127,11 @@ def save() -> ResponseReturnValue:
     return redirect(url_for("settings.index"), 303)
 
 
-def _digit(raw: str) -> int:
+def _digit(raw: str, field: str) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise Invalid(Reason.INVALID_VALUE, "digest hour") from None
+        raise Invalid(Reason.INVALID_VALUE, field) from None
 
 
 @bp.post("/settings/channels")
