@@ -51,6 +51,26 @@ def _not_before(user: User, urgent: bool) -> datetime | None:
     return None if urgent else quiet.next_allowed(user, quiet.clock_now())
 
 
+# The outbox keys of an announcement's mail and of a reminder (``announcement_reminder:<event>``),
+# each followed by ``:<announcement id>:v<version>``: a waiting one that asks for acknowledgement
+# does not leave once the member acknowledged that version (``still_wanted``).
+ANNOUNCEMENT_KEYS = ("announcement:", "announcement_reminder:")
+
+
+def announcement_of(dedupe_key: str) -> tuple[int, int] | None:
+    """The (announcement id, version) an announcement mail's outbox key names, else None.
+
+    >>> announcement_of("announcement_reminder:41:7:v2")
+    (7, 2)
+    >>> announcement_of("rules_updated:v2") is None
+    True
+    """
+    if not dedupe_key.startswith(ANNOUNCEMENT_KEYS):
+        return None
+    item, version = dedupe_key.rsplit(":", 2)[1:]
+    return int(item), int(version.removeprefix("v"))
+
+
 def _announcement_mail(
     app: Flask, session: Session, event: Event, users: list[User], *, template: str, key: str
 ) -> None:
@@ -81,7 +101,8 @@ def _announcement_mail(
 
 
 def on_announcement_published(app: Flask, session: Session, event: Event) -> None:
-    """Mail every member of the audience, whatever their delivery mode."""
+    """Mail every member of the audience, whatever their delivery mode. One still waiting for
+    the member's working hours does not leave once they acknowledged (``still_wanted``)."""
     item = session.get(Announcement, event.subject_id or 0)
     if item is None:
         return

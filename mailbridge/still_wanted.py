@@ -10,7 +10,9 @@ still go), a private channel left. A drain run reads each post's audience once
 (about a second).
 
 "The rules were updated, please accept" waiting for the member's working hours is checked too:
-it does not leave once they accepted (``rules_why_not``).
+it does not leave once they accepted (``rules_why_not``); so is an announcement or its reminder
+that asks for acknowledgement: it does not leave once they acknowledged that version, nor once
+the admins asked again (``announcement_why_not``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from sqlalchemy import Connection, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from hub.models import (
+    Acknowledgement,
+    Announcement,
     Channel,
     ChannelMute,
     Delivery,
@@ -33,7 +37,7 @@ from hub.models import (
     User,
 )
 from hub.services import rules
-from mailbridge.culture_out import RULES_KEY
+from mailbridge.culture_out import RULES_KEY, announcement_of
 from mailbridge.notifications import READABLE
 
 
@@ -133,6 +137,52 @@ def rules_why_not(conn: Connection, user_id: int, version: int) -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class Announced:
+    """What the waiting mails about one announcement must respect when they leave."""
+
+    version: int
+    ack_required: bool
+    author_id: int | None
+
+
+_ANNOUNCED = select(Announcement.version, Announcement.ack_required, Announcement.author_id).where(
+    Announcement.id == bindparam("announcement_id")
+)
+_ACKED = select(Acknowledgement.id).where(
+    Acknowledgement.announcement_id == bindparam("announcement_id"),
+    Acknowledgement.user_id == bindparam("user_id"),
+    Acknowledgement.version == bindparam("version"),
+)
+
+
+def announced_now(conn: Connection, announcement_id: int) -> Announced | None:
+    """The announcement as it is now (None if it is gone), for all its waiting mails at once."""
+    found = conn.execute(_ANNOUNCED, {"announcement_id": announcement_id}).first()
+    return Announced(found[0], bool(found[1]), found[2]) if found is not None else None
+
+
+def announcement_why_not(
+    conn: Connection, item: Announced | None, user_id: int, announcement_id: int, version: int
+) -> str | None:
+    """Why a mail about ``version`` of an announcement (itself, or a reminder) must not leave
+    now: the admins asked again since (the newer version's mail asks), or it asks ``user_id``
+    to acknowledge and they did meanwhile (by mail, a link, on the web: read now, for each
+    mail). A mail that asks nothing (no acknowledgement wanted, or the publishing admin's copy)
+    still goes."""
+    if item is None:
+        return None
+    if version < item.version:
+        return "the announcement was asked again since"
+    # The admin who published it is not asked (hub.services.announcements.asks).
+    if not item.ack_required or user_id == item.author_id:
+        return None
+    params = {"announcement_id": announcement_id, "user_id": user_id, "version": version}
+    if conn.execute(_ACKED, params).first() is not None:
+        return "the member acknowledged the announcement meanwhile"
+    return None
+
+
 class StillWanted:
     """The fan-out's rules again when a mail about a post leaves (``why_not_now``):
     each post's audience and the members who take no mail read once per run, then checked per
@@ -140,15 +190,24 @@ class StillWanted:
 
     def __init__(self) -> None:
         self.posts: dict[int, Audience] = {}
+        self.announcements: dict[int, Announced | None] = {}
         self.quiet: dict[int, bool] | None = None
 
     def why_not(self, conn: Connection, row: Any) -> str | None:
         """Why ``row`` must not leave now; None when it may (or is about nothing that can
-        change: only mail about a post and "please accept the new rules" is checked)."""
+        change: only mail about a post, "please accept the new rules" and announcements are
+        checked)."""
         if row.user_id is None:
             return None
         if row.dedupe_key.startswith(RULES_KEY):
             return rules_why_not(conn, row.user_id, int(row.dedupe_key[len(RULES_KEY) :]))
+        announced = announcement_of(row.dedupe_key)
+        if announced is not None:
+            announcement_id, version = announced
+            if announcement_id not in self.announcements:
+                self.announcements[announcement_id] = announced_now(conn, announcement_id)
+            item = self.announcements[announcement_id]
+            return announcement_why_not(conn, item, row.user_id, announcement_id, version)
         if not row.dedupe_key.startswith("post:"):
             return None
         post_id = int(row.dedupe_key.split(":")[1])
