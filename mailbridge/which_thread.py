@@ -1,9 +1,13 @@
 """The "which thread?" question about digest-reply text we could not place, and its answer.
 
 A reply to a digest whose text names no item of it is kept (a PendingReply) and ONE short
-mail lists the items (``which+<token>@``, bound to the kept text). Answering it with the number
-(or the marker) posts the kept text, with whatever the member wrote beside the number; text
-with no number is kept with it and the question asked again. No text is ever dropped.
+mail lists the items by their markers (``which+<token>@``, bound to the kept text). Answering it
+with a marker ("#3", "＃３", or the number alone: "3", "３番") posts the kept text there, with
+whatever the member wrote beside it, and one short mail says where it went; text with no marker
+is kept with it and the question asked again. No text is ever dropped.
+
+The list has no numbering of its own: it read "1. [#3] … 2. [#5] … 3. [#9]", and a manager who
+answered "3" meaning [#3] had his text posted in [#9]. A number is a marker, whatever its place.
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ from mailbridge.digest_place import find_marker, member, outcome, place, run_ite
 
 __all__ = ["act_which", "ask_which", "readable_items"]
 
-# An answer to "which thread?": a marker or a list number ("3", "３番"), first thing in the text.
-_CHOICE = re.compile(r"\s*(?:[\[［]?[#＃](\d{1,10})[\]］]?|(\d{1,4})(?!\d)(\s*番目?)?)")
+# An answer to "which thread?": a marker, with or without its '#' ("#3", "［＃３］", "3", "３番"),
+# first thing in the text.
+_CHOICE = re.compile(r"\s*(?:[\[［]?[#＃](\d{1,10})[\]］]?|(\d{1,10})(?!\d)(\s*番目?)?)")
 # What parts the number from the member's text ("3 田中さん…", "3。", "3です。"), or follows
 # it saying no more ("3でお願いします", "3 please"); "3月の件" is text, not the number 3.
 _PARTING = re.compile(
@@ -42,12 +47,12 @@ _NOTHING = re.compile(r"[\s\-‐–—―_=~*・·•.…()（）\[\]［］「�
 def readable_items(
     session: Session, user: User, items: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """The items ``user`` may still post to, numbered from 1."""
+    """The items ``user`` may still post to, with their threads' titles as they are now."""
     out: list[dict[str, Any]] = []
     for item in items:
         thread = session.get(Thread, int(item["thread_id"]))
         if thread is not None and permissions.can_post(session, user, thread.channel):
-            out.append({**item, "n": len(out) + 1, "title": thread.title})
+            out.append({**item, "title": thread.title})
     return out
 
 
@@ -125,6 +130,8 @@ def act_which(ctx: InboundContext) -> Outcome:
     if _says_nothing(said, (user.name, ctx.incoming.sender_name)):
         said = ""  # "3。よろしくお願いします。" chooses; the mail log keeps the rest
     text = "\n\n".join(t for t in (pending.text, said) if t)
+    thread = ctx.session.get(Thread, target) if target else None
+    was_member = thread is not None and permissions.is_member(ctx.session, user, thread.channel)
     result = place(ctx, user, target, text, first=True) if target else None
     if result is None:
         pending.text = text  # never lost: kept with the earlier text until a thread is named
@@ -141,20 +148,62 @@ def act_which(ctx: InboundContext) -> Outcome:
         )
     pending.resolved_at = utcnow()
     pending.post_id = result.get("post_id")
+    if thread is not None:  # placed, so it exists
+        # Posting in an open channel joins it (as on the web): the member hears that too.
+        joined = not was_member and permissions.is_member(ctx.session, user, thread.channel)
+        _tell_placed(ctx, user, pending, thread, result, joined=joined)
     return outcome([result], user)
 
 
+def _tell_placed(
+    ctx: InboundContext,
+    user: User,
+    pending: PendingReply,
+    thread: Thread,
+    result: dict[str, Any],
+    *,
+    joined: bool,
+) -> None:
+    """Queue one short mail saying where the answer went ("Posted: [#3] title", a link), under
+    the member's answer: he is in a dialogue with the hub and must know where his text is.
+    Its Reply-To is the thread's, as a post mail's is, so answering it writes more there."""
+    from mailbridge import outbound
+
+    post_id = result.get("post_id")
+    url = f"{ctx.app.config['BASE_URL']}/t/{thread.id}" + (f"#p{post_id}" if post_id else "")
+    headers = {"Reply-To": outbound.reply_address(ctx.app, user.id, thread.id)}
+    if ctx.incoming.message_id:
+        headers["In-Reply-To"] = headers["References"] = f"<{ctx.incoming.message_id}>"
+    outbound.queue_mail(
+        ctx.app,
+        ctx.session,
+        kind="which_posted",
+        dedupe_key=f"which-posted:{pending.id}",
+        to=user,
+        template="which_posted",
+        context={
+            "thread": thread,
+            "channel": thread.channel,
+            "thread_url": url,
+            "posted": post_id is not None,
+            "joined": joined,
+        },
+        headers=headers,
+        urgent=True,
+    )
+
+
 def _choice(answer: str, items: list[dict[str, Any]]) -> tuple[int | None, str]:
-    """The thread id the member chose and what else they wrote: ``2`` (list number, "2番") or
-    ``#123`` (marker) first, their text after it ("3 田中さん、…"); else a marker named in the
-    text, which is all theirs ("3月の件は…" names no number)."""
+    """The thread id the member chose and what else they wrote: a marker first (``#123``, or
+    ``123``, "123番"), their text after it ("3 田中さん、…"); else a marker named in the text,
+    which is all theirs ("3月の件は…" names no number)."""
     ids = {int(i["thread_id"]) for i in items}
     m = _CHOICE.match(answer)
     if m is not None:
         rest = answer[m.end() :]
         cut = _PARTING.match(rest)
         if m.group(1) or m.group(3) or cut or not rest:
-            return _chosen(m, items, ids), rest[cut.end() :].strip() if cut else rest.strip()
+            return _chosen(m, ids), rest[cut.end() :].strip() if cut else rest.strip()
     return find_marker(answer, ids), answer
 
 
@@ -165,13 +214,7 @@ def _says_nothing(said: str, names: tuple[str | None, ...]) -> bool:
     return bool(_NOTHING.fullmatch(bare)) or greetings.only_greetings(bare, names)
 
 
-def _chosen(m: re.Match[str], items: list[dict[str, Any]], ids: set[int]) -> int | None:
-    """The thread id a ``_CHOICE`` match names, if it is one of ``items``."""
-    if m.group(1):
-        marked = int(m.group(1))
-        return marked if marked in ids else None
-    n = int(m.group(2))
-    for item in items:
-        if item["n"] == n:
-            return int(item["thread_id"])
-    return n if n in ids else None
+def _chosen(m: re.Match[str], ids: set[int]) -> int | None:
+    """The thread id a ``_CHOICE`` match names ("3" is [#3], as "#3" is), if it is listed."""
+    marked = int(m.group(1) or m.group(2))
+    return marked if marked in ids else None

@@ -26,8 +26,7 @@ GREETING = "お疲れ様です。山本です。"
 ANSWER_DUTY = "当番表、承認します。30日は私が出社します。"
 ANSWER_LIST = "連絡網の件、了解です。"
 ADDED = ("We kept what you wrote with your earlier text (nothing is lost), but we still cannot "
-         "tell which thread it answers. Reply to this mail with the number (or the marker) of "
-         "the thread, and we post it all there.")  # fmt: skip
+         "tell which thread it answers.")  # fmt: skip
 
 
 @pytest.fixture
@@ -305,7 +304,9 @@ def _kept_and_asked(app: Any, session: Any, sink: Any, port: int, kept: str) -> 
 
 
 def _number(which: EmailMessage, thread_id: int) -> str:
-    return re.search(rf"^(\d+)\. \[#{thread_id}\]", text_of(which), re.M).group(1)
+    """What the member writes for a listed thread: its marker's number (the list has no other)."""
+    assert re.search(rf"^\[#{thread_id}\] ", text_of(which), re.M), text_of(which)
+    return str(thread_id)
 
 
 def _outlook_answer(which: EmailMessage, typed: str) -> str:
