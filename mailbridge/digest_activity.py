@@ -51,6 +51,11 @@ class NeedItem:
     # The post this item shows (a mention, a question, an announcement's first post when it is
     # in the window): the channel sections do not show it again.
     post_id: int | None = None
+    # When the member was named (a mention): an answer of theirs in the thread after it
+    # answers it (``digest_needs``).
+    at: datetime | None = None
+    # How many more posts of the thread need the member (one item per thread, the latest).
+    more: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +132,9 @@ class ThreadNews:
     # else: "@高橋 さん、この件は？" asks 高橋): (post, author, snippet of the body).
     last: list[tuple[int, int | None, str]] = field(default_factory=list)
     questions: list[tuple[int, int | None, str]] = field(default_factory=list)
+    # Each author's latest post of the window and when it was written: a mention or question
+    # put to a member before it is answered (``digest_needs``).
+    latest: dict[int | None, tuple[int, datetime]] = field(default_factory=dict)
 
 
 @dataclass
@@ -201,7 +209,7 @@ def load_activity(session: Session, since: datetime, until: datetime) -> Activit
     rows = session.execute(
         select(
             Post.id, Post.thread_id, Post.author_id, Post.body, Thread.channel_id, Thread.title,
-            Thread.author_id, Thread.created_at,
+            Thread.author_id, Thread.created_at, Post.created_at,
         )
         .join(Thread, Thread.id == Post.thread_id)
         .where(
@@ -212,7 +220,7 @@ def load_activity(session: Session, since: datetime, until: datetime) -> Activit
         .order_by(Post.id)
     ).all()  # fmt: skip
     files = _file_names(session, [r[0] for r in rows if not r[3]])
-    for post_id, thread_id, author_id, body, channel_id, title, starter, created in rows:
+    for post_id, thread_id, author_id, body, channel_id, title, starter, created, at in rows:
         body = show_names(body, mentioned.get(post_id, ())) or files.get(post_id, "")
         t = act.threads.get(thread_id)
         if t is None:
@@ -224,6 +232,7 @@ def load_activity(session: Session, since: datetime, until: datetime) -> Activit
         t.total += 1
         t.authors[author_id] = t.authors.get(author_id, 0) + 1
         t.posts[post_id] = author_id
+        t.latest[author_id] = (post_id, at)
         # Kept as the digest shows them: cut once here, not once for every member.
         text = excerpt(body, 100)
         t.last = [*t.last[-4:], (post_id, author_id, text)]
@@ -290,7 +299,9 @@ def _load_personal(session: Session, act: Activity, since: datetime, until: date
             continue
         name = act.names.get(author_id, "") if author_id else ""
         text = excerpt(show_names(body, act.mentioned.get(post_id, ())), 100)
-        item = NeedItem(thread_id, title, channel_name, "mention", name, text, post_id=post_id)
+        item = NeedItem(
+            thread_id, title, channel_name, "mention", name, text, post_id=post_id, at=at
+        )
         act.mentions.setdefault(user_id, []).append((channel_id, item))
     cards = session.execute(
         select(ThanksRecipient.user_id, Thanks)
