@@ -56,5 +56,8 @@ class InboundContext:
     handled: list[tuple[str | None, Outcome]] = field(default_factory=list)
     # For a later delivery of the same mail to more of our addresses: the first one's outcome.
     earlier: list[Outcome] = field(default_factory=list)
+    # The threads the mail answers (In-Reply-To/References), nearest first: ``route`` reads
+    # them when the mail goes to a channel address.
+    answered: list[int] = field(default_factory=list)
     # The quote stripper found no new text and kept the whole mail (quotes and attribution).
     kept_whole: bool = False

@@ -23,7 +23,7 @@ from hub import tokens
 from hub.errors import Reason
 from hub.models import Channel, DigestRun, InboundMessage, OutboxMessage, Post, Thread
 from hub.services import accounts
-from mailbridge import addresses, auth, bounces, quotes, replies
+from mailbridge import addresses, answered, auth, bounces, quotes, replies
 from mailbridge.addresses import Destination
 from mailbridge.context import InboundContext
 from mailbridge.parse import parse
@@ -86,9 +86,10 @@ def take_bounce(ctx: InboundContext) -> Verdict | None:
 
 def route(ctx: InboundContext) -> Verdict | None:
     """Find where the mail goes: every one of our envelope recipients (when none, To/Cc), else
-    one of our Message-IDs it answers. Each destination is handled once, in address order but
-    token addresses (replies) first, so a reply that also copies its thread's channel is seen
-    before that channel (``skip_replied_channel``).
+    one of our Message-IDs it answers. A channel address on a mail answering a thread of that
+    channel is a reply there (``answered.channel_replies``). Each destination is handled once,
+    in address order but token addresses (replies) first, so a reply that also copies a
+    channel is seen before that channel (``skip_replied_channel``).
     """
     cfg = ctx.app.config
     keys = tokens.keys_from_config(cfg)
@@ -98,6 +99,8 @@ def route(ctx: InboundContext) -> Verdict | None:
         if dest is None:
             return _unroutable(ctx)
         found = [(None, dest)]
+    if any(dest.kind == "channel" for _, dest in found):
+        found = answered.channel_replies(ctx, found)
     found.sort(key=lambda pair: pair[1].token is None)
     ctx.destinations = found[: int(cfg["SMTP_MAX_RECIPIENTS"])]
     ctx.rcpt, ctx.destination = ctx.destinations[0]
@@ -225,9 +228,19 @@ RULES: tuple[Rule, ...] = (
 def skip_replied_channel(ctx: InboundContext) -> Verdict | None:
     """A channel address copied on a mail already placed in a thread of that channel (a reply
     that also Cc's its channel, in the same delivery or an earlier one) opens no second thread
-    there."""
+    there, nor is the mail posted twice in that thread (``route`` made the copy a reply in it).
+
+    Nor does the channel copy of a mail placed as a reply in a thread of ANOTHER channel, a
+    thread the mail answers, open anything: 小林 answers our mail about a post in dev to all
+    and adds sales@ in Cc. The answer belongs to the dev conversation, where it was posted; a
+    sales thread 「[開発] ...」 would hold only his new words, cut from what they answer, and
+    every later answer to all would be posted in both. To bring a conversation to another
+    channel, one forwards it there: a forward keeps the forwarded message. A mail answering another
+    channel's thread that was placed nowhere else (sent to sales@ alone, no +token, dev@ not
+    copied) still opens a thread in sales, so it is not lost.
+    """
     dest = ctx.destination
-    if dest is None or dest.kind != "channel":
+    if dest is None or dest.kind not in ("channel", "reply"):
         return None
     thread_ids = {
         tid
@@ -238,6 +251,11 @@ def skip_replied_channel(ctx: InboundContext) -> Verdict | None:
     }
     if not thread_ids:
         return None
+    if dest.kind == "reply":
+        placed = dest.token is not None and dest.token.target_id in thread_ids
+        return Verdict("ignored", Reason.DUPLICATE) if placed else None
+    if thread_ids.intersection(ctx.answered):
+        return Verdict("ignored", Reason.DUPLICATE)
     in_channel = ctx.session.scalar(
         select(Thread.id)
         .join(Channel, Channel.id == Thread.channel_id)
