@@ -18,7 +18,7 @@ from hub.errors import Reason
 from hub.i18n import N_
 from hub.models import InboundMessage, OutboxMessage, RefusalNotice
 from hub.services.accounts import LOCALES
-from mailbridge import addresses, outbound
+from mailbridge import addresses, explain_where, outbound
 from mailbridge.context import InboundContext
 from mailbridge.parse import Incoming, parse, strip_subject_prefixes
 
@@ -74,7 +74,10 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
     ),
     Reason.NOT_FOUND: (
         N_("The thread you replied to is gone or no longer open to you."),
-        N_("Start a new thread by writing to the channel's address."),
+        N_(
+            "Start a new thread by writing to the address of a channel you belong to (a mail "
+            "to help@ lists them), or ask an admin."
+        ),
     ),
     Reason.TOO_LARGE: (
         N_("Your mail or one of its attachments is too large."),
@@ -190,12 +193,31 @@ def explain(
             "why": why,
             "fix": fix,
             "subject": f"{subject} ({ctx.rcpt})" if several else subject,
-            "original": (inc.text or "").strip(),
+            "original": unquoted(inc.text)
+            if reason == Reason.EMPTY_BODY
+            else (inc.text or "").strip(),
             "files": [a.filename or "attachment" for a in inc.attachments],
-            "address": ctx.rcpt or "",
+            "where": explain_where.where(ctx),
+            "admins": explain_where.admins(ctx, reason),
         },
         headers=_explanation_headers(ctx, reason, mid),
     )
+
+
+def unquoted(text: str | None) -> str:
+    """What an empty reply may hold of the member's own: its text without the ``>`` quoted lines
+    and the attribution line right above them ("On ... wrote:", "2026年11月27日(金) ... :").
+    Sending our own quoted mail back (a digest, a notification with its signed links) would
+    only be noise; a copy quoted without marks (Outlook) cannot be told from the member's words
+    and is kept, so nothing of theirs is lost."""
+    lines = (text or "").splitlines()
+    quoted = [ln.lstrip().startswith(">") for ln in lines]
+    kept = [
+        ln
+        for k, ln in enumerate(lines)
+        if not quoted[k] and not (ln.rstrip().endswith((":", "：")) and any(quoted[k + 1 : k + 3]))
+    ]
+    return "\n".join(kept).strip()
 
 
 def _explanation_headers(

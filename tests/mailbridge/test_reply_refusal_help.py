@@ -7,7 +7,9 @@ Mail in over the real SMTP intake, mail out through a real SMTP sink."""
 from __future__ import annotations
 
 import smtplib
+from email import message_from_bytes
 from email.message import EmailMessage
+from email.policy import default
 from typing import Any
 
 import pytest
@@ -15,8 +17,17 @@ from flask import Flask
 from sqlalchemy import select
 
 from hub import db
-from hub.models import Channel, ChannelStatus, InboundMessage, Post, Thread, User
-from hub.services import channels
+from hub.models import (
+    Channel,
+    ChannelStatus,
+    InboundMessage,
+    OutboxMessage,
+    Post,
+    Thread,
+    User,
+    Via,
+)
+from hub.services import channels, threads
 from mailbridge import outbound
 from tests.factories import make_channel, make_thread, make_user
 from tests.fixtures_mailout import deliver, text_of, to
@@ -31,6 +42,7 @@ def hub(app: Flask, smtp_sink: Any) -> dict[str, Any]:
     app.config["RELAY_URL"] = smtp_sink.url
     with db.transaction(app) as s:
         boss = make_user(s, email=BOSS, name="Boss Baba", email_only=True)
+        make_user(s, email="admin@corp.example", name="Admin Abe", admin=True)
         sato = make_user(s, email="sato@corp.example", name="Sato")
         make_channel(s, slug="sales", name="Sales", creator=sato)
         jinji = make_channel(s, slug="jinji", name="Jinji", private=True, reason="HR",
@@ -84,6 +96,15 @@ def test_a_reply_that_cannot_go_anywhere_is_answered_at_help(app, smtp_sink, hub
     (told,) = to(smtp_sink, BOSS)
     assert "> Here are the numbers." in text_of(told)
     assert told["Reply-To"] == "help@hub.test", f"refused for {reason}: answered at the same place"
+    # The thread is named only while he may read it; else the address he wrote to. Where the
+    # fix is to ask an admin, the admins are named.
+    text = text_of(told)
+    if how == "channel archived":
+        assert "Sent to: the thread “Budget” in Jinji" in text
+        assert "Admins: Admin Abe <admin@corp.example>" in text
+    else:
+        assert "Budget" not in text.split("Why:")[0] and f"Sent to: {hub['address']}" in text
+        assert "a mail to help@ lists them" in text
 
     # Answering it ("where do I write then?") gets the how-to, which names where he may write.
     send(intake, str(told["Reply-To"]), "Where should I send this?\n\n> Here are the numbers.",
@@ -97,11 +118,30 @@ def test_a_reply_that_cannot_go_anywhere_is_answered_at_help(app, smtp_sink, hub
 def test_an_empty_reply_is_still_answered_in_the_thread(app, smtp_sink, hub, intake):
     """Resending mends it: the explanation's Reply-To stays the reply address, and answering
     it with the text posts in the thread."""
-    send(intake, hub["address"], "", "Re: [Jinji] Budget")
+    # An empty answer to the mail that named him, quoting it all (its signed links too).
+    with db.transaction(app) as s:
+        thread = s.get(Thread, hub["thread"])
+        sato = s.scalar(select(User).where(User.email == "sato@corp.example"))
+        threads.reply(s, author=sato, thread=thread, body="@boss Numbers, please?", via=Via.WEB)
+    deliver(app)
+    smtp_sink.messages.clear()
+    with db.transaction(app) as s:
+        mail = s.scalars(
+            select(OutboxMessage).where(OutboxMessage.to_addr == BOSS, OutboxMessage.kind == "post")
+        ).one()
+        text = text_of(message_from_bytes(mail.raw, policy=default))
+        mid = mail.message_id
+    quoted = "\n".join(f"> {ln}" for ln in text.splitlines())
+    send(intake, hub["address"], f"On Fri, Nov 27, 2026 Sato via Hiroba wrote:\n{quoted}",
+         "Re: [Jinji] Budget", In_Reply_To=f"<{mid}>")  # fmt: skip
     assert last_inbound(app) == ("rejected", "empty_body")
     deliver(app)
     (told,) = to(smtp_sink, BOSS)
     assert told["Reply-To"] == hub["address"]
+    # Named as he knows it, and our own quoted mail is not sent back to him.
+    assert "Sent to: the thread “Budget” in Jinji" in text_of(told)
+    assert "Numbers, please?" not in text_of(told) and "wrote:" not in text_of(told)
+    assert "Admins:" not in text_of(told)
     send(intake, str(told["Reply-To"]), "Here are the numbers.", f"Re: {told['Subject']}",
          In_Reply_To=str(told["Message-ID"]))  # fmt: skip
     with db.transaction(app) as s:
