@@ -30,7 +30,7 @@ from hub.models import (
 from hub.plaintext import markdown_text
 from hub.services import announcements, rules
 from hub.services import thanks as thanks_service
-from hub.text import render_markdown
+from hub.text import render_markdown, show_names
 from mailbridge import addresses, quiet
 from mailbridge.mime import format_address
 from mailbridge.outbound import prefs_url, queue_mail
@@ -79,8 +79,11 @@ def _announcement_mail(
         return
     domain = app.config["MAIL_DOMAIN"]
     # The text part reads as text: Markdown's **, links and lists written out (the HTML part
-    # renders it).
-    body_text = markdown_text(item.body)
+    # renders it); @handles show the members' names, put in after the Markdown is read (as
+    # post mails do), so a name's own * or _ is not taken for Markdown.
+    named = announcements.named(session, [item.body])
+    body_text = show_names(markdown_text(item.body), named)
+    body_html = render_markdown(show_names(item.body, named))
     for user in users:
         if item.ack_required:
             reply_to = addresses.encode("ack", user.id, item.id, domain, _keys(app))
@@ -92,7 +95,7 @@ def _announcement_mail(
         queue_mail(
             app, session, kind=template, dedupe_key=f"{key}:{item.id}:v{item.version}", to=user,
             template=template,
-            context={"announcement": item, "body_html": render_markdown(item.body),
+            context={"announcement": item, "body_html": body_html,
                      "body_text": body_text, "published": user.id == item.author_id,
                      "ack_link": ack_link, "reply_to": reply_to},
             headers={"Reply-To": reply_to}, urgent=item.urgent,

@@ -35,6 +35,7 @@ from hub.models import (
     User,
 )
 from hub.plaintext import excerpt
+from hub.services import announcements
 from hub.text import show_names
 from mailbridge.digest_restored import Restored, restored
 
@@ -147,6 +148,8 @@ class Activity:
     channels: dict[int, tuple[str, str, str, bool]] = field(default_factory=dict)
     names: dict[int, str] = field(default_factory=dict)
     announcements: list[Announcement] = field(default_factory=list)
+    # Each announcement's excerpt, as the digest quotes it.
+    announcement_text: dict[int, str] = field(default_factory=dict)
     # Readable channels: open ones (anyone) and private ones (members only).
     open_channels: set[int] = field(default_factory=set)
     private_channels: set[int] = field(default_factory=set)
@@ -260,6 +263,11 @@ def load_activity(session: Session, since: datetime, until: datetime) -> Activit
     act.announcements = list(
         session.scalars(select(Announcement).where(Announcement.ack_required.is_(True)))
     )
+    # As the digest quotes them, @handles shown as names: once here, not once for every member.
+    people = announcements.named(session, [a.body for a in act.announcements])
+    act.announcement_text = {
+        a.id: excerpt(show_names(a.body, people), 100) for a in act.announcements
+    }
     for cid, private in session.execute(
         select(Channel.id, Channel.private).where(
             Channel.status.in_([ChannelStatus.ACTIVE, ChannelStatus.ARCHIVED])

@@ -61,7 +61,7 @@ def needs(
             seen[first] = news.thread_id
         if (ann.id, ann.version) not in acks and announcements.asks(ann, user.id):
             fresh = "new" if since < ann.published_at <= until else ""
-            text = excerpt(ann.body, 100)
+            text = act.announcement_text.get(ann.id) or excerpt(ann.body, 100)
             item = NeedItem(ann.thread_id, ann.title, "", "ack", fresh, text, ann.id, first)
             acks_due.append(item)
     # Per thread, the posts that need the member: a mention, else a question.

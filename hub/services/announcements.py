@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from hub import permissions
@@ -23,6 +25,7 @@ from hub.models import (
     Via,
 )
 from hub.services import events
+from hub.text import mention_handles
 
 ANNOUNCE_SLUG = "announcements"
 # The announcement channel's name and purpose, in the hub's default language when it is made
@@ -171,6 +174,31 @@ def asked(session: Session, announcement: Announcement) -> list[User]:
     """The audience asked to acknowledge (``asks``): counted in "N of M", reminded, shown the
     banner."""
     return [u for u in audience(session, announcement) if asks(announcement, u.id)]
+
+
+def named(session: Session, texts: Iterable[str]) -> list[tuple[str, str]]:
+    """The (email, name) of the active members the @handles in ``texts`` name by their address
+    or its local part (``@sato``; one two members share names neither, as in a post), for
+    mail to show them as names (``hub.text.show_names``). One query for all the texts. An
+    announcement records no mentions (everyone gets it): its handles are read here."""
+    handles = {h for text in texts for h in mention_handles(text)}
+    if not handles:
+        return []
+    full = {h for h in handles if "@" in h}
+    local = handles - full
+    wanted = [User.email.startswith(f"{h}@", autoescape=True) for h in sorted(local)]
+    if full:
+        wanted.append(func.lower(User.email).in_(sorted(full)))
+    found = session.execute(
+        select(User.email, User.name).where(User.active.is_(True), or_(*wanted))
+    ).all()
+    shared = Counter(email.split("@")[0].lower() for email, _ in found)
+
+    def names(email: str) -> bool:
+        part = email.split("@")[0].lower()
+        return email.lower() in full or (part in local and shared[part] == 1)
+
+    return [(email, name) for email, name in found if names(email)]
 
 
 def find_ack(session: Session, user: User, announcement: Announcement) -> Acknowledgement | None:
