@@ -49,6 +49,8 @@ def _derive_settings(app: Flask) -> None:
         "WEB_THREADS",
         "MAX_ATTACHMENT_BYTES",
         "BOUNCE_THRESHOLD",
+        "BOUNCE_SOFT_DAYS",
+        "BOUNCE_WINDOW_DAYS",
         "FLAG_HIDE_THRESHOLD",
         "IMAP_FIRST_SYNC_DAYS",
         "MAGIC_LINK_MINUTES",

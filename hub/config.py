@@ -74,8 +74,13 @@ class Defaults:
     BABEL_DEFAULT_LOCALE = "ja"
     BABEL_DEFAULT_TIMEZONE = "Asia/Tokyo"
     DEFAULT_TIMEZONE = "Asia/Tokyo"
-    # Bounces from one address before it stops receiving mail.
+    # When bounces stop a member's mail (hub/services/bounces.py): hard bounces (the address
+    # does not exist or is disabled) on this many different days within BOUNCE_WINDOW_DAYS, or
+    # bounces of any kind (mailbox full, delays, policy refusals) on BOUNCE_SOFT_DAYS different
+    # days (0: soft bounces alone never stop mail). Older bounces no longer count.
     BOUNCE_THRESHOLD = 3
+    BOUNCE_SOFT_DAYS = 10
+    BOUNCE_WINDOW_DAYS = 21
     # Posts flagged by this many members are hidden until reviewed.
     FLAG_HIDE_THRESHOLD = 3
     # Show the mail catcher page (only while RELAY_URL is empty: the embedded default).

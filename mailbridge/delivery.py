@@ -33,11 +33,12 @@ from sqlalchemy import Connection, RootTransaction, select
 from sqlalchemy.orm import Session
 
 from hub.db import engine_of, is_postgres, reading, utcnow
-from hub.models import OutboxMessage, User
-from mailbridge import outbox_sql
+from hub.models import OutboxMessage
+from hub.services import bounces as bounce_service
+from mailbridge import bounces, outbox_sql
 from mailbridge.outbound import return_path
 from mailbridge.outbox_sql import MARK, MARK_RETRY, RELEASE, TAKE, Due, Prepared
-from mailbridge.relay import PermanentFailure, Relay, send_raw
+from mailbridge.relay import PermanentFailure, Relay, refusal, send_raw
 from mailbridge.still_wanted import StillWanted
 
 log = logging.getLogger(__name__)
@@ -233,14 +234,15 @@ def _record(app: Flask, flight: _Flight, mark: Prepared, now: datetime | None) -
         done.update(b_status="cancelled", b_last_error=flight.why)
     elif isinstance(error, PermanentFailure):
         done.update(b_status="failed", b_last_error=str(error)[:2000])
-        # A relay that refuses the address for good: stop mailing it (admins see it).
-        with Session(bind=conn) as session:
-            mark_bouncing(session, row.to_addr, threshold=1)
-            session.flush()
+        # The relay refused the mail for good: a bounce, counted as a report's would be.
+        count_refusal(app, conn, row, error)
     elif isinstance(error, (OSError, smtplib.SMTPException)):
         done["b_last_error"] = f"{type(error).__name__}: {error}"[:2000]
         if attempts >= MAX_ATTEMPTS:
             done["b_status"] = "failed"
+            # Given up after a day of 4xx answers about this mail (452 4.2.2 mailbox full, say):
+            # one soft bounce; the relay being unreachable is no bounce at all.
+            count_refusal(app, conn, row, error)
         else:
             # Exponential back-off: 1, 2, 4 ... minutes.
             done["b_not_before"] = (now or utcnow()) + timedelta(minutes=2 ** (attempts - 1))
@@ -353,11 +355,21 @@ def claim_next(session: Session, now: datetime) -> OutboxMessage | None:
     return session.scalar(stmt)
 
 
-def mark_bouncing(session: Session, address: str, threshold: int) -> None:
-    """Count a hard failure for ``address``; over the threshold the member stops getting mail."""
-    user = session.scalar(select(User).where(User.email == address.lower()))
-    if user is None:
+def count_refusal(app: Flask, conn: Connection, row: Any, error: BaseException) -> None:
+    """Count the relay's refusal of the mail in ``row`` as a bounce of its address, hard or soft
+    by the relay's reply (``mailbridge.bounces``), in the row's own transaction."""
+    said = refusal(error)
+    if said is None:
         return
-    user.bounce_count += 1
-    if user.bounce_count >= threshold:
-        user.bouncing = True
+    failure = bounces.reply_failure(row.to_addr, *said)
+    with Session(bind=conn) as session:
+        bounce_service.record_bounce(
+            session,
+            address=failure.address,
+            hard=failure.hard,
+            status=failure.status,
+            diagnostic=failure.diagnostic,
+            policy=bounce_service.Policy.from_config(app.config),
+            outbox_id=row.id,
+        )
+        session.flush()

@@ -16,7 +16,26 @@ from mailbridge.outbound import return_path
 
 
 class PermanentFailure(Exception):
-    """The relay refused for good (5xx): do not retry."""
+    """The relay refused for good (5xx): do not retry (the smtplib error is its cause)."""
+
+
+def refusal(exc: BaseException) -> tuple[int, str] | None:
+    """The reply code and words of a refusal of the recipient (at RCPT) or of the mail to them
+    (at DATA); None for anything that says nothing of the address: the relay unreachable or
+    closing (421), or refusing our envelope sender or our greeting."""
+    cause = exc.__cause__ if isinstance(exc, PermanentFailure) else exc
+    said: bytes | str
+    if isinstance(cause, smtplib.SMTPRecipientsRefused) and cause.recipients:
+        code, said = next(iter(cause.recipients.values()))
+    elif isinstance(cause, smtplib.SMTPDataError):
+        code, said = cause.smtp_code, cause.smtp_error
+    else:
+        return None
+    return (code, _text(said)) if code != 421 else None
+
+
+def _text(said: bytes | str) -> str:
+    return said.decode("utf-8", "replace") if isinstance(said, bytes) else str(said)
 
 
 class Relay:

@@ -48,8 +48,11 @@ class User(Base):
     # have accepted the current rules while rules_version is the current one; 0 is none yet.
     rules_accepted_at: Mapped[datetime | None] = mapped_column(default=None)
     rules_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Days with a hard bounce counted now (hub.services.bounces), and whether the member's mail
+    # is stopped for bouncing; an admin's clearing restarts the count from bounces_cleared_at.
     bounce_count: Mapped[int] = mapped_column(default=0)
     bouncing: Mapped[bool] = mapped_column(default=False)
+    bounces_cleared_at: Mapped[datetime | None] = mapped_column(default=None)
     # The newest Mention.id the member has seen on the mentions page; newer ones are unseen.
     mentions_seen_id: Mapped[int] = mapped_column(default=0, server_default="0")
 

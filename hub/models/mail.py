@@ -181,7 +181,13 @@ class BounceRecord(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     address: Mapped[str] = mapped_column(String(320), index=True)
+    # A hard bounce (the address does not exist or is disabled) rather than a soft one
+    # (mailbox full, a policy refusal, a delay...): see hub.services.bounces.
     permanent: Mapped[bool] = mapped_column(default=True)
     inbound_id: Mapped[int | None] = mapped_column(default=None)
     outbox_id: Mapped[int | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The enhanced status code ("5.2.2", or "" when the report gave none) and the receiving
+    # server's words ("smtp; 552 5.2.2 Mailbox full"), shown to admins as the reason.
+    status: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    diagnostic: Mapped[str] = mapped_column(String(500), default="", server_default="")

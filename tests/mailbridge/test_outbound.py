@@ -156,6 +156,8 @@ def test_one_connection_and_a_permanent_refusal_marks_bouncing(app, session):
     relay.start()
     try:
         app.config["RELAY_URL"] = f"smtp://127.0.0.1:{relay.port}"
+        # One day of hard bounces is enough here (the rule itself: tests/mailbridge/test_bounces).
+        app.config["BOUNCE_THRESHOLD"] = 1
         users = [make_user(session, email=f"m{i}@corp.example") for i in range(4)]
         users.append(make_user(session, email="gone@corp.example"))
         for n, u in enumerate(users):

@@ -1,0 +1,134 @@
+"""Bounces counted per address: when a member's mail stops, and an admin starting it again.
+
+The rule (the same for a delivery report and for the relay refusing at once):
+
+- A *hard* bounce says the address does not exist or is disabled (5.1.x, 5.2.1). Everything
+  else is *soft*: a full mailbox or quota (X.2.2), a delay (4.x.x), a policy or spam refusal
+  (5.7.x, which says nothing of the address, and which a blocklisted relay would get for every
+  member at once), a message too large, a report we cannot read. ``mailbridge.bounces``
+  classifies.
+- Counts are in *days*, in a window: a member's mail stops when, within the last
+  ``BOUNCE_WINDOW_DAYS`` (21), hard bounces came on ``BOUNCE_THRESHOLD`` (3) different days, or
+  bounces of any kind on ``BOUNCE_SOFT_DAYS`` (10) different days (0: soft ones never stop
+  mail). So one bad hour (a digest, a mention and a reply bouncing together, a mail server
+  down for an afternoon) cannot cut anyone off, a mailbox full for a week neither, and an
+  address gone for good stops within a few working days.
+- Why a window rather than "a successful delivery resets the count": the relay saying 250 does
+  not mean the mail arrived (a smarthost accepts everything and bounces later, by a report),
+  so a reset on each 250 would wipe every count before its bounce came back.
+- An admin clearing a member (the members page, ``hiroba user unbounce``) starts their count
+  again from then, so the old bounces do not stop the mail again at the next one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.db import utcnow
+from hub.models import BounceRecord, User
+from hub.services import events
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """When bounces stop a member's mail (settings BOUNCE_WINDOW_DAYS, BOUNCE_THRESHOLD,
+    BOUNCE_SOFT_DAYS)."""
+
+    window_days: int = 21
+    hard_days: int = 3
+    soft_days: int = 10
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any]) -> Policy:
+        return cls(
+            window_days=max(1, int(cfg.get("BOUNCE_WINDOW_DAYS", 21))),
+            hard_days=max(1, int(cfg.get("BOUNCE_THRESHOLD", 3))),
+            soft_days=max(0, int(cfg.get("BOUNCE_SOFT_DAYS", 10))),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """An address's bounces that count now: the days with a hard one, with any, the last one."""
+
+    hard_days: int
+    any_days: int
+    last: BounceRecord | None
+
+
+def standing(
+    session: Session, address: str, policy: Policy, *, since: datetime | None = None,
+    now: datetime | None = None,
+) -> Standing:  # fmt: skip
+    """Count the bounces of ``address`` within the window (and after ``since``, a clearing)."""
+    start = (now or utcnow()) - timedelta(days=policy.window_days)
+    if since is not None and since > start:
+        start = since
+    rows = list(
+        session.scalars(
+            select(BounceRecord)
+            .where(BounceRecord.address == address.lower(), BounceRecord.created_at > start)
+            .order_by(BounceRecord.created_at, BounceRecord.id)
+        )
+    )
+    hard: set[date] = {r.created_at.date() for r in rows if r.permanent}
+    days: set[date] = {r.created_at.date() for r in rows}
+    return Standing(len(hard), len(days), rows[-1] if rows else None)
+
+
+def stops_mail(found: Standing, policy: Policy) -> bool:
+    """Tell whether bounces standing as ``found`` stop the member's mail."""
+    if found.hard_days >= policy.hard_days:
+        return True
+    return bool(policy.soft_days) and found.any_days >= policy.soft_days
+
+
+def record_bounce(
+    session: Session,
+    *,
+    address: str,
+    hard: bool,
+    status: str = "",
+    diagnostic: str = "",
+    policy: Policy,
+    inbound_id: int | None = None,
+    outbox_id: int | None = None,
+) -> BounceRecord:
+    """Write down one bounce of ``address``; stop the mail of its member if it tips the rule
+    (event ``member_bouncing``: the admins get one mail saying who, why and how to undo it)."""
+    rec = BounceRecord(
+        address=address.lower()[:320],
+        permanent=hard,
+        status=status[:20],
+        diagnostic=" ".join(diagnostic.split())[:500],
+        inbound_id=inbound_id,
+        outbox_id=outbox_id,
+    )
+    session.add(rec)
+    session.flush()
+    user = session.scalar(select(User).where(User.email == rec.address))
+    if user is None:
+        return rec
+    found = standing(session, user.email, policy, since=user.bounces_cleared_at)
+    user.bounce_count = found.hard_days
+    if not user.bouncing and stops_mail(found, policy):
+        user.bouncing = True
+        events.emit(
+            session,
+            "member_bouncing",
+            subject_id=user.id,
+            address=user.email,
+            hard=hard,
+            status=rec.status,
+            diagnostic=rec.diagnostic,
+            hard_days=found.hard_days,
+            any_days=found.any_days,
+            window_days=policy.window_days,
+        )
+    return rec
