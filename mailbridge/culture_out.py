@@ -97,6 +97,7 @@ def _announcement_mail(
             template=template,
             context={"announcement": item, "body_html": body_html,
                      "body_text": body_text, "published": user.id == item.author_id,
+                     "urgent_label": item.urgent and not announcements.says_urgent(item.title),
                      "ack_link": ack_link, "reply_to": reply_to},
             headers={"Reply-To": reply_to}, urgent=item.urgent,
             not_before=_not_before(user, item.urgent),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -38,6 +40,31 @@ CHANNEL_TEXT = {
 MAX_TITLE = 300
 # The outbox kinds of the mail that asks a member to acknowledge (mailbridge.culture_out).
 MAIL_KINDS = ("announcement", "announcement_reminder")
+
+
+# A title that already says it is urgent in brackets (【緊急】, [URGENT], （至急）, 【重要・緊急】):
+# the mail's subject then carries no urgent label of ours as well. Brackets as NFKC leaves them
+# (［］（）＜＞ become []()<>); a word in them is one of these, not part of one (【緊急連絡網】).
+_OPENING, _CLOSING = "[(<{【〔「『《〈〖〘", "])>}】〕」』》〉〗〙"
+_BRACKETED = re.compile(
+    f"[{re.escape(_OPENING)}]([^{re.escape(_OPENING + _CLOSING)}]*)[{re.escape(_CLOSING)}]"
+)
+_URGENT_WORDS = frozenset({"緊急", "至急", "大至急", "urgent"})
+_BETWEEN_WORDS = re.compile(r"[\s・/,、|!！:：]+")
+
+
+def says_urgent(title: str) -> bool:
+    """Tell whether ``title`` already says in brackets that it is urgent.
+
+    >>> says_urgent("【緊急】本日の出社について"), says_urgent("[Urgent!] Server down")
+    (True, True)
+    >>> says_urgent("【重要・至急】回答のお願い"), says_urgent("【緊急連絡網】の更新")
+    (True, False)
+    """
+    for found in _BRACKETED.finditer(unicodedata.normalize("NFKC", title)):
+        if _URGENT_WORDS.intersection(_BETWEEN_WORDS.split(found.group(1).casefold())):
+            return True
+    return False
 
 
 def door_word(via: str) -> str:
