@@ -6,12 +6,19 @@ with a marker ("#3", "＃３", or the number alone: "3", "３番") posts the kep
 whatever the member wrote beside it, and one short mail says where it went; text with no marker
 is kept with it and the question asked again. No text is ever dropped.
 
+A thread the kept text names first thing in a line ("#7 経費精算の件、賛成です。", #7 not in the
+digest) is listed too when the member may post in it, and "#7" in the answer posts there
+whether listed or not. A marker that names no thread of his is answered: "#7 is not in the
+list", with the list again. The question is never sent twice alike: at most one mail per
+pending text, and per thing it says, a day (the same answer again gets none: it looped).
+
 The list has no numbering of its own: it read "1. [#3] … 2. [#5] … 3. [#9]", and a manager who
 answered "3" meaning [#3] had his text posted in [#9]. A number is a marker, whatever its place.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -26,9 +33,16 @@ from hub.models import DigestRun, InboundMessage, PendingReply, Thread, User
 from mailbridge import addresses, greetings, quotes
 from mailbridge.context import InboundContext, Outcome
 from mailbridge.digest_copy import MARKER
-from mailbridge.digest_place import find_marker, member, outcome, place, run_items
+from mailbridge.digest_place import (
+    find_marker,
+    member,
+    outcome,
+    place,
+    run_items,
+    strip_leading_marker,
+)
 
-__all__ = ["act_which", "ask_which", "readable_items"]
+__all__ = ["act_which", "ask_which", "choices", "readable_items"]
 
 # An answer to "which thread?": a marker, with or without its '#' ("#3", "［＃３］", "3", "３番"),
 # first thing in the text.
@@ -40,6 +54,8 @@ _PARTING = re.compile(
     r"|に(?:投稿して)?(?:ください|下さい|お願いします)|へ(?:お願いします)?|please\b)+",
     re.I,
 )
+# A marker first thing in a line of the kept text ("#7 経費精算の件…"): the thread it names.
+_NAMED = re.compile(rf"^[ \t\u3000]*{MARKER.pattern}", re.M)
 # Brackets and stops around a choice are no text.
 _NOTHING = re.compile(r"[\s\-‐–—―_=~*・·•.…()（）\[\]［］「」、。,，:：!！?？]*")
 
@@ -56,6 +72,31 @@ def readable_items(
     return out
 
 
+def _postable(session: Session, user: User, thread_id: int) -> Thread | None:
+    """The thread ``thread_id`` if ``user`` may post in it (one he may not see is no thread)."""
+    thread = session.get(Thread, thread_id)
+    if thread is None or not permissions.can_post(session, user, thread.channel):
+        return None
+    return thread
+
+
+def choices(
+    session: Session, user: User, items: list[dict[str, Any]], text: str
+) -> list[dict[str, Any]]:
+    """The threads the question lists: those ``text`` names first thing in a line that ``user``
+    may post in, then the digest's ``items`` he may still post to."""
+    listed = readable_items(session, user, items)
+    ids = {int(i["thread_id"]) for i in listed}
+    named: list[dict[str, Any]] = []
+    for m in _NAMED.finditer(text):
+        tid = int(m.group(1))
+        thread = _postable(session, user, tid) if tid not in ids else None
+        if thread is not None:
+            named.append({"thread_id": tid, "title": thread.title})
+            ids.add(tid)
+    return named + listed
+
+
 def ask_which(
     app: Flask,
     session: Session,
@@ -63,13 +104,16 @@ def ask_which(
     pending: PendingReply,
     items: list[dict[str, Any]],
     *,
-    again: int = 0,
     posted: list[int] | None = None,
     added: bool = False,
+    unknown: int | None = None,
+    no_marker: bool = False,
 ) -> None:
-    """Queue the one short "which thread?" mail for ``pending`` (Reply-To bound to it), saying
+    """Queue the short "which thread?" mail for ``pending`` (Reply-To bound to it), saying
     which answers of the same reply were ``posted`` (read from its stored mail when None) and,
-    when the member's answer ``added`` text to the kept one, that it is kept too."""
+    after an answer, that the text it ``added`` is kept too, that the marker it named is
+    ``unknown``, or that it named ``no_marker``. Not sent when a mail saying the same about the
+    same text went today (answering it the same way again made a loop of identical mails)."""
     from mailbridge import outbound
 
     cfg = app.config
@@ -78,20 +122,26 @@ def ask_which(
     if posted is None:
         posted = _posted(session, pending, items)
     markers = format_list([f"#{tid}" for tid in posted], locale=user.locale or "en")
+    said = f"{pending.text}\0{unknown}\0{no_marker}".encode()
     outbound.queue_mail(
         app,
         session,
         kind="which",
-        dedupe_key=f"which:{pending.id}:{again}",
+        dedupe_key=(
+            f"which:{pending.id}:{utcnow().date().isoformat()}:"
+            f"{hashlib.sha256(said).hexdigest()[:16]}"
+        ),
         to=user,
         template="which_thread",
         context={
-            "items": readable_items(session, user, items),
+            "items": choices(session, user, items, pending.text),
             "text": pending.text,
             "reply_to": reply_to,
             "posted": markers if posted else "",
             "posted_count": len(posted),
             "added": added,
+            "unknown": f"#{unknown}" if unknown is not None else "",
+            "no_marker": no_marker,
         },
         headers={"Reply-To": reply_to},
         urgent=True,
@@ -110,9 +160,10 @@ def _posted(session: Session, pending: PendingReply, items: list[dict[str, Any]]
 
 
 def act_which(ctx: InboundContext) -> Outcome:
-    """Post a kept digest-reply text in the thread the member chose by number or marker, with
-    what they wrote beside the number; text without a number is kept with the earlier text and
-    the question is asked again."""
+    """Post a kept digest-reply text in the thread the member chose by its marker, with what
+    they wrote beside it, and say where it went; text without a marker is kept with the
+    earlier text, and a marker that names no thread of theirs is said to be not in the list,
+    the question asked again (once a day alike)."""
     token = ctx.destination.token if ctx.destination else None
     pending = ctx.session.get(PendingReply, token.target_id) if token else None
     user = member(ctx, token.user_id) if token else None
@@ -123,22 +174,28 @@ def act_which(ctx: InboundContext) -> Outcome:
             "ignored", reason=Reason.ALREADY_DONE.value, post_id=pending.post_id, author=user.email
         )
     run = ctx.session.get(DigestRun, pending.digest_run_id) if pending.digest_run_id else None
-    items = readable_items(ctx.session, user, run_items(run) if run else [])
+    items = run_items(run) if run else []
+    listed = {int(i["thread_id"]) for i in choices(ctx.session, user, items, pending.text)}
     # Our question sent back with nothing written holds no answer (its list has markers).
     stripped = quotes.strip_reply(ctx.incoming.text or "")
-    target, said = _choice("" if stripped.kept_whole else stripped.text.strip(), items)
+    answer = "" if stripped.kept_whole else stripped.text.strip()
+    number, outside_ok, said = _choice(answer, listed)
     if _says_nothing(said, (user.name, ctx.incoming.sender_name)):
         said = ""  # "3。よろしくお願いします。" chooses; the mail log keeps the rest
-    text = "\n\n".join(t for t in (pending.text, said) if t)
+    target = _target(ctx.session, user, number, listed, outside_ok=outside_ok)
+    kept = pending.text
+    if target is not None and _leading(kept) == target:
+        kept = strip_leading_marker(kept)  # "#7 経費精算の件…" posted in #7 as "経費精算の件…"
+    text = "\n\n".join(t for t in (kept, said) if t)
     thread = ctx.session.get(Thread, target) if target else None
     was_member = thread is not None and permissions.is_member(ctx.session, user, thread.channel)
     result = place(ctx, user, target, text, first=True) if target else None
     if result is None:
-        pending.text = text  # never lost: kept with the earlier text until a thread is named
-        again = ctx.row.id or 1
+        # Never lost: kept with the earlier text until a thread is named.
+        pending.text = "\n\n".join(t for t in (pending.text, said) if t)
         ask_which(
-            ctx.app, ctx.session, user, pending, run_items(run) if run else [],
-            again=again, added=bool(said),
+            ctx.app, ctx.session, user, pending, items, added=bool(said),
+            unknown=number if target is None else None, no_marker=number is None and not said,
         )  # fmt: skip
         return Outcome(
             "held",
@@ -193,18 +250,43 @@ def _tell_placed(
     )
 
 
-def _choice(answer: str, items: list[dict[str, Any]]) -> tuple[int | None, str]:
-    """The thread id the member chose and what else they wrote: a marker first (``#123``, or
-    ``123``, "123番"), their text after it ("3 田中さん、…"); else a marker named in the text,
-    which is all theirs ("3月の件は…" names no number)."""
-    ids = {int(i["thread_id"]) for i in items}
+def _choice(answer: str, listed: set[int]) -> tuple[int | None, bool, str]:
+    """The marker the member chose, whether it may name a thread outside the list, and what
+    else he wrote: a marker first ("#123"; "123" and "123番" only for a listed one), his text
+    after it ("3 田中さん、…"); else the first listed marker named in the text, or failing
+    that any marker there (to say it is not listed), the text all his ("3月の件は…" names no
+    number)."""
     m = _CHOICE.match(answer)
     if m is not None:
         rest = answer[m.end() :]
         cut = _PARTING.match(rest)
         if m.group(1) or m.group(3) or cut or not rest:
-            return _chosen(m, ids), rest[cut.end() :].strip() if cut else rest.strip()
-    return find_marker(answer, ids), answer
+            said = rest[cut.end() :].strip() if cut else rest.strip()
+            return int(m.group(1) or m.group(2)), bool(m.group(1)), said
+    named = find_marker(answer, listed)
+    if named is None:
+        other = MARKER.search(answer)
+        named = int(other.group(1)) if other else None
+    return named, False, answer
+
+
+def _target(
+    session: Session, user: User, number: int | None, listed: set[int], *, outside_ok: bool
+) -> int | None:
+    """The thread the member's ``number`` names: a listed one, or one written first with its
+    '#' that he may post in. A bare number names only a listed thread: the list had numbers of
+    its own before, and "2" in an answer to such a mail must not land in thread #2."""
+    if number is None:
+        return None
+    if number in listed or (outside_ok and _postable(session, user, number) is not None):
+        return number
+    return None
+
+
+def _leading(text: str) -> int | None:
+    """The thread a text names first thing ("#7 経費精算の件…" -> 7)."""
+    m = _NAMED.match(text)
+    return int(m.group(1)) if m else None
 
 
 def _says_nothing(said: str, names: tuple[str | None, ...]) -> bool:
@@ -212,9 +294,3 @@ def _says_nothing(said: str, names: tuple[str | None, ...]) -> bool:
     ("お疲れ様です。#18 でお願いします。"); anything more is theirs to post."""
     bare = re.sub(rf"{MARKER.pattern}(?:{_PARTING.pattern})?", " ", said, flags=re.I)
     return bool(_NOTHING.fullmatch(bare)) or greetings.only_greetings(bare, names)
-
-
-def _chosen(m: re.Match[str], ids: set[int]) -> int | None:
-    """The thread id a ``_CHOICE`` match names ("3" is [#3], as "#3" is), if it is listed."""
-    marked = int(m.group(1) or m.group(2))
-    return marked if marked in ids else None

@@ -14,10 +14,13 @@ from sqlalchemy import select
 
 from hub.models import InboundMessage, Thread, User
 from hub.services import channels
+from tests.factories import make_channel, make_thread
 from tests.fixtures_mailout import text_of, to
 from tests.mailbridge import test_digest_replies_ja as ja
 from tests.mailbridge.test_digest_replies_ja import (
     BOSS,
+    _digest,
+    _gmail_inline,
     _kept_and_asked,
     _pending,
     _posts,
@@ -138,3 +141,110 @@ def test_the_member_is_told_where_the_answer_went(
     _send(intake.port, which, f"#{marker}")
     assert _posts(session, marker).count(KEPT) == 1
     assert len(_confirmations(app, smtp_sink)) == 1
+
+
+# --- 2. a marker the list does not hold ------------------------------------------------------
+
+
+def _thread_outside(session: Any, *, private: bool) -> tuple[int, str]:
+    """A thread started after the digest, in a channel 山本 is not in (private: not his to see)."""
+    tanaka = session.scalar(select(User).where(User.email == "tanaka@corp.example"))
+    extra = {"reason": "人事情報", "creator": tanaka, "policy": "anyone"} if private else {}
+    ch = make_channel(
+        session, slug="soumu", name="総務", purpose="総務の連絡", private=private, **extra
+    )
+    title = "経費精算の締め日" if not private else "人事評価の内示（非公開）"
+    tid = make_thread(
+        session, channel=ch, author=tanaka, title=title, body="今月は25日です"
+    ).thread.id
+    session.commit()
+    return tid, title
+
+
+def _top_posted(app: Any, session: Any, sink: Any, port: int, text: str) -> EmailMessage:
+    """A digest answered with ``text`` above it: kept, and asked about once."""
+    digest = _digest(app, session, sink)
+    _send(port, digest, _gmail_inline(digest, text, {}))
+    assert _pending(session).text == text
+    (which,) = _which_mails(app, sink)
+    return which
+
+
+@pytest.mark.parametrize("typed", ["#{n}", "＃{w}", "{n}"])
+def test_a_thread_outside_the_digest_that_he_may_post_in(
+    app, session, smtp_sink, sales, intake, typed
+):
+    """'#7 経費精算の件、賛成です。' above a digest without #7: kept and asked about, #7 listed
+    first (his text names it); answering #7 posts it there, without the '#7', and says so."""
+    digest = _digest(app, session, smtp_sink)
+    tid, title = _thread_outside(session, private=False)
+    _send(intake.port, digest, _gmail_inline(digest, f"#{tid} 経費精算の件、賛成です。", {}))
+    (which,) = _which_mails(app, smtp_sink)
+    assert _listed(which)[0] == tid and f"[#{tid}] {title}" in text_of(which)
+    _send(intake.port, which, typed.format(n=tid, w=str(tid).translate(WIDE)))
+    assert _posts(session, tid)[-1] == "経費精算の件、賛成です。"
+    assert _pending(session).resolved_at is not None
+    (told,) = _confirmations(app, smtp_sink)
+    assert f"[#{tid}] {title}" in text_of(told) and "総務" in text_of(told)
+    assert len(_which_mails(app, smtp_sink)) == 1
+
+
+def test_a_marker_named_in_the_answer_that_he_may_post_in(app, session, smtp_sink, sales, intake):
+    """The list does not hold it, but the answer names it with its '#': posted there."""
+    which = _kept_and_asked(app, session, smtp_sink, intake.port, KEPT)
+    tid, title = _thread_outside(session, private=False)
+    assert tid not in _listed(which)
+    _send(intake.port, which, f"#{tid}")
+    assert _posts(session, tid)[-1] == KEPT
+    (told,) = _confirmations(app, smtp_sink)
+    assert f"[#{tid}] {title}" in text_of(told)
+
+
+def _not_listed(app: Any, marker: int) -> re.Pattern[str]:
+    return re.compile(rf"#{marker}\s*(?:は一覧にありません|is not in the list)")
+
+
+@pytest.mark.parametrize("where", ["private", "missing"])
+def test_a_marker_he_may_not_post_in_is_answered_once(
+    app, session, smtp_sink, sales, intake, where
+):
+    """'#N …' where N is a thread he may not see (or none at all): kept and asked about; the
+    answer '#N' is told once that #N is not in the list, with the list; the same answer again
+    sends nothing more (it looped: four identical mails); a listed marker then posts it all."""
+    tid, secret = _thread_outside(session, private=True)
+    if where == "missing":
+        tid, secret = 9999, "nothing"
+    kept = f"#{tid} 経費精算の件、賛成です。"
+    which = _top_posted(app, session, smtp_sink, intake.port, kept)
+    assert tid not in _listed(which)
+    _send(intake.port, which, f"#{tid}")
+    assert _last_row(session).status == "held"
+    first, told = _which_mails(app, smtp_sink)
+    for part in (text_of(told), _html_of(told)):
+        assert _not_listed(app, tid).search(part), part
+        assert f"[#{sales['list']}]" in part
+    assert not _not_listed(app, tid).search(text_of(first))
+    assert _pending(session).text == kept and _pending(session).resolved_at is None
+    # The same answer again (the same day): nothing new to say, so nothing is sent.
+    _send(intake.port, told, f"#{tid}")
+    _send(intake.port, which, f"＃{str(tid).translate(WIDE)}")
+    assert len(_which_mails(app, smtp_sink)) == 2
+    assert _pending(session).text == kept
+    # A listed marker then posts the kept text, '#N' and all (it was his).
+    _send(intake.port, told, f"#{sales['list']}")
+    assert _posts(session, sales["list"])[-1] == kept
+    everything = " ".join(text_of(m) + _html_of(m) for m in to(smtp_sink, BOSS))
+    assert secret not in everything
+
+
+def test_our_question_sent_back_twice_is_answered_once(app, session, smtp_sink, sales, intake):
+    """Sent back with nothing written: asked again once, saying no marker was found; sent back
+    again the same day, nothing more (no identical mail loop)."""
+    which = _kept_and_asked(app, session, smtp_sink, intake.port, KEPT)
+    quoted = "\n".join(f"> {ln}" if ln else ">" for ln in text_of(which).splitlines())
+    for _ in range(3):
+        _send(intake.port, which, f"On Tue, Dec 1, 2026 at 8:05 AM Hiroba wrote:\n{quoted}")
+    first, again = _which_mails(app, smtp_sink)
+    assert text_of(first) != text_of(again)
+    assert re.search(r"marker|番号", text_of(again).split("[#")[0])
+    assert _pending(session).text == KEPT and _pending(session).resolved_at is None
