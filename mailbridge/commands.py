@@ -48,6 +48,14 @@ REFUSALS: dict[str, tuple[str, str]] = {
 }
 REFUSED = (N_("That did not work."), N_("Please try again, or ask an admin for help."))
 
+# What "unsubscribe" stops, and what it does not: announcements reach everyone (as the
+# preferences page says), and so does mail about the member alone (culture_out).
+UNSUBSCRIBED = N_(
+    "You are unsubscribed: no more digests, and no mail about posts or mentions. Announcements "
+    "from the admins still reach everyone, and so does mail about you alone (thanks you "
+    "receive, a channel you are added to)."
+)
+
 # Words (lower-case, NFKC) for each command and each digest mode, English and Japanese.
 VERBS = {
     "digest": "digest", "ダイジェスト": "digest", "まとめ": "digest",
@@ -125,11 +133,26 @@ def execute(ctx: InboundContext, cmd: Command) -> dict[str, Any]:
             result["message"] = N_("You will get no more mail from this channel.")
         elif cmd.verb == "unsubscribe":
             accounts.update_preferences(ctx.session, user, delivery=Delivery.OFF)
-            result["message"] = N_("You are unsubscribed: the hub sends you no more mail.")
+            result["message"] = UNSUBSCRIBED
+            # A channel the member set apart still sends as set (``mode_for``): say which.
+            result["still"] = _set_apart(ctx)
+            result["undo"] = True
     except HubError as err:
         why, fix = REFUSALS.get(err.reason, REFUSED)
         result.update(ok=False, reason=str(err.reason), message=why, fix=fix)
     return result
+
+
+def _set_apart(ctx: InboundContext) -> list[str]:
+    """The names of the channels whose mail the sender set apart from their own mode (not off):
+    they still send after "unsubscribe"."""
+    user = ctx.sender
+    assert user is not None
+    return [
+        c.name
+        for c in channels.list_channels(ctx.session, viewer=user)
+        if channels.channel_delivery(ctx.session, user=user, channel=c) not in (None, Delivery.OFF)
+    ]
 
 
 def _fold(name: str) -> str:
