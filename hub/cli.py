@@ -19,6 +19,7 @@ from hub.errors import HubError, Invalid, Reason
 from hub.models import Via
 from hub.services import (
     accounts,
+    bounces,
     channel_settings,
     channels,
     member_import,
@@ -53,7 +54,9 @@ def init_command() -> None:
     click.echo("database is at the newest schema")
 
 
-user_group = AppGroup("user", help="Members: add, invite, list, import, deactivate, set-role.")
+user_group = AppGroup(
+    "user", help="Members: add, invite, list, import, deactivate, set-role, unbounce."
+)
 
 
 @user_group.command("add")
@@ -123,6 +126,7 @@ def user_list(as_json: bool) -> None:
                 ("admin", r["role"] == "admin"),
                 ("email-only", r["email_only"]),
                 ("inactive", not r["active"]),
+                ("bouncing", r["bouncing"]),
             )
             if on
         )
@@ -176,6 +180,19 @@ _member_command(
     "reactivate", accounts.reactivate, "reactivated",
     "Let a deactivated member sign in and post again.",
 )  # fmt: skip
+
+
+@user_group.command("unbounce")
+@click.argument("email")
+def user_unbounce(email: str) -> None:
+    """Send a member mail again after their address bounced (once their mailbox works again:
+    emptied, or the address fixed); their bounces count from now."""
+    with cli_transaction() as session:
+        user = accounts.find_user_by_email(session, email)
+        if user is None:
+            raise click.ClickException(f"no member with the address {email}")
+        was = bounces.clear_bouncing(session, user, actor=None)
+        click.echo(f"{user.email}: " + ("mail resumed" if was else "was not bouncing"))
 
 
 @user_group.command("set-role")

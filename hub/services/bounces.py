@@ -22,7 +22,8 @@ The rule (the same for a delivery report and for the relay refusing at once):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -33,6 +34,7 @@ from sqlalchemy.orm import Session
 from hub.db import utcnow
 from hub.models import BounceRecord, User
 from hub.services import events
+from hub.services.accounts import require_admin
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,3 +134,86 @@ def record_bounce(
             window_days=policy.window_days,
         )
     return rec
+
+
+def clear_bouncing(session: Session, user: User, *, actor: User | None) -> bool:
+    """Start ``user``'s mail again and their bounce count from now; tell whether it had stopped.
+
+    :raises Forbidden: ``actor`` is not an active admin (``None``: the admin CLI).
+    """
+    require_admin(actor)
+    was = user.bouncing
+    user.bouncing = False
+    user.bounce_count = 0
+    user.bounces_cleared_at = utcnow()
+    if was:
+        events.emit(
+            session, "member_unbounced", actor_id=actor.id if actor else None, subject_id=user.id
+        )
+    return was
+
+
+_FULL = re.compile(r"quota|full|storage|容量|いっぱい|一杯|満杯", re.I)
+
+
+def reason_kind(hard: bool, status: str, diagnostic: str) -> str:
+    """What a bounce says, in one word the pages and mails put in words (templates/_bounce.html):
+    gone (no such address, or disabled), full (mailbox or quota), delayed (4.x.x), refused
+    (policy, 5.7.x) or other."""
+    if hard:
+        return "gone"
+    if status.endswith(".2.2") or _FULL.search(diagnostic):
+        return "full"
+    if status.startswith("4"):
+        return "delayed"
+    if status.startswith("5.7"):
+        return "refused"
+    return "other"
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """What the members page says of a member's recent bounces."""
+
+    hard_days: int
+    any_days: int
+    last: BounceRecord
+
+    @property
+    def kind(self) -> str:
+        return reason_kind(self.last.permanent, self.last.status, self.last.diagnostic)
+
+
+def notes(session: Session, users: Iterable[User], policy: Policy) -> dict[int, Note]:
+    """The recent bounces of each of ``users`` that has any counting now (one query)."""
+    by_address = {u.email: u for u in users}
+    start = utcnow() - timedelta(days=policy.window_days)
+    rows = session.scalars(
+        select(BounceRecord)
+        .where(BounceRecord.created_at > start)
+        .order_by(BounceRecord.created_at, BounceRecord.id)
+    )
+    hard: dict[int, set[date]] = {}
+    days: dict[int, set[date]] = {}
+    last: dict[int, BounceRecord] = {}
+    for rec in rows:
+        user = by_address.get(rec.address)
+        if user is None or (user.bounces_cleared_at and rec.created_at <= user.bounces_cleared_at):
+            continue
+        days.setdefault(user.id, set()).add(rec.created_at.date())
+        if rec.permanent:
+            hard.setdefault(user.id, set()).add(rec.created_at.date())
+        last[user.id] = rec
+    found = {uid: Note(len(hard.get(uid, ())), len(days[uid]), rec) for uid, rec in last.items()}
+    # A member stopped longer ago than the window still shows why: their last bounce.
+    for user in by_address.values():
+        if user.bouncing and user.id not in found:
+            newest = session.scalar(
+                select(BounceRecord)
+                .where(BounceRecord.address == user.email)
+                .order_by(BounceRecord.created_at.desc(), BounceRecord.id.desc())
+                .limit(1)
+            )
+            if newest is not None:
+                found[user.id] = Note(0, 0, newest)
+    return found

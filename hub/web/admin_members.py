@@ -1,4 +1,5 @@
-"""Admin member pages: list, invite, CSV import (preview first), role, email-only, deactivate."""
+"""Admin member pages: list, invite, CSV import (preview first), role, email-only, deactivate,
+mail stopped for bouncing (why, and starting it again)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from hub.db import get_session
 from hub.errors import Forbidden, Invalid, Reason
 from hub.i18n import honorific
 from hub.models import User
-from hub.services import accounts, member_import, onboarding
+from hub.services import accounts, bounces, member_import, onboarding
 
 bp = Blueprint("admin_members", __name__, url_prefix="/admin/members")
 
@@ -27,8 +28,11 @@ def _admins_only() -> None:
 def _list_page(status: int = 200, **extra: object) -> ResponseReturnValue:
     db = get_session()
     extra.setdefault("form", {})
+    users = accounts.list_users(db)
+    # Why a member's mail stopped, or that it bounced lately: the last bounce, its date, days.
+    notes = bounces.notes(db, users, bounces.Policy.from_config(current_app.config))
     return render_template(
-        "admin/members.html", users=accounts.list_users(db),
+        "admin/members.html", users=users, bounce_notes=notes,
         joined=onboarding.default_channels(db), **extra,
     ), status  # fmt: skip
 
@@ -103,6 +107,19 @@ def active(user_id: int) -> ResponseReturnValue:
             raise Forbidden(Reason.FORBIDDEN, "an admin cannot deactivate themselves")
         accounts.deactivate(db, user, actor=g.user)
     db.commit()
+    return redirect(url_for("admin_members.index") + f"#member-{user.id}", 303)
+
+
+@bp.post("/<int:user_id>/bouncing")
+def unbounce(user_id: int) -> ResponseReturnValue:
+    """Send a member mail again after their address bounced (they fixed their mailbox), and
+    count their bounces from now."""
+    db = get_session()
+    user = _member(user_id)
+    was = bounces.clear_bouncing(db, user, actor=g.user)
+    db.commit()
+    if was:
+        flash(_("Mail to %(name)s starts again.", name=honorific(user.name)), "success")
     return redirect(url_for("admin_members.index") + f"#member-{user.id}", 303)
 
 
