@@ -23,7 +23,7 @@ from hub import tokens
 from hub.errors import Reason
 from hub.models import Channel, DigestRun, InboundMessage, OutboxMessage, Post, Thread
 from hub.services import accounts
-from mailbridge import addresses, answered, auth, bounces, quotes, replies
+from mailbridge import addresses, answered, auth, bounces, forwards, quotes, replies
 from mailbridge.addresses import Destination
 from mailbridge.context import InboundContext
 from mailbridge.parse import parse
@@ -201,8 +201,14 @@ def authenticate(ctx: InboundContext) -> Verdict | None:
 
 
 def extract_text(ctx: InboundContext) -> Verdict | None:
-    """Keep only the new text (quotes and signatures go to ``trimmed``)."""
-    stripped = quotes.strip_reply(ctx.incoming.text or "")
+    """Keep only the new text (quotes and signatures go to ``trimmed``); a forward posted to a
+    channel or a thread keeps the message it passes on, as a quote (``forwards``)."""
+    inc = ctx.incoming
+    stripped = None
+    if any(dest.kind in POSTING_KINDS for _, dest in ctx.destinations):
+        stripped = forwards.forwarded(inc.text or "", inc.subject)
+    if stripped is None:
+        stripped = quotes.strip_reply(inc.text or "")
     ctx.row.text = stripped.text.strip()
     ctx.row.trimmed = stripped.trimmed or None
     ctx.kept_whole = stripped.kept_whole and bool(ctx.row.text)
