@@ -4,6 +4,7 @@ addresses on it that are therefore replies in those threads."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 
 from sqlalchemy import select
@@ -14,7 +15,7 @@ from hub.models import Channel, InboundMessage, OutboxMessage, Post, Thread
 from hub.services import accounts
 from mailbridge.addresses import Destination
 from mailbridge.context import InboundContext
-from mailbridge.parse import Incoming
+from mailbridge.parse import Incoming, strip_subject_prefixes
 
 # A long conversation's References name every mail of it: the nearest ones are enough.
 MAX_REFERENCES = 50
@@ -80,7 +81,8 @@ def channel_replies(
     thread of the same title. As a reply it is the sender's, checked as any reply is
     (``actions.reply``: they must be able to read the thread and post there), its quote
     trimmed, a lone "+1" a reaction. A mail from someone who is no member keeps its channel
-    address, which refuses them.
+    address, which refuses them; so does a mail whose subject is a new topic
+    (``reads_as_answer``).
     """
     inc = ctx.incoming
     ctx.answered = answered_threads(ctx.session, inc)
@@ -89,20 +91,44 @@ def channel_replies(
         return found
     slugs = {dest.slug for _, dest in found if dest.kind == "channel"}
     in_channels = ctx.session.execute(
-        select(Thread.id, Channel.slug)
+        select(Thread.id, Channel.slug, Thread.title)
         .join(Channel, Channel.id == Thread.channel_id)
         .where(Thread.id.in_(ctx.answered), Channel.slug.in_(slugs))
     )
     rank = {thread_id: n for n, thread_id in enumerate(ctx.answered)}
     thread_of: dict[str | None, int] = {}
-    for thread_id, slug in sorted(in_channels, key=lambda row: rank[row[0]]):
-        thread_of.setdefault(slug, thread_id)
+    for thread_id, slug, title in sorted(in_channels, key=lambda row: rank[row[0]]):
+        if reads_as_answer(inc.subject, title):
+            thread_of.setdefault(slug, thread_id)
     return [
         (address, _reply(sender.id, thread_of[dest.slug]))
         if dest.kind == "channel" and dest.slug in thread_of
         else (address, dest)
         for address, dest in found
     ]
+
+
+# A reply's subject: "Re:", "RE:", "AW:", "返信:" ... (not a forward's "Fw:", which opens a topic).
+_ANSWER_PREFIX = re.compile(r"^\s*(?:re|aw|sv|vs|antw|rif|返信|回复)\s*(?:\[\d+\])?\s*[:：]", re.I)
+# Our channel tag in a notification's subject: "[営業] 来期の営業目標".
+_TAG = re.compile(r"^\s*(?:\[[^\]]*\]\s*)+")
+
+
+def reads_as_answer(subject: str, title: str) -> bool:
+    """Whether a mail to a channel that answers one of its threads' mails reads as an answer to
+    it: its subject says so ("Re: ..."), or still names the thread. An old mail answered with a
+    subject of its own (a new topic started from the last mail at hand, common in Japanese
+    offices) opens a thread of its own, as it would have without the references.
+
+    >>> t = "営業目標"
+    >>> [reads_as_answer(s, t) for s in ("RE: 営業目標", "[営業] 営業目標", "来週の会議")]
+    [True, True, False]
+    """
+    if _ANSWER_PREFIX.match(subject):
+        return True
+    bare = _TAG.sub("", strip_subject_prefixes(subject))
+    fold = unicodedata.normalize("NFKC", bare).casefold().strip()
+    return bool(fold) and fold == unicodedata.normalize("NFKC", title).casefold().strip()
 
 
 def _reply(user_id: int, thread_id: int) -> Destination:

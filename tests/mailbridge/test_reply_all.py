@@ -350,3 +350,19 @@ def test_reply_all_is_authorised_as_a_reply(
         session.scalar(select(func.count()).select_from(Post).where(Post.thread_id == thread.id))
         == 1
     )
+
+
+def test_an_old_mail_answered_with_a_new_subject_opens_a_thread(app, session, team, intake):
+    """The last mail at hand answered to start a new topic (a subject of its own, no "Re:"):
+    its references name 「来期の営業目標」, but it is a new thread, as without them."""
+    goal = start_goal_thread(session, intake)
+    raw = mail(
+        frm=f"小林 健 <{KOBAYASHI}>", to="sales@hub.test", subject="展示会の出展について",
+        body="来月の展示会に出展するか決めたいです。", msgid="expo-1@corp.example",
+        answers=("goal-1@corp.example",),
+    )  # fmt: skip
+    send(intake, KOBAYASHI, ["sales@hub.test"], raw)
+    sales = threads_in(session, "sales")
+    assert [t.title for t in sales] == ["来期の営業目標", "展示会の出展について"]
+    assert posts_of(sales[0]) == [(YAMAMOTO, GOAL)]
+    assert goal.id == sales[0].id
