@@ -208,6 +208,14 @@ def already_queued(session: Session, dedupe_key: str, to_addr: str) -> bool:
     return found is not None
 
 
+# Mail that answers what a member just did: "which thread?" for their digest reply, the answer
+# to their command to help@, why their mail was not posted, the sign-in link they asked for.
+# These go to a bouncing member too (each once, by its key): that their server sent us mail
+# says nothing of ours reaching them, but this answer is the one mail they are waiting for, and
+# nothing else tells them (nor would the mail log be right to say they were answered).
+ANSWERS = frozenset({"which", "command", "refusal", "login"})
+
+
 def queue_mail(
     app: Flask,
     session: Session,
@@ -225,11 +233,12 @@ def queue_mail(
 ) -> OutboxMessage | None:
     """Render a mail for ``to`` and put it in the outbox; None if that key went to them already.
 
-    ``to`` is a member (their locale is used and a bouncing or inactive member gets nothing) or a
-    bare address (for refusals to strangers we must answer, in Japanese by default).
+    ``to`` is a member (their locale is used; an inactive member gets nothing, nor does a
+    bouncing one but answers to what they just did, ``ANSWERS``) or a bare address (for
+    refusals to strangers we must answer, in Japanese by default).
     """
     if isinstance(to, User):
-        if not to.active or to.bouncing:
+        if not to.active or (to.bouncing and kind not in ANSWERS):
             return None
         to_addr, to_name, locale, user = to.email, to.name, to.locale, to
     else:

@@ -41,6 +41,7 @@ from hub import permissions
 from hub.db import get_session, utcnow
 from hub.errors import Forbidden, Reason
 from hub.models import CaughtMail, InboundMessage, Post
+from hub.services import mail_answers
 
 bp = Blueprint("mail_admin", __name__, url_prefix="/admin/mail")
 
@@ -103,8 +104,9 @@ REASON_LABELS: dict[str, LazyString] = {
     Reason.BOUNCE: _l("A report that a mail could not be delivered"),
     Reason.DUPLICATE: _l("Already received"),
     Reason.NO_RECIPIENTS: _l("No colleague of the hub in To or Cc"),
+    # Whether the sender was asked, and when, is for the answers the page lists to say.
     Reason.AMBIGUOUS_DIGEST_REPLY: _l(
-        "A reply to a digest under no thread: the sender was asked which"
+        "A reply to a digest under no thread: its text is kept until the sender names the thread"
     ),
     Reason.ALREADY_DONE: _l("Already done earlier: nothing more to do"),
     Reason.NOT_PERMITTED_BY_POLICY: _l("Not allowed by the hub's policy"),
@@ -171,7 +173,10 @@ def message(row_id: int) -> ResponseReturnValue:
     row = get_session().get(InboundMessage, row_id) or abort(404)
     raw = row.raw.decode("utf-8", "replace")
     kept_whole = row.post_id is not None and row.post_id in kept_whole_posts([row.post_id])
-    return render_template("admin/mail_message.html", row=row, raw=raw, kept_whole=kept_whole)
+    answers = mail_answers.answers_to(get_session(), row)
+    return render_template(
+        "admin/mail_message.html", row=row, raw=raw, kept_whole=kept_whole, answers=answers
+    )
 
 
 def kept_whole_posts(post_ids: list[int]) -> set[int]:
