@@ -26,16 +26,23 @@ _PHRASES = (
     r"(?:引き続き|今後とも)?(?:どうぞ)?(?:よろしく|宜しく)お願い(?:します|いたします|致します|申し上げます)",
     r"以上(?:です|となります|になります)?",
     r"取り急ぎ(?:ご)?(?:返信|連絡|報告|回答)(?:まで|いたします|します)?",
-    # Saying where the answers are: "下記、青字で回答します", "インラインで失礼します".
-    r"(?:(?:下記|以下)(?:の(?:通り|とおり))?、?)?(?:インラインで|文中(?:で|にて)|[赤青緑]字(?:で|にて))?"
-    r"(?:回答|返信|コメント|お返事)(?:します|いたします|致します|申し上げます)",
+    # Saying where the answers are: "下記、青字で回答します", "インラインで失礼します". Only
+    # beside answers that were placed: such a line introduces them, and asking "which thread?"
+    # about it asks about nothing (the mail log keeps it). With no answer placed it is asked
+    # about like any text: the answers it announces were not found, and the member must know.
+    r"(?:(?:下記|以下)(?:の(?:通り|とおり))?(?:に|へ)?、?)?"
+    r"(?:インライン(?:で|にて)|文中(?:で|に|にて)|[赤青緑]字(?:で|にて)|各項目の下に)?"
+    r"(?:回答|返信|コメント|お返事)(?:を(?:記入|記載|追記|入れ|書き))?"
+    r"(?:します|いたします|致します|申し上げます|しました|いたしました|致しました|ました)",
     r"(?:インライン|文中)(?:で|にて)失礼(?:します|いたします|致します)",
+    r"(?:回答|返信|コメント)は(?:下記|以下)(?:の(?:通り|とおり))?です",
     # English.
     r"(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|morning)"
     r"(?: (?:all|everyone|everybody|team|folks|there))?",
     r"(?:many )?thanks(?: (?:all|everyone|a lot|again))?|thank you(?: (?:all|everyone))?",
     r"cheers|best|regards|(?:best|kind|warm) regards|br",
-    r"(?:see )?(?:my )?(?:answers|comments|replies) (?:inline|below)",
+    r"(?:please )?(?:see )?(?:my )?(?:answers|comments|replies) (?:inline|below)(?: below)?",
+    r"(?:please )?see (?:inline|below)|my (?:answers|comments|replies) are (?:inline|below)",
 )
 _PHRASE = re.compile("|".join(f"(?:{p})" for p in _PHRASES))
 _SENTENCES = re.compile(r"[。．.！!？?\n;；]+")

@@ -75,10 +75,13 @@ _FROM = r"From|Von|De|Da|Van|Fra|Från|Od|От|Від|差出人|送信者|送信
 _HDR = (
     _FROM + r"|Sent|Date|To|Cc|Bcc|Subject|Reply-To|Gesendet|An|Betreff|Datum|Envoyé|Objet|À"
     r"|Para|Asunto|Enviado|Fecha|Assunto|Enviada em|Data|A|Oggetto|Risposta|Aan|Onderwerp"
-    r"|Verzonden|Sendt|Til|Emne|Skickat|Till|Ämne|送信日時|送信日|日時|宛先|件名|CC|收件人|主题|发送时间"
+    r"|Verzonden|Sendt|Til|Emne|Skickat|Till|Ämne|送信日時|送信日|日時|日付|宛先|件名|CC|收件人|主题|发送时间"
 )
 FROM_LINE = re.compile(rf"[ \t*]*(?:{_FROM})[ \t*]*[:：]", re.I)
 HDR_LINE = re.compile(rf"[ \t*]*(?:{_HDR})[ \t*]*[:：]", re.I)
+# A field label inside a line: Outlook's header read from HTML with no breaks kept reads
+# "**From:** a **Sent:** b **To:** c" on one line.
+HDR_INLINE = re.compile(rf"\s[*]*(?:{_HDR})[ \t*]*[:：]", re.I)
 SEPARATOR = re.compile(
     r"[ \t*]*(?:_{10,}|-{2,}[ \t]*(?:(?:Original|Forwarded|Reply)[ \t]+Message|Ursprüngliche"
     r" Nachricht|Mensaje original|Message transféré|原始邮件|元のメッセージ|転送メッセージ"

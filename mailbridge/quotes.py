@@ -10,6 +10,7 @@ from mailbridge.quote_patterns import (
     ATTRIBUTION_START,
     FENCE,
     FROM_LINE,
+    HDR_INLINE,
     HDR_LINE,
     MD_LINK,
     MOBILE,
@@ -134,14 +135,26 @@ def _continues_attribution(part: str) -> bool:
 
 
 def _header_block(lines: list[str], kinds: list[str], i: int) -> int:
-    """Return the length of an Outlook-style header block at ``i`` (0 if none)."""
-    if kinds[i] != "t" or not FROM_LINE.match(lines[i][:PROBE]):
+    """Return the length of an Outlook-style header block at ``i`` (0 if none).
+
+    Read from Outlook's HTML, the fields may stand a blank line apart (a paragraph each, or
+    Word's line breaks around each <br>) or all on one line: three fields make a block then.
+    """
+    probe = lines[i][:PROBE]
+    if kinds[i] != "t" or not FROM_LINE.match(probe):
         return 0
-    hits, j = 1, i + 1
-    while j < len(lines) and j < i + 8 and kinds[j] == "t" and HDR_LINE.match(lines[j][:PROBE]):
+    if len(HDR_INLINE.findall(probe)) >= 2:
+        return 1
+    hits, j, end = 1, i + 1, i + 1
+    while j < len(lines) and j < i + 16 and hits < 8:
+        if kinds[j] == "e" and j + 1 < len(lines) and kinds[j + 1] == "t":
+            j += 1  # a blank line between two fields
+        if kinds[j] != "t" or not HDR_LINE.match(lines[j][:PROBE]):
+            break
         hits += 1
         j += 1
-    return j - i if hits >= 3 or (hits == 2 and j - i == 2) else 0
+        end = j
+    return end - i if hits >= 3 or (hits == 2 and end - i == 2) else 0
 
 
 def _next_kinds(kinds: list[str]) -> list[str]:

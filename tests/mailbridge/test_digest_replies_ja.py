@@ -135,18 +135,43 @@ def _answer_under(original: str, thread_id: int, answer: str, style: str) -> str
     return f"{original[: found.end()]}</ul>{typed}<ul>{original[found.end() :]}"
 
 
-def _outlook_html(digest: EmailMessage, top: str, answers: dict[int, str], style: str) -> str:
+def _outlook_header(form: str, subject: str) -> str:
+    """Outlook's reply header as HTML: ``br`` (fields in one paragraph), ``word`` (Word's markup,
+    a line break in its source beside each <br>), ``paras`` (a paragraph a field), ``oneline``
+    (no breaks), ``en`` (an English Outlook), ``mobile`` (Outlook for iOS: 日付, not 送信日時)."""
+    fields = [
+        ("差出人", "Hiroba &lt;hiroba@hub.test&gt;"),
+        ("送信日時", "2026年12月1日 8:00"),
+        ("宛先", f"山本 太郎 &lt;{BOSS}&gt;"),
+        ("件名", subject),
+    ]
+    if form == "en":
+        english = ("From", "Sent", "To", "Subject")
+        fields = [(e, v) for e, (_, v) in zip(english, fields, strict=True)]
+        fields[1] = ("Sent", "Tuesday, December 1, 2026 8:00 AM")
+    if form == "mobile":
+        fields[1] = ("日付", "2026年12月1日火曜日 8:00")
+    if form == "word":
+        return "".join(
+            f"<b><span style='font-size:11.0pt'>{k}<span lang=EN-US>:</span></span></b>"
+            f"<span lang=EN-US style='font-size:11.0pt'> {v}\r\n<br>\r\n</span>"
+            for k, v in fields
+        )
+    joint = {"paras": "</p>\r\n<p class=MsoNormal>", "oneline": " "}.get(form, "<br>")
+    return joint.join(f"<b>{k}:</b> {v}" for k, v in fields)
+
+
+def _outlook_html(
+    digest: EmailMessage, top: str, answers: dict[int, str], style: str, header: str = "br"
+) -> str:
     """Outlook's HTML reply to ``digest``: ``top`` above its reply header (the desktop's
-    border-top box, or Outlook on the web's #divRplyFwdMsg), the digest's own HTML below it
-    with ``answers`` typed under their items."""
+    border-top box, or Outlook on the web's #divRplyFwdMsg; its form as ``_outlook_header``
+    has it), the digest's own HTML below it with ``answers`` typed under their items."""
     digest_html = digest.get_body(("html",)).get_content()
     original = re.search(r"<body[^>]*>(.*)</body>", digest_html, re.S).group(1)
     for thread_id, answer in answers.items():
         original = _answer_under(original, thread_id, answer, style)
-    header = (
-        "<b>差出人:</b> Hiroba &lt;hiroba@hub.test&gt;<br><b>送信日時:</b> 2026年12月1日 8:00<br>"
-        f"<b>宛先:</b> 山本 太郎 &lt;{BOSS}&gt;<br><b>件名:</b> {digest['Subject']}"
-    )
+    header = _outlook_header(header, digest["Subject"])
     if style == "desktop":
         return (
             '<html xmlns:o="urn:schemas-microsoft-com:office:office"><head>'
@@ -384,3 +409,29 @@ def test_which_thread_sent_back_with_nothing_written(app, session, smtp_sink, sa
     assert [_posts(session, tid)[1:] for tid in sales.values()] == [[], [], []]
     assert _pending(session).text == kept and _pending(session).resolved_at is None
     assert len(_which_mails(app, smtp_sink)) == 2
+
+
+# --- Outlook's reply header is never kept --------------------------------------------------
+
+INTRO = "インラインで回答します。"
+HEADERS = ["br", "word", "paras", "oneline", "en", "mobile"]
+
+
+@pytest.mark.parametrize("header", HEADERS)
+@pytest.mark.parametrize("style", ["desktop", "web"])
+def test_an_intro_line_above_inline_answers_is_not_asked_about(
+    app, session, smtp_sink, sales, intake, style, header
+):
+    """Outlook HTML only, 「インラインで回答します。」 above its reply header, answers typed under
+    two items: both posted, and nothing asked. The intro only says where the answers are, and
+    they were placed: asking "which thread?" about it is noise (the mail log keeps it). The
+    header block, in whatever form Outlook wrote it, is never part of the text."""
+    digest = _digest(app, session, smtp_sink)
+    before = {key: _posts(session, tid) for key, tid in sales.items()}
+    answers = {sales["list"]: ANSWER_LIST, sales["duty"]: ANSWER_DUTY}
+    _send(intake.port, digest, _outlook_html(digest, INTRO, answers, style, header), html=True)
+    assert _posts(session, sales["duty"]) == [*before["duty"], ANSWER_DUTY]
+    assert _posts(session, sales["list"]) == [*before["list"], ANSWER_LIST]
+    assert _pending(session) is None and not _which_mails(app, smtp_sink)
+    logged = log_entry(_last_row(session))
+    assert logged["status"] == "replied" and INTRO in logged["trimmed"]

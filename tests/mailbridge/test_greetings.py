@@ -28,6 +28,15 @@ NAMES = ("山本 太郎", "Taro Yamamoto")
         "Thanks,\nTaro",
         "Best regards,\nTaro Yamamoto",
         "See my answers inline.",
+        # Lines that only say where the answers are (Outlook users write them above the header).
+        "インラインで回答します。",
+        "以下にインラインにて回答いたします。",
+        "下記にコメントします。",
+        "青字で回答を記入しました。",
+        "回答は下記の通りです。",
+        "お疲れ様です。\n文中に回答を書きました。",
+        "Please see my answers below.",
+        "My comments are inline.",
     ],
 )
 def test_only_greetings(text: str) -> None:
@@ -48,6 +57,9 @@ def test_only_greetings(text: str) -> None:
         "お疲れ様です。山本です。よろしいでしょうか？",
         "以上、承認します。",
         "Hi all, see you at 10.",
+        "回答は来週します。",
+        "インラインで回答します。予算は承認です。",
+        "See inline: the budget is approved.",
         "Thanks for the numbers.",
         "OK",
     ],
