@@ -30,6 +30,8 @@ from hub import permissions, tokens
 from hub.db import utcnow
 from hub.errors import Reason
 from hub.models import DigestRun, InboundMessage, PendingReply, Thread, User
+from hub.plaintext import markdown_text
+from hub.text import render_markdown
 from mailbridge import addresses, greetings, quotes
 from mailbridge.context import InboundContext, Outcome
 from mailbridge.digest_copy import MARKER
@@ -135,7 +137,10 @@ def ask_which(
         template="which_thread",
         context={
             "items": choices(session, user, items, pending.text),
-            "text": pending.text,
+            # The kept text as its post will read: Markdown written out in the text part and
+            # rendered (sanitised) in the HTML part, never its source ("**bold**").
+            "text": markdown_text(pending.text),
+            "text_html": render_markdown(pending.text),
             "reply_to": reply_to,
             "posted": markers if posted else "",
             "posted_count": len(posted),

@@ -417,6 +417,11 @@ INTRO = "インラインで回答します。"
 HEADERS = ["br", "word", "paras", "oneline", "en", "mobile"]
 
 
+def _html_of(msg: EmailMessage) -> str:
+    part = msg.get_body(preferencelist=("html",))
+    return part.get_content() if part is not None else ""
+
+
 @pytest.mark.parametrize("header", HEADERS)
 @pytest.mark.parametrize("style", ["desktop", "web"])
 def test_an_intro_line_above_inline_answers_is_not_asked_about(
@@ -435,3 +440,25 @@ def test_an_intro_line_above_inline_answers_is_not_asked_about(
     assert _pending(session) is None and not _which_mails(app, smtp_sink)
     logged = log_entry(_last_row(session))
     assert logged["status"] == "replied" and INTRO in logged["trimmed"]
+
+
+@pytest.mark.parametrize("header", HEADERS)
+def test_text_above_the_outlook_header_is_kept_without_it(
+    app, session, smtp_sink, sales, intake, header
+):
+    """A real sentence above the header (bold in Outlook) is kept and asked about alone: the
+    question quotes it, not the header, and its HTML part shows it as text, not as Markdown;
+    answering it posts the sentence alone."""
+    digest = _digest(app, session, smtp_sink)
+    answers = {sales["list"]: ANSWER_LIST, sales["duty"]: ANSWER_DUTY}
+    top = "<b>来週の営業会議</b>は欠席します。"
+    _send(intake.port, digest, _outlook_html(digest, top, answers, "desktop", header), html=True)
+    assert _pending(session).text == "**来週の営業会議**は欠席します。"
+    (which,) = _which_mails(app, smtp_sink)
+    html = _html_of(which)
+    assert "**" not in html and "<strong>来週の営業会議</strong>は欠席します。" in html
+    assert "| 来週の営業会議は欠席します。" in text_of(which)
+    for part in (text_of(which), html):
+        assert "差出人" not in part and "From:" not in part and "hiroba@hub.test" not in part
+    _send(intake.port, which, f"#{sales['sales']}")
+    assert _posts(session, sales["sales"])[-1] == "**来週の営業会議**は欠席します。"
