@@ -13,6 +13,7 @@ from htmx_flask import Htmx
 from hub.db import get_session
 from hub.i18n import honorific
 from hub.models import User
+from hub.services.announcements import says_urgent
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -62,6 +63,8 @@ def init_app(app: Flask) -> None:
     # {{ name|honorific }}: さん after a name in Japanese (unless it carries a title), as the
     # page or the mail (render_email's locale) reads; the name unchanged in English.
     app.add_template_filter(honorific, "honorific")
+    # {% if a.urgent and not a.title|says_urgent %}: no "Urgent" label before 【緊急】 titles.
+    app.add_template_filter(says_urgent, "says_urgent")
     htmx_ext.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     limiter.init_app(app)

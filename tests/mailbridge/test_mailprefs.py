@@ -88,9 +88,14 @@ def test_preferences_page_changes_by_post_only(live_app):
         assert client.get("/mail/prefs/forged").status_code == 404
         other = outbound.unsubscribe_url(app, user_id, 0)
         assert client.get(_path(other, app).replace("unsubscribe", "prefs")).status_code == 404
-        # Unsubscribe from everything (channel 0).
+        # Unsubscribe from everything (channel 0): the pages say what stops and what does not
+        # (announcements reach everyone).
+        asked = client.get(_path(other, app)).get_data(as_text=True)
+        assert "Stop digests and mail about posts and mentions to m@corp.example?" in asked
+        assert "Announcements from the admins still reach everyone" in asked
         done = client.post(_path(other, app), data={"List-Unsubscribe": "One-Click"})
         assert done.status_code == 200
+        assert "Announcements from the admins still reach everyone" in done.get_data(as_text=True)
         session.expire_all()
         assert session.get(User, user_id).delivery == Delivery.OFF
         session.close()
