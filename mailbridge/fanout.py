@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from hub.db import is_postgres, transaction, utcnow
 from hub.models import Event
-from mailbridge import culture_out, notifications, quiet, restored
+from mailbridge import bounce_notice, culture_out, notifications, quiet, restored
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,8 @@ HANDLERS: dict[str, Handler] = {
     "member_invited": notifications.on_member_invited,
     # A hidden post shown again: the mail its hiding held back.
     "post_restored": restored.on_post_restored,
+    # A member's mail stopped for bouncing: the admins hear who, why and how to undo it.
+    "member_bouncing": bounce_notice.on_member_bouncing,
     # Culture mail (announcements, thanks, welcome, channel requests, ...): their own table.
     **culture_out.HANDLERS,
 }
