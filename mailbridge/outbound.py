@@ -208,12 +208,13 @@ def already_queued(session: Session, dedupe_key: str, to_addr: str) -> bool:
     return found is not None
 
 
-# Mail that answers what a member just did: "which thread?" for their digest reply, the answer
-# to their command to help@, why their mail was not posted, the sign-in link they asked for.
+# Mail that answers what a member just did: "which thread?" for their digest reply and where
+# their answer to it went, the answer to their command to help@, why their mail was not posted,
+# the sign-in link they asked for.
 # These go to a bouncing member too (each once, by its key): that their server sent us mail
 # says nothing of ours reaching them, but this answer is the one mail they are waiting for, and
 # nothing else tells them (nor would the mail log be right to say they were answered).
-ANSWERS = frozenset({"which", "command", "refusal", "login"})
+ANSWERS = frozenset({"which", "which_posted", "command", "refusal", "login"})
 
 
 def queue_mail(

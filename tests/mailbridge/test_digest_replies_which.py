@@ -112,6 +112,18 @@ def test_a_number_is_read_as_the_marker_it_names(app, session, smtp_sink, sales,
     assert _pending(session).resolved_at is not None
 
 
+def test_a_bouncing_member_is_told_where_his_answer_went(app, session, smtp_sink, sales, intake):
+    """His mail bounces (post mails stop), but he just answered: where it went is the one mail
+    he waits for, as the question was."""
+    which = _kept_and_asked(app, session, smtp_sink, intake.port, KEPT)
+    session.scalar(select(User).where(User.email == BOSS)).bouncing = True
+    session.commit()
+    _send(intake.port, which, f"#{sales['list']}")
+    assert _posts(session, sales["list"])[-1] == KEPT
+    (told,) = _confirmations(app, smtp_sink)
+    assert f"[#{sales['list']}]" in text_of(told)
+
+
 @pytest.mark.parametrize("member_before", [False, True])
 def test_the_member_is_told_where_the_answer_went(
     app, session, smtp_sink, sales, intake, member_before
