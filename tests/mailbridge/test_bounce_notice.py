@@ -88,7 +88,7 @@ def ja_session(ja_app: Flask) -> Iterator[Any]:
 
 def return_path(app: Flask, session: Any, user: User, n: int) -> str:
     row = outbound.queue_mail(
-        app, session, kind="command", dedupe_key=f"t:{n}", to=user, template="help",
+        app, session, kind="test", dedupe_key=f"t:{n}", to=user, template="help",
         context={"help_address": "help@hub.test", "channels": []},
     )  # fmt: skip
     session.commit()

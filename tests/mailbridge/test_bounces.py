@@ -54,7 +54,7 @@ Diagnostic-Code: smtp; {diagnostic}
 
 def queued(app: Flask, session: Any, user: User, n: int = 0) -> Any:
     row = outbound.queue_mail(
-        app, session, kind="command", dedupe_key=f"t:{user.id}:{n}", to=user, template="help",
+        app, session, kind="test", dedupe_key=f"t:{user.id}:{n}", to=user, template="help",
         context={"help_address": "help@hub.test", "channels": []},
     )  # fmt: skip
     session.commit()
