@@ -15,7 +15,7 @@ from hub.errors import HubError, NotFound, Reason
 from hub.i18n import N_
 from hub.models import Channel, Delivery
 from hub.services import accounts, channels
-from mailbridge import outbound
+from mailbridge import help_question, outbound
 from mailbridge.context import InboundContext, Outcome
 
 MAX_LINES = 20
@@ -189,6 +189,8 @@ def run(ctx: InboundContext) -> Outcome:
     results = [execute(ctx, c) for c in actions]
     template = "command_result" if results else "help"
     reason = None if cmds or not (ctx.row.text or "").strip() else "unknown_command"
+    # Words with no command are a question for a person: the admins get it.
+    asked = help_question.pass_on(ctx) if reason else []
     outbound.queue_mail(
         ctx.app,
         ctx.session,
@@ -196,7 +198,7 @@ def run(ctx: InboundContext) -> Outcome:
         dedupe_key=f"command:{ctx.row.id}",
         to=user,
         template=template,
-        context={"results": results, "member": user, **help_context(ctx)},
+        context={"results": results, "member": user, "asked": asked, **help_context(ctx)},
         headers=_reply_headers(ctx),
     )
     summary = "; ".join(f"{r['command']}: {'ok' if r['ok'] else r['reason']}" for r in results)
