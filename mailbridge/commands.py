@@ -126,6 +126,10 @@ def execute(ctx: InboundContext, cmd: Command) -> dict[str, Any]:
             result["message"] = delivery_words.CHOSEN.get(
                 mode, N_("Digests are off; you still get mail for mentions and replies.")
             )
+            if mode in (Delivery.DAILY, Delivery.WEEKLY):
+                # When it comes, and where to change that (the member never chose it here).
+                result["when"] = {"weekly": mode == Delivery.WEEKLY, "hour": user.digest_hour,
+                                  "day": user.digest_weekday}  # fmt: skip
         elif cmd.verb == "mute":
             channel = _channel_named(ctx, cmd.arg)
             # A member's delivery goes off; someone outside stays outside (a ChannelMute).

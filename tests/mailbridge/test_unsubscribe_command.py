@@ -96,3 +96,19 @@ def test_in_japanese_the_same_command_word(app: Flask, intake: Any, boss: Any) -
     assert delivery_of(app) == Delivery.OFF
     assert "広場からメールは届きません" not in answer
     assert "digest daily" in answer and "http://hub.test/mail/prefs/" in answer
+
+
+def test_a_digest_command_says_when_it_comes_and_where_to_change_it(
+    app: Flask, intake: Any, boss: Any
+) -> None:
+    answer = command(app, intake, boss, "digest weekly")
+    assert delivery_of(app) == Delivery.WEEKLY
+    assert "It comes on Monday at 09:00, your time" in answer
+    assert "http://hub.test/mail/prefs/" in answer
+    with db.transaction(app) as s:
+        member = s.scalar(select(User).where(User.email == BOSS))
+        assert member is not None
+        member.locale, member.digest_weekday = "ja", 4
+    answer = command(app, intake, boss, "ダイジェスト 毎週")
+    assert "金曜日の 09:00（あなたの時間）に届きます" in answer
+    assert "勤務日の 09:00" in command(app, intake, boss, "digest daily")
