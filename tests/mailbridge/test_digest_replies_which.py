@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from hub.models import InboundMessage, Thread, User
 from hub.services import channels
-from tests.factories import make_channel, make_thread
+from tests.factories import make_channel, make_thread, make_user
 from tests.fixtures_mailout import text_of, to
 from tests.mailbridge import test_digest_replies_ja as ja
 from tests.mailbridge.test_digest_replies_ja import (
@@ -260,3 +260,29 @@ def test_our_question_sent_back_twice_is_answered_once(app, session, smtp_sink, 
     assert text_of(first) != text_of(again)
     assert re.search(r"marker|番号", text_of(again).split("[#")[0])
     assert _pending(session).text == KEPT and _pending(session).resolved_at is None
+
+
+def test_an_acknowledgement_chosen_by_marker_is_confirmed_as_one(
+    app, session, smtp_sink, sales, intake
+):
+    """「了解しました。」 kept, then placed under an announcement that awaits his acknowledgement:
+    it acknowledges it (nothing posted), and the mail says so, not that it was posted."""
+    from hub.models import Acknowledgement
+    from hub.services import announcements
+
+    admin = make_user(session, email="admin@corp.example", name="管理者", admin=True)
+    item = announcements.publish(session, author=admin, title="年末年始の休業", body="29日から休業",
+                                 ack_required=True, urgent=False)  # fmt: skip
+    session.commit()
+    item_id, item_thread = item.id, item.thread_id
+    which = _kept_and_asked(app, session, smtp_sink, intake.port, "了解しました。")
+    assert item_thread in _listed(which)
+    _send(intake.port, which, f"#{item_thread}")
+    session.expire_all()
+    ack = session.scalar(select(Acknowledgement).where(Acknowledgement.announcement_id == item_id))
+    session.commit()
+    assert ack is not None and ack.user.email == BOSS
+    assert "了解しました。" not in _posts(session, item_thread)
+    (told,) = _confirmations(app, smtp_sink)
+    assert f"[#{item_thread}] 年末年始の休業" in text_of(told)
+    assert re.search(r"確認済み|Acknowledged", text_of(told)) and "Posted" not in text_of(told)
