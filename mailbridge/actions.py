@@ -21,7 +21,15 @@ from hub.errors import HubError, Invalid, NotFound, Reason
 from hub.models import Attachment, OutboxMessage, Post, Thread, Via
 from hub.services import attachments as attachment_service
 from hub.services import channels, threads
-from mailbridge import commands, culture_mail, digest_replies, quotes, replies, rules
+from mailbridge import (
+    commands,
+    culture_mail,
+    digest_replies,
+    explanation_answers,
+    quotes,
+    replies,
+    rules,
+)
 from mailbridge.context import InboundContext, Outcome
 from mailbridge.parse import Incoming
 
@@ -126,7 +134,7 @@ def start_thread(ctx: InboundContext) -> Outcome:
         author=ctx.sender,
         channel=channel,
         # "Re: Not posted: 予算", the answer to our explanation, opens "予算".
-        title=replies.original_subject(ctx.app, ctx.incoming.subject),
+        title=explanation_answers.original_subject(ctx.app, ctx.incoming.subject),
         body=with_inline_images(ctx.row.text or "", files),
         via=Via.EMAIL,
         message_id=ctx.incoming.message_id,

@@ -17,7 +17,7 @@ from hub.errors import HubError, Reason
 from hub.models import Announcement, Thanks, Thread, User, Via
 from hub.services import accounts, announcements, rules, threads
 from hub.services import thanks as thanks_service
-from mailbridge import commands, replies
+from mailbridge import commands, explanation_answers
 from mailbridge.addresses import split
 from mailbridge.context import InboundContext, Outcome
 from mailbridge.quotes import strip_reply
@@ -156,7 +156,7 @@ def act_thanks(ctx: InboundContext) -> Outcome:
     if not receivers:
         return Outcome("rejected", reason=Reason.NO_RECIPIENTS.value, author=user.email, text=text)
     # An answer to the explanation "Not posted: ありがとう" keeps the member's "ありがとう".
-    subject = replies.original_subject(ctx.app, ctx.incoming.subject or "")
+    subject = explanation_answers.original_subject(ctx.app, ctx.incoming.subject or "")
     message = text or subject
     value = thanks_service.value_in_text(session, f"{subject}\n{text}")
     try:

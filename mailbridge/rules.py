@@ -23,7 +23,7 @@ from hub import tokens
 from hub.errors import Reason
 from hub.models import Channel, DigestRun, InboundMessage, OutboxMessage, Post, Thread
 from hub.services import accounts
-from mailbridge import addresses, answered, auth, bounces, forwards, quotes, replies
+from mailbridge import addresses, answered, auth, bounces, explanation_answers, forwards, quotes
 from mailbridge.addresses import Destination
 from mailbridge.context import InboundContext
 from mailbridge.parse import parse
@@ -279,11 +279,11 @@ def refuse_empty_post(ctx: InboundContext) -> Verdict | None:
     dest = ctx.destination
     if dest is None or dest.kind not in POSTING_KINDS:
         return None
-    if ctx.row.text and not replies.adds_nothing(ctx):
+    if ctx.row.text and not explanation_answers.adds_nothing(ctx):
         return None
     # The answer to "a new thread needs a subject" with the title typed in and nothing
     # written: the refused mail's text (quoted in the explanation) and files are the post.
-    refused = replies.mail_awaiting_title(ctx)
+    refused = explanation_answers.mail_awaiting_title(ctx)
     if refused is not None:
         ctx.row.trimmed = "\n\n".join(t for t in (ctx.row.text, ctx.row.trimmed) if t) or None
         ctx.row.text, ctx.kept_whole = refused.text, False
