@@ -97,7 +97,7 @@ def _which_mails(app: Any, sink: Any) -> list[EmailMessage]:
 
 
 def _ja(app: Any, fn: Any, *args: Any, **kw: Any) -> str:
-    """What the Japanese mail says for a message (English until its Japanese is merged)."""
+    """What the Japanese mail says for a message, from the catalog."""
     with app.test_request_context(), force_locale("ja"):
         return str(fn(*args, **kw))
 
