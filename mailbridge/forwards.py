@@ -7,6 +7,11 @@ kept as a short attribution; the separator and the other header lines (To, Cc) g
 ``trimmed``. Only the member's own words above it are trimmed as a reply's are (signature,
 "iPhoneから送信").
 
+Read from an HTML-only mail (``htmltext.html_to_text``), the header block comes as Markdown:
+bold labels (Outlook's ``<b>差出人:</b>``, the iPhone's bold subject), Gmail's address as a
+``mailto:`` link, fields a blank line apart (Word's line breaks beside each ``<br>``, or a
+paragraph a field) or all on one line; the attribution is written as plain text all the same.
+
 A mail forwards when its subject says so (FW:, Fwd:, 転送:, ... as the first prefix) and it
 carries a forwarded message (a separator such as Outlook's ``-----Original Message-----`` or a
 From/Date/Subject header block), or when a line only a forward writes is in it (Gmail's
@@ -21,7 +26,7 @@ from __future__ import annotations
 
 import re
 
-from mailbridge.quote_patterns import PROBE, QUOTE, SEPARATOR
+from mailbridge.quote_patterns import HDR_INLINE, PROBE, QUOTE, SEPARATOR
 from mailbridge.quotes import Stripped, strip_reply
 
 __all__ = ["forwarded"]
@@ -51,14 +56,21 @@ _OTHER = (
     r"To|Cc|Bcc|Reply-To|An|Kopie|À|Para|A|Aan|Til|Till|Kopia|宛先|收件人|抄送|Importance"
     r"|重要度|Priority"
 )
-# One header line of a forwarded message: "差出人: 鈴木 <s@x>", Thunderbird's "Subject: \t件".
+# One header line of a forwarded message: "差出人: 鈴木 <s@x>", Thunderbird's "Subject: \t件",
+# from HTML "**差出人:** 鈴木" (the label's bold closes after its colon).
 HEADER = re.compile(
-    rf"[ \t*]*(?:(?P<kept>{_FROM}|{_DATE}|{_SUBJECT})|{_OTHER})[ \t*]*[:：][ \t]*(?P<value>.*)",
+    rf"(?P<label>[ \t*]*(?:(?P<kept>{_FROM}|{_DATE}|{_SUBJECT})|{_OTHER})[ \t*]*[:：](?:\*\*)?)"
+    r"[ \t]*(?P<value>.*)",
     re.I,
 )
 FROM_HEADER = re.compile(rf"[ \t*]*(?:{_FROM})[ \t*]*[:：]", re.I)
 # A header block: its From line and this many header lines more, at least.
 _MIN_MORE = 2
+# How far below its first line a header block may reach (fields a blank line apart, wraps).
+_BLOCK_LINES = 16
+# Markdown that HTML leaves in a header value: **bold**, and Gmail's <[a@b](mailto:a@b)>.
+_BOLD = re.compile(r"\*\*([^*\n]{1,300})\*\*")
+_MAILTO = re.compile(r"\[([^\]\n]{1,300})\]\(mailto:[^)\s]{1,300}\)")
 
 
 def forwarded(text: str, subject: str) -> Stripped | None:
@@ -68,7 +80,7 @@ def forwarded(text: str, subject: str) -> Stripped | None:
     by_subject = FORWARD_SUBJECT.match(subject) is not None
     if not by_subject and REPLY_SUBJECT.match(subject):
         return None
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = _one_field_a_line(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
     start = _start(lines, by_subject=by_subject)
     if start is None:
         return None
@@ -82,14 +94,15 @@ def forwarded(text: str, subject: str) -> Stripped | None:
     attribution: list[str] = []
     kept = False  # whether the last header line went to the attribution
     for line in rest[begin:end]:
+        if not line.strip():
+            continue  # fields a blank line apart (read from HTML)
         m = HEADER.match(_bare(line)[:PROBE])
         if m is None and kept:
-            attribution[-1] += " " + line.strip()  # a wrapped value
+            attribution[-1] += " " + _plain(line)  # a wrapped value
             continue
         kept = m is not None and bool(m.group("kept"))
         if m is not None and kept:
-            name = _bare(line)[: m.start("value")].strip()
-            attribution.append(f"{name} {m.group('value').strip()}")
+            attribution.append(_field(m))
         else:
             trimmed.append(line.strip())
     body = rest[_first_text(rest, end or begin) :]
@@ -122,19 +135,50 @@ def _start(lines: list[str], *, by_subject: bool) -> int | None:
 
 def _header_block(lines: list[str], i: int, *, after_separator: bool = False) -> int:
     """The index just past a header block starting at ``i``, else 0: three header lines at
-    least, quoted or not, a wrapped value continuing on the next line; the first is a From
-    line unless a separator stands above (Thunderbird and mutt begin with Subject or Date)."""
+    least, quoted or not, a wrapped value continuing on the next line, one blank line between
+    two fields allowed (read from HTML); the first is a From line unless a separator stands
+    above (Thunderbird and mutt begin with Subject or Date)."""
     first = FROM_HEADER if not after_separator else HEADER
     if i >= len(lines) or not first.match(_bare(lines[i])[:PROBE]):
         return 0
     headers, end, j = 1, i + 1, i + 1
-    while j < len(lines) and j < i + 12 and _bare(lines[j]).strip():
-        if HEADER.match(_bare(lines[j])[:PROBE]):
+    while j < len(lines) and j < i + _BLOCK_LINES:
+        if not _bare(lines[j]).strip():
+            if j + 1 >= len(lines) or not HEADER.match(_bare(lines[j + 1])[:PROBE]):
+                break  # the blank line after the headers
+        elif HEADER.match(_bare(lines[j])[:PROBE]):
             headers, end = headers + 1, j + 1
         elif j + 1 >= len(lines) or not HEADER.match(_bare(lines[j + 1])[:PROBE]):
             break  # not a wrapped value: the body begins (no blank line after the headers)
         j += 1
     return end if headers > _MIN_MORE else 0
+
+
+def _one_field_a_line(lines: list[str]) -> list[str]:
+    """The lines with a header block written on one line ("**差出人:** a **送信日時:** b
+    **宛先:** c", Outlook's header read from HTML with no breaks kept) one field a line."""
+    out: list[str] = []
+    for line in lines:
+        bare = _bare(line)
+        probe = bare[:PROBE]
+        cuts = [m.start() for m in HDR_INLINE.finditer(probe)] if FROM_HEADER.match(probe) else []
+        if len(cuts) < _MIN_MORE:
+            out.append(line)
+            continue
+        prefix = line[: len(line) - len(bare)]
+        bounds = [0, *cuts, len(bare)]
+        out.extend(prefix + bare[a:b].strip() for a, b in zip(bounds, bounds[1:], strict=False))
+    return out
+
+
+def _field(m: re.Match[str]) -> str:
+    """A header line as plain text: "差出人: 鈴木 <s@x>" also when read from HTML."""
+    return f"{m.group('label').replace('*', '').strip()} {_plain(m.group('value'))}"
+
+
+def _plain(value: str) -> str:
+    """A header value without the Markdown HTML leaves in it (bold, mailto links)."""
+    return _BOLD.sub(r"\1", _MAILTO.sub(r"\1", value)).strip()
 
 
 def _bare(line: str) -> str:

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from mailbridge.forwards import forwarded
+from mailbridge.htmltext import html_to_text
 from mailbridge.quotes import strip_reply
 
 BODY = "山本様\n\n見積もりをお願いします。\n\n鈴木"
@@ -107,6 +108,77 @@ def test_forward_shapes(subject: str, text: str, post: str, trimmed: str) -> Non
     result = forwarded(text, subject)
     assert result is not None
     assert (result.text, result.trimmed, result.kept_whole) == (post, trimmed, False)
+
+
+# Gmail (ja): the attribution block in div.gmail_attr, the sender's name in <strong>, addresses
+# as mailto links; the message forwarded in the gmail_quote container.
+GMAIL_JA_HTML = (
+    '<div dir="ltr"><div>佐藤さん</div><div><br></div><div>お客様から追加のご依頼です。'
+    "見積もりに含めてください。</div><br>"
+    '<div class="gmail_quote gmail_quote_container"><div dir="ltr" class="gmail_attr">'
+    "---------- 転送メッセージ ---------<br>送信者: "
+    '<strong class="gmail_sendername" dir="auto">鈴木 一郎</strong> <span dir="auto">&lt;'
+    '<a href="mailto:suzuki@customer.example">suzuki@customer.example</a>&gt;</span><br>'
+    "Date: 2026年11月27日(金) 9:15<br>Subject: Re: 保守契約の見積もりについて<br>"
+    'To: 山本 誠 &lt;<a href="mailto:yamamoto@corp.example">yamamoto@corp.example</a>&gt;<br>'
+    '</div><br><br><div dir="ltr"><div>山本様</div><div><br></div><div>見積もりをお願いします。'
+    "</div><div><br></div><div>鈴木</div></div>\n</div></div>\n"
+)
+# The iPhone (ja): the separator and the header each in a blockquote type=cite, bold labels
+# and a bold subject, "iPhoneから送信" above.
+IPHONE_JA_HTML = (
+    '<html><head><meta http-equiv="content-type" content="text/html; charset=utf-8"></head>'
+    '<body dir="auto"><div dir="ltr">見てください</div><div dir="ltr">'
+    '<br id="lineBreakAtBeginningOfSignature"><div dir="ltr">iPhoneから送信</div>'
+    '<div dir="ltr"><br><blockquote type="cite">転送されたメッセージ:<br><br></blockquote></div>'
+    '<blockquote type="cite"><div dir="ltr"><b>差出人:</b> 鈴木 &lt;s@c.example&gt;<br>'
+    "<b>日付:</b> 2026年11月26日 14:03:12 JST<br><b>宛先:</b> y@corp.example<br>"
+    "<b>件名:</b> <b>【至急】見積もり</b><br><br></div></blockquote></div>"
+    '<blockquote type="cite"><div dir="ltr"><div>山本様</div><div><br></div>'
+    "<div>見積もりをお願いします。</div><div><br></div><div>鈴木</div></div></blockquote>"
+    "</body></html>"
+)
+
+
+@pytest.mark.parametrize(
+    ("subject", "html", "post", "trimmed"),
+    [
+        pytest.param(
+            "Fwd: 保守契約の見積もりについて",
+            GMAIL_JA_HTML,
+            "佐藤さん\n\nお客様から追加のご依頼です。見積もりに含めてください。\n\n"
+            "> 送信者: 鈴木 一郎 <suzuki@customer.example>\n> Date: 2026年11月27日(金) 9:15\n"
+            f"> Subject: Re: 保守契約の見積もりについて\n>\n{QUOTED_BODY}",
+            "---------- 転送メッセージ ---------\n"
+            "To: 山本 誠 <[yamamoto@corp.example](mailto:yamamoto@corp.example)>",
+            id="gmail-ja",
+        ),
+        pytest.param(
+            "Fwd: 【至急】見積もり",
+            IPHONE_JA_HTML,
+            "見てください\n\n> 差出人: 鈴木 <s@c.example>\n"
+            "> 日付: 2026年11月26日 14:03:12 JST\n> 件名: 【至急】見積もり\n>\n"
+            f"{QUOTED_BODY}",
+            "iPhoneから送信\n> 転送されたメッセージ:\n**宛先:** y@corp.example",
+            id="iphone-ja",
+        ),
+        pytest.param(
+            "FW: 見積もり",
+            "<p>対応願います。</p><p><b>差出人:</b> 鈴木 &lt;s@c.example&gt; <b>送信日時:</b> "
+            "2026年11月26日 14:03 <b>宛先:</b> 山本 <b>件名:</b> 見積もり</p>"
+            "<p>山本様</p><p>見積もりをお願いします。</p><p>鈴木</p>",
+            "対応願います。\n\n> 差出人: 鈴木 <s@c.example>\n"
+            f"> 送信日時: 2026年11月26日 14:03\n> 件名: 見積もり\n>\n{QUOTED_BODY}",
+            "**宛先:** 山本",
+            id="outlook-header-on-one-line",
+        ),
+    ],
+)
+def test_html_forward_shapes(subject: str, html: str, post: str, trimmed: str) -> None:
+    """Read from HTML as the intake reads an HTML-only mail, the attribution is plain text."""
+    result = forwarded(html_to_text(html), subject)
+    assert result is not None
+    assert (result.text, result.trimmed) == (post, trimmed)
 
 
 @pytest.mark.parametrize(
