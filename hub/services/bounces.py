@@ -7,12 +7,13 @@ The rule (the same for a delivery report and for the relay refusing at once):
   (5.7.x, which says nothing of the address, and which a blocklisted relay would get for every
   member at once), a message too large, a report we cannot read. ``mailbridge.bounces``
   classifies.
-- Counts are in *days*, in a window: a member's mail stops when, within the last
-  ``BOUNCE_WINDOW_DAYS`` (21), hard bounces came on ``BOUNCE_THRESHOLD`` (3) different days, or
-  bounces of any kind on ``BOUNCE_SOFT_DAYS`` (10) different days (0: soft ones never stop
-  mail). So one bad hour (a digest, a mention and a reply bouncing together, a mail server
-  down for an afternoon) cannot cut anyone off, a mailbox full for a week neither, and an
-  address gone for good stops within a few working days.
+- Counts are in *days* (the member's own, in their time zone), in a window: a member's mail
+  stops when, within the last ``BOUNCE_WINDOW_DAYS`` (21), hard bounces came on
+  ``BOUNCE_THRESHOLD`` (3) different days, or bounces of any kind on ``BOUNCE_SOFT_DAYS`` (10)
+  different days (0: soft ones never stop mail). So one bad hour (a digest, a mention and a
+  reply bouncing together, a mail server down for an afternoon) cannot cut anyone off, a
+  mailbox full for a week neither, and an address gone for good stops within a few working
+  days.
 - Why a window rather than "a successful delivery resets the count": the relay saying 250 does
   not mean the mail arrived (a smarthost accepts everything and bounces later, by a report),
   so a reset on each 250 would wipe every count before its bounce came back.
@@ -27,6 +28,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -64,11 +66,21 @@ class Standing:
     last: BounceRecord | None
 
 
+def day_of(when: datetime, timezone: str) -> date:
+    """The member's own day of ``when``: two bounces of a Tokyo morning, at 08:30 and 09:30,
+    fall on one day (in UTC, midnight comes between them)."""
+    try:
+        return when.astimezone(ZoneInfo(timezone)).date()
+    except (ZoneInfoNotFoundError, ValueError):
+        return when.date()
+
+
 def standing(
     session: Session, address: str, policy: Policy, *, since: datetime | None = None,
-    now: datetime | None = None,
+    now: datetime | None = None, timezone: str = "UTC",
 ) -> Standing:  # fmt: skip
-    """Count the bounces of ``address`` within the window (and after ``since``, a clearing)."""
+    """Count the bounces of ``address`` within the window (and after ``since``, a clearing),
+    in days of ``timezone`` (the member's)."""
     start = (now or utcnow()) - timedelta(days=policy.window_days)
     if since is not None and since > start:
         start = since
@@ -79,8 +91,8 @@ def standing(
             .order_by(BounceRecord.created_at, BounceRecord.id)
         )
     )
-    hard: set[date] = {r.created_at.date() for r in rows if r.permanent}
-    days: set[date] = {r.created_at.date() for r in rows}
+    hard: set[date] = {day_of(r.created_at, timezone) for r in rows if r.permanent}
+    days: set[date] = {day_of(r.created_at, timezone) for r in rows}
     return Standing(len(hard), len(days), rows[-1] if rows else None)
 
 
@@ -117,7 +129,9 @@ def record_bounce(
     user = session.scalar(select(User).where(User.email == rec.address))
     if user is None:
         return rec
-    found = standing(session, user.email, policy, since=user.bounces_cleared_at)
+    found = standing(
+        session, user.email, policy, since=user.bounces_cleared_at, timezone=user.timezone
+    )
     user.bounce_count = found.hard_days
     if not user.bouncing and stops_mail(found, policy):
         user.bouncing = True
@@ -200,9 +214,10 @@ def notes(session: Session, users: Iterable[User], policy: Policy) -> dict[int, 
         user = by_address.get(rec.address)
         if user is None or (user.bounces_cleared_at and rec.created_at <= user.bounces_cleared_at):
             continue
-        days.setdefault(user.id, set()).add(rec.created_at.date())
+        day = day_of(rec.created_at, user.timezone)
+        days.setdefault(user.id, set()).add(day)
         if rec.permanent:
-            hard.setdefault(user.id, set()).add(rec.created_at.date())
+            hard.setdefault(user.id, set()).add(day)
         last[user.id] = rec
     found = {uid: Note(len(hard.get(uid, ())), len(days[uid]), rec) for uid, rec in last.items()}
     # A member stopped longer ago than the window still shows why: their last bounce.

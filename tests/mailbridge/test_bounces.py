@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import smtplib
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from hub.db import utcnow
 from hub.models import BounceRecord, Event, InboundMessage, OutboxMessage, User
+from hub.services import bounces as bounce_service
 from mailbridge import bounces, delivery, ingest, outbound
 from mailbridge.parse import parse
 from tests.conftest import free_port
@@ -175,6 +176,21 @@ def test_old_bounces_age_out(app: Flask, session: Any, intake: Any) -> None:
     report(intake, rows[2].mail_from, dsn(rows[2].mail_from, 2, final=user.email))
     back = member(session, user.id)
     assert (back.bouncing, back.bounce_count) == (False, 1)
+
+
+def test_days_are_the_members_own(session: Any) -> None:
+    """08:30 and 09:30 in Tokyo are one working morning, though UTC's midnight falls between."""
+    morning = datetime(2026, 11, 26, 23, 30, tzinfo=UTC)  # 08:30 on the 27th in Tokyo
+    for when in (morning, morning + timedelta(hours=1)):
+        session.add(BounceRecord(address="y@corp.example", permanent=True, created_at=when))
+    session.flush()
+    later = morning + timedelta(hours=2)
+    tokyo = bounce_service.standing(
+        session, "y@corp.example", bounce_service.Policy(), now=later, timezone="Asia/Tokyo"
+    )
+    assert (tokyo.hard_days, tokyo.any_days) == (1, 1)
+    utc = bounce_service.standing(session, "y@corp.example", bounce_service.Policy(), now=later)
+    assert utc.hard_days == 2
 
 
 def test_verp_names_the_member_whatever_the_report_says(app: Flask, session: Any) -> None:
