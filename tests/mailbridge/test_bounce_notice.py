@@ -4,65 +4,25 @@ admins' mail at a real SMTP sink; SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from flask import Flask
 from sqlalchemy import select
 
-from hub import create_app
 from hub.models import User
-from hub.web import babel
 from mailbridge import outbound, smtp
-from tests.conftest import CATALOG, dispose, free_port, test_settings
+from tests.conftest import free_port, japanese_app
 from tests.factories import make_user
 from tests.fixtures_mailout import deliver, text_of, to
 from tests.mailbridge.test_bounces import MAILBOX_FULL, days_pass, dsn, member, report
 
-# The Japanese of this area, until it is merged into the catalog.
-PART = CATALOG.parents[2] / "parts" / "bounces.po"
-
-
-@contextlib.contextmanager
-def _app(database_url: str, tmp_path: Path, **overrides: Any) -> Iterator[Flask]:
-    """The app with the Japanese catalog (and this area's part of it) compiled here."""
-    folder = tmp_path / "translations" / "ja" / "LC_MESSAGES"
-    folder.mkdir(parents=True)
-    with CATALOG.open("rb") as src:
-        catalog = read_po(src)
-    if PART.exists():
-        with PART.open("rb") as src:
-            for message in read_po(src):
-                if message.id:
-                    catalog[message.id] = message
-    with (folder / "messages.mo").open("wb") as out:
-        write_mo(out, catalog)
-    app = create_app(
-        test_settings(
-            database_url,
-            tmp_path,
-            BABEL_TRANSLATION_DIRECTORIES=str(tmp_path / "translations"),
-            **overrides,
-        )
-    )
-    with app.app_context():
-        babel.domain_instance.cache.clear()
-    try:
-        yield app
-    finally:
-        with app.app_context():
-            babel.domain_instance.cache.clear()
-        dispose(app)
-
 
 @pytest.fixture
 def ja_app(database_url: str, tmp_path: Path, smtp_sink: Any) -> Iterator[Flask]:
-    with _app(database_url, tmp_path, RELAY_URL=smtp_sink.url) as app:
+    with japanese_app(database_url, tmp_path, RELAY_URL=smtp_sink.url) as app:
         yield app
 
 
