@@ -90,6 +90,10 @@ def is_hard(code: str, words: str, *, permanent: bool) -> bool:
             return detail not in ("7", "8")
         if (subject, detail) == ("2", "1"):
             return True
+        if (subject, detail) == ("4", "1"):
+            # Exchange Online refuses an address its directory does not hold with 5.4.1
+            # ("Recipient address rejected: Access denied"): gone, though a routing code.
+            return bool(_GONE_WORDS.search(words))
         if (subject, detail) != ("0", "0"):
             return False
     if _SOFT_WORDS.search(words):

@@ -248,6 +248,9 @@ def test_a_vacation_notice_to_the_return_path_is_no_bounce(app: Flask, session: 
         ("5.2.1", "550 5.2.1 The email account that you tried to reach is disabled", True),
         ("5.0.0", "550 No such user here", True),
         ("", "550 sorry, no mailbox here by that name", True),
+        # Exchange Online, for an address its directory does not hold.
+        ("5.4.1", "550 5.4.1 Recipient address rejected: Access denied. AS(201806281)", True),
+        ("5.4.1", "550 5.4.1 Relay Access Denied", False),
         ("5.2.2", "552 5.2.2 Mailbox full", False),
         ("5.0.0", "552 5.2.2 The email account that you tried to reach is over quota", False),
         ("5.0.0 (recipient reached disk quota)", "", False),
