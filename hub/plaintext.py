@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 from markdown_it.token import Token
 
 from hub.text import _md, snippet
@@ -38,8 +40,20 @@ def _inline(token: Token) -> str:
             if href and href not in (label, f"mailto:{label}"):
                 parts.append(f" ({href})")
         elif kind == "image":
-            parts.append(f"{child.content} ({child.attrGet('src')})".strip())
+            parts.append(_image(child.content, str(child.attrGet("src") or "")))
     return "".join(parts)
+
+
+def _image(alt: str, src: str) -> str:
+    """An image as text: "alt (address)"; one of the hub's own files (a path here, e.g. a
+    mail's inline image shown in its post) as "📎 name", as a file is named in a digest.
+
+    >>> _image("図", "https://example.com/a.png"), _image("", "/attachments/3/%E5%86%99.png")
+    ('図 (https://example.com/a.png)', '📎 写.png')
+    """
+    if src.startswith("/"):
+        return f"📎 {alt or unquote(src.rsplit('/', 1)[-1])}"
+    return f"{alt} ({src})".strip()
 
 
 class _Writer:

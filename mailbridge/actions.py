@@ -26,6 +26,8 @@ from mailbridge import (
     culture_mail,
     digest_replies,
     explanation_answers,
+    inline_images,
+    parse,
     quotes,
     replies,
     rules,
@@ -128,14 +130,15 @@ def start_thread(ctx: InboundContext) -> Outcome:
     channel = channels.find_channel(ctx.session, ctx.destination.slug or "")
     if channel is None:
         raise NotFound(Reason.UNKNOWN_ADDRESS, ctx.destination.slug or "")
-    files = store_attachments(ctx)
+    stored = store_attachments(ctx)
+    files = [att for _, att in stored]
     post = threads.start_thread(
         ctx.session,
         author=ctx.sender,
         channel=channel,
         # "Re: Not posted: 予算", the answer to our explanation, opens "予算".
         title=explanation_answers.original_subject(ctx.app, ctx.incoming.subject),
-        body=with_inline_images(ctx.row.text or "", files),
+        body=with_inline_images(ctx.row.text or "", stored),
         via=Via.EMAIL,
         message_id=ctx.incoming.message_id,
         trimmed=ctx.row.trimmed,
@@ -169,12 +172,13 @@ def reply(ctx: InboundContext) -> Outcome:
     acknowledged = culture_mail.ack_in_thread(ctx, thread)
     if acknowledged is not None:
         return acknowledged
-    files = store_attachments(ctx)
+    stored = store_attachments(ctx)
+    files = [att for _, att in stored]
     post = threads.reply(
         ctx.session,
         author=ctx.sender,
         thread=thread,
-        body=with_inline_images(ctx.row.text or "", files),
+        body=with_inline_images(ctx.row.text or "", stored),
         via=Via.EMAIL,
         message_id=ctx.incoming.message_id,
         trimmed=ctx.row.trimmed,
@@ -207,8 +211,9 @@ def replied_post(ctx: InboundContext, thread: Thread) -> Post:
     return post
 
 
-def store_attachments(ctx: InboundContext) -> list[Attachment]:
-    """Store the mail's files like web uploads (same limits and types).
+def store_attachments(ctx: InboundContext) -> list[tuple[parse.Attachment, Attachment]]:
+    """Store the mail's files like web uploads (same limits and types), each with the part it
+    came from.
 
     A file the hub refuses refuses the mail (the member is told why), except an inline image
     such as a signature logo, which is left out.
@@ -233,21 +238,25 @@ def store_attachments(ctx: InboundContext) -> list[Attachment]:
             raise
         if part.content_id:
             att.content_id = part.content_id[:255]
-        stored.append(att)
+        stored.append((part, att))
     return stored
 
 
-def with_inline_images(text: str, files: list[Attachment]) -> str:
-    """Point ``cid:`` references of inline images at the stored files, kept in place."""
-    for att in files:
-        if att.content_id and f"cid:{att.content_id}" in text:
-            text = text.replace(f"cid:{att.content_id}", attachment_url(att))
-    return text
-
-
-def attachment_url(att: Attachment) -> str:
-    """The path the web serves a stored attachment under."""
-    return f"/attachments/{att.id}/{att.filename}"
+def with_inline_images(text: str, stored: list[tuple[parse.Attachment, Attachment]]) -> str:
+    """Show the mail's inline images where it shows them (``inline_images``), each as a
+    Markdown image of its stored file (``attachments.in_body``); the others stay files."""
+    images = [(part, att) for part, att in stored if attachment_service.is_inline(att)]
+    by_cid = {part.content_id: attachment_service.in_body(att) for part, att in images}
+    text = inline_images.resolved(text, {cid: md for cid, md in by_cid.items() if cid})
+    shown = attachment_service.shown_in(text)
+    return inline_images.in_place(
+        text,
+        [
+            (part.place, attachment_service.in_body(att))
+            for part, att in images
+            if part.place is not None and att.id not in shown
+        ],
+    )
 
 
 def help_command(ctx: InboundContext) -> Outcome:

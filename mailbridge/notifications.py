@@ -18,6 +18,7 @@ the outbox (``mailbridge.still_wanted``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -43,6 +44,7 @@ from hub.models import (
     Via,
 )
 from hub.plaintext import markdown_text
+from hub.services import attachments as attachment_service
 from hub.services import channels
 from hub.services.accounts import effective_delivery
 from hub.text import render_markdown, show_names
@@ -260,9 +262,10 @@ def queue_post_mails(
         session.execute(seen.where(Post.id < post.id).order_by(Post.id.desc()).limit(8))
     )[::-1]
     mentioned = _mentioned(session, post)
-    body = show_names(post.body, mentioned)
-    author_name = post.author.name if post.author else "Hiroba"
     attachments = list(post.attachments)
+    source = _images_linked(post.body, attachments)
+    body = show_names(source, mentioned)
+    author_name = post.author.name if post.author else "Hiroba"
     context: dict[str, Any] = {
         "post": post,
         "thread": thread,
@@ -271,7 +274,7 @@ def queue_post_mails(
         "author_name": author_name,
         # The text part reads as text (Markdown written out, as the HTML part renders it);
         # names are put in after, so a name's own * or _ is not taken for Markdown.
-        "body_text": show_names(markdown_text(post.body), mentioned),
+        "body_text": show_names(markdown_text(source), mentioned),
         "body_html": render_markdown(body),
         "thread_url": f"{base}/t/{thread.id}#p{post.id}",
         "attachments": [
@@ -336,6 +339,19 @@ def queue_post_mails(
         session.execute(insert(OutboxMessage), rows)
     session.flush()
     return len(rows)
+
+
+def _images_linked(body: str, attachments: list[Any]) -> str:
+    """The post's body with the images it shows in place (a mail's inline photo) pointing at
+    the member's signed link to the file (``_ATTACH``, filled in per member): a path on the hub
+    means nothing in a mail client. The text part reads "IMG_0123.png (https://…)" there."""
+    index = {a.id: i for i, a in enumerate(attachments)}
+
+    def link(m: re.Match[str]) -> str:
+        i = index.get(int(m.group("id")))
+        return m.group(0) if i is None else f"![{m.group('name')}]({_ATTACH.format(i)})"
+
+    return attachment_service.SHOWN.sub(link, body)
 
 
 def _personal(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.utils
 import logging
@@ -14,6 +15,7 @@ from typing import Any
 
 from flufl.bounce import all_failures
 
+from mailbridge import inline_images
 from mailbridge.absence import is_absence_notice
 from mailbridge.htmltext import html_to_text
 from mailbridge.jpcodec import decode_bytes, decode_header
@@ -64,13 +66,15 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 @dataclass(frozen=True, slots=True)
 class Attachment:
-    """A file carried by a message."""
+    """A file carried by a message; an inline image knows where the mail shows it (``place``:
+    the words before and after it, see ``inline_images``)."""
 
     filename: str
     content_type: str
     data: bytes
     content_id: str | None
     inline: bool
+    place: inline_images.Place | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +211,35 @@ def _walk(msg: Message, out: dict[str, list[Any]], defects: list[str]) -> None:
             out[ctype].append(text)
         elif ctype != "message/delivery-status":
             out["attachments"].append(_attachment(part))
+            out["parts"].append(part)
+
+
+def _text_of(part: Message) -> str:
+    """A text part as the intake reads it (HTML as Markdown-ish text)."""
+    text = decode_bytes(_payload(part), _charset(part))
+    return html_to_text(text) if part.get_content_type() == "text/html" else text
+
+
+def _placed(
+    msg: Message, attachments: list[Attachment], parts: list[Message], text: str
+) -> tuple[Attachment, ...]:
+    """The attachments, each inline image with where the mail shows it, unless the text names
+    it already (HTML read as text, Outlook's "[cid:...]" in its text part)."""
+    unplaced = [
+        a.inline
+        and a.content_type.startswith("image/")
+        and not (a.content_id and f"cid:{a.content_id}" in text)
+        for a in attachments
+    ]
+    if not any(unplaced):
+        return tuple(attachments)
+    found = inline_images.places(msg, _text_of)
+    return tuple(
+        dataclasses.replace(a, place=found.get(part) or found.get(a.content_id or ""))
+        if todo
+        else a
+        for a, part, todo in zip(attachments, parts, unplaced, strict=True)
+    )
 
 
 def _auto_reply(msg: Message, sender: str, subject: str, text: str = "") -> str | None:
@@ -327,13 +360,22 @@ def parse(raw: bytes, rcpts: tuple[str, ...] | list[str] = ()) -> Incoming:
     if not frm:
         defects.append("no usable From address")
     subject = _step(defects, "subject", lambda: _header(msg, "subject"), "")
-    parts: dict[str, list[Any]] = {"text/plain": [], "text/html": [], "attachments": []}
+    parts: dict[str, list[Any]] = {
+        "text/plain": [],
+        "text/html": [],
+        "attachments": [],
+        "parts": [],
+    }
     _step(defects, "body", lambda: _walk(msg, parts, defects), None)
     # NUL is never text (and PostgreSQL refuses it in text columns): a broken client's NULs go.
     html = "\n".join(parts["text/html"]).replace("\x00", "") or None
     text = "\n".join(t for t in parts["text/plain"] if t.strip()).replace("\x00", "")
     if not text and html:
         text = _step(defects, "html", lambda: html_to_text(html), "")
+    files = parts["attachments"]
+    files = _step(
+        defects, "inline images", lambda: _placed(msg, files, parts["parts"], text), files
+    )
     msgid = _step(defects, "message-id", lambda: _ids(_header(msg, "message-id")), ())
     return Incoming(
         message_id=msgid[0] if msgid else None,
@@ -355,6 +397,6 @@ def parse(raw: bytes, rcpts: tuple[str, ...] | list[str] = ()) -> Incoming:
             defects, "bounce", lambda: _bounce(msg, sender, subject, defects, tuple(rcpts)), None
         ),
         headers=_step(defects, "headers", lambda: _kept_headers(msg), {}),
-        attachments=tuple(parts["attachments"]),
+        attachments=tuple(files),
         defects=tuple(defects),
     )

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 
@@ -24,6 +25,9 @@ from hub.models import Attachment, User
 
 # Shown in the page (not downloaded): raster images only; never SVG or HTML.
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+# A post's body shows one of its images where its mail showed it as a Markdown image of the path
+# the web serves the file under (access checked there): ![写真.png](/attachments/12/写真.png).
+SHOWN = re.compile(r"!\[(?P<name>[^\]\n]{0,300})\]\(/attachments/(?P<id>\d+)/[^)\s]{0,1000}\)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,3 +163,22 @@ def get_readable(session: Session, attachment_id: int, *, viewer: User) -> Attac
 def is_inline(attachment: Attachment) -> bool:
     """Whether a browser may show it in the page (raster images only)."""
     return attachment.content_type in INLINE_TYPES
+
+
+def in_body(attachment: Attachment) -> str:
+    """The Markdown that shows ``attachment`` (an image) in its post's body, in place.
+
+    >>> in_body(Attachment(id=12, filename="現場 [1].png"))
+    '![現場 1.png](/attachments/12/%E7%8F%BE%E5%A0%B4%20%5B1%5D.png)'
+    """
+    name = re.sub(r"[\[\]]", "", attachment.filename)
+    return f"![{name}](/attachments/{attachment.id}/{quote(attachment.filename)})"
+
+
+def shown_in(body: str) -> set[int]:
+    """The ids of the attachments ``body`` shows in place (``in_body``).
+
+    >>> sorted(shown_in("写真です\\n![a.png](/attachments/12/a.png)\\n[b](/attachments/13/b)"))
+    [12]
+    """
+    return {int(m.group("id")) for m in SHOWN.finditer(body)}

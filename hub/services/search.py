@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from hub import permissions
 from hub.db import is_postgres
 from hub.models import Channel, Post, Thread, User
+from hub.services.attachments import SHOWN
 
 MAX_TERMS = 8
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -150,7 +151,11 @@ def highlight(body: str, terms: list[str], width: int = SNIPPET_CHARS) -> Markup
 
     >>> str(highlight("会議の<予算>について", ["予算"]))
     '会議の&lt;<mark>予算</mark>&gt;について'
+    >>> str(highlight("棚の写真\\n![棚.png](/attachments/3/%E6%A3%9A.png)", ["棚"]))
+    '<mark>棚</mark>の写真 📎 <mark>棚</mark>.png'
     """
+    # A mail's photo shown in its post reads as its file's name, as in a digest's excerpt.
+    body = SHOWN.sub(lambda m: f"📎 {m.group('name')}", body)
     flat = " ".join(MARKUP.sub("", body).split())
     if not terms:
         return escape(flat[:width])

@@ -10,6 +10,7 @@ from flask_babel import format_decimal, gettext, ngettext
 from flask_login import login_required
 
 from hub.db import get_session
+from hub.models import Attachment
 from hub.services import attachments
 
 bp = Blueprint("attachments", __name__)
@@ -24,6 +25,13 @@ def filesize(size: int) -> str:
     if size < 1024 * 1024:
         return str(gettext("%(size)s KB", size=format_decimal(size / 1024, "#,##0.#")))
     return str(gettext("%(size)s MB", size=format_decimal(size / 1024 / 1024, "#,##0.#")))
+
+
+@bp.app_template_test("shown_in")
+def shown_in(attachment: Attachment, body: str) -> bool:
+    """Whether a post's body shows ``attachment`` in place (an inline image of its mail), so
+    the list of the post's files leaves it out."""
+    return attachment.id in attachments.shown_in(body)
 
 
 @bp.get("/attachments/<int:attachment_id>/<path:filename>")
