@@ -9,7 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from hub.cli import cli_transaction, echo_json
-from hub.services import announcements, channels, rules
+from hub.services import acknowledgements, announcements, channels, rules
 
 announcement_group = AppGroup("announcement", help="Purpose announcements: publish, status.")
 
@@ -45,7 +45,7 @@ def publish(
 def status(announcement_id: int, as_json: bool) -> None:
     """Who has acknowledged (how and when) and who has not."""
     with cli_transaction() as session:
-        data = announcements.status(session, announcements.get(session, announcement_id))
+        data = acknowledgements.status(session, announcements.get(session, announcement_id))
     if as_json:
         echo_json(data)
         return
@@ -65,7 +65,7 @@ def remind(announcement_id: int) -> None:
     """Remind those who have not acknowledged."""
     with cli_transaction() as session:
         item = announcements.get(session, announcement_id)
-        pending = announcements.remind(session, announcement=item, actor=None)
+        pending = acknowledgements.remind(session, announcement=item, actor=None)
     click.echo(f"reminded {len(pending)} members")
 
 
@@ -74,7 +74,7 @@ def list_command() -> None:
     """List announcements, newest first."""
     with cli_transaction() as session:
         for item in announcements.list_announcements(session):
-            data = announcements.status(session, item)
+            data = acknowledgements.status(session, item)
             click.echo(f"{item.id}\t{item.title}\t{data['rate']:.0%}")
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from hub.errors import HubError, Reason
 from hub.models import Announcement, Thanks, Thread, User, Via
-from hub.services import accounts, announcements, rules, threads
+from hub.services import accounts, acknowledgements, announcements, rules, threads
 from hub.services import thanks as thanks_service
 from mailbridge import commands, explanation_answers
 from mailbridge.addresses import split
@@ -73,11 +73,11 @@ def ack_in_thread(ctx: InboundContext, thread: Thread) -> Outcome | None:
             Announcement.thread_id == thread.id, Announcement.ack_required.is_(True)
         )
     )
-    if announcement is None or announcements.find_ack(ctx.session, user, announcement):
+    if announcement is None or acknowledgements.find_ack(ctx.session, user, announcement):
         return None
     if user.id not in {u.id for u in announcements.asked(ctx.session, announcement)}:
         return None
-    announcements.acknowledge(
+    acknowledgements.acknowledge(
         ctx.session, user=user, announcement=announcement, via=Via.EMAIL, words=ack_words(text)
     )
     return Outcome(
@@ -108,7 +108,7 @@ def act_ack(ctx: InboundContext) -> Outcome:
         return Outcome("rejected", reason=Reason.BAD_TOKEN.value)
     text, trimmed = _new_text(ctx)
     try:
-        announcements.acknowledge(
+        acknowledgements.acknowledge(
             session, user=user, announcement=announcement, via=Via.EMAIL, words=ack_words(text)
         )
     except HubError as exc:

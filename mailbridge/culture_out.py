@@ -28,7 +28,7 @@ from hub.models import (
     User,
 )
 from hub.plaintext import markdown_text
-from hub.services import announcements, rules
+from hub.services import acknowledgements, announcements, rules
 from hub.services import thanks as thanks_service
 from hub.text import render_markdown, show_names
 from mailbridge import addresses, quiet
@@ -121,7 +121,9 @@ def on_announcement_reminder(app: Flask, session: Session, event: Event) -> None
     if item is None:
         return
     wanted = set(event.data.get("user_ids") or [])
-    users = [u for u in announcements.to_remind(session, item, quiet.clock_now()) if u.id in wanted]
+    users = [
+        u for u in acknowledgements.to_remind(session, item, quiet.clock_now()) if u.id in wanted
+    ]
     _announcement_mail(
         app, session, event, users, template="announcement_reminder",
         key=f"announcement_reminder:{event.id}",

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from hub import permissions
 from hub.errors import HubError
 from hub.models import Announcement, DigestRun, Thread, User, Via
-from hub.services import announcements
+from hub.services import acknowledgements
 from hub.services import threads as thread_service
 from mailbridge import culture_mail
 from mailbridge.context import InboundContext, Outcome
@@ -80,10 +80,10 @@ def place(
         )
     )
     acked: dict[str, Any] = {}
-    if announcement is not None and announcements.find_ack(session, user, announcement) is None:
+    if announcement is not None and acknowledgements.find_ack(session, user, announcement) is None:
         try:
             with session.begin_nested():
-                announcements.acknowledge(
+                acknowledgements.acknowledge(
                     session, user=user, announcement=announcement, via=Via.EMAIL,
                     words=culture_mail.ack_words(text),
                 )  # fmt: skip

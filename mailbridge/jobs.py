@@ -8,7 +8,7 @@ from datetime import datetime
 from flask import Flask
 
 from hub.db import transaction, utcnow
-from hub.services import announcements
+from hub.services import acknowledgements
 from mailbridge import delivery, digest_job, fanout, ingest, retention
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def send_digests(app: Flask, now: datetime | None = None) -> int:
 def send_reminders(app: Flask, now: datetime | None = None) -> int:
     """Remind members of announcements they have not acknowledged (culture's service)."""
     with transaction(app) as session:
-        return announcements.send_due_reminders(session, now or utcnow())
+        return acknowledgements.send_due_reminders(session, now or utcnow())
 
 
 def process_received(app: Flask) -> int:

@@ -1,4 +1,5 @@
-"""Purpose announcements: publish to everyone or chosen channels, acknowledge, remind, edit."""
+"""Purpose announcements: publish to everyone or chosen channels, edit, find, and who each is
+for; acknowledging one and reminding those who have not is ``acknowledgements``."""
 
 from __future__ import annotations
 
@@ -6,8 +7,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -15,17 +15,7 @@ from sqlalchemy.orm import Session
 from hub import permissions
 from hub.db import utcnow
 from hub.errors import Forbidden, Invalid, NotFound, Reason
-from hub.models import (
-    Acknowledgement,
-    Announcement,
-    Channel,
-    Membership,
-    OutboxMessage,
-    Post,
-    Thread,
-    User,
-    Via,
-)
+from hub.models import Announcement, Channel, Membership, Post, Thread, User, Via
 from hub.services import events
 from hub.text import mention_handles
 
@@ -38,8 +28,6 @@ CHANNEL_TEXT = {
     "en": ("Announcements", "Purpose announcements from the admins, and questions about them."),
 }
 MAX_TITLE = 300
-# The outbox kinds of the mail that asks a member to acknowledge (mailbridge.culture_out).
-MAIL_KINDS = ("announcement", "announcement_reminder")
 
 
 # A title that already says it is urgent in brackets (【緊急】, [URGENT], （至急）, 【重要・緊急】):
@@ -65,11 +53,6 @@ def says_urgent(title: str) -> bool:
         if _URGENT_WORDS.intersection(_BETWEEN_WORDS.split(found.group(1).casefold())):
             return True
     return False
-
-
-def door_word(via: str) -> str:
-    """The word shown for how an acknowledgement came in: web, mail or link."""
-    return "mail" if via == Via.EMAIL else str(via)
 
 
 def get(session: Session, announcement_id: int) -> Announcement:
@@ -226,189 +209,6 @@ def named(session: Session, texts: Iterable[str]) -> list[tuple[str, str]]:
         return email.lower() in full or (part in local and shared[part] == 1)
 
     return [(email, name) for email, name in found if names(email)]
-
-
-def find_ack(session: Session, user: User, announcement: Announcement) -> Acknowledgement | None:
-    """The member's acknowledgement of the current version, if any."""
-    return session.scalar(
-        select(Acknowledgement).where(
-            Acknowledgement.announcement_id == announcement.id,
-            Acknowledgement.user_id == user.id,
-            Acknowledgement.version == announcement.version,
-        )
-    )
-
-
-def acknowledge(
-    session: Session,
-    *,
-    user: User,
-    announcement: Announcement,
-    via: Via,
-    words: str | None = None,
-    now: datetime | None = None,
-) -> Acknowledgement:
-    """Record that ``user`` acknowledged the current version; a second time changes nothing."""
-    if not user.active:
-        raise Forbidden(Reason.INACTIVE_MEMBER)
-    if user.id not in {u.id for u in audience(session, announcement)}:
-        raise Forbidden(Reason.FORBIDDEN)
-    existing = find_ack(session, user, announcement)
-    if existing is not None:
-        return existing
-    ack = Acknowledgement(
-        announcement_id=announcement.id,
-        user=user,
-        version=announcement.version,
-        via=Via(via),
-        words=(words or "").strip()[:500] or None,
-        created_at=now or utcnow(),
-    )
-    session.add(ack)
-    session.flush()
-    return ack
-
-
-def pending_for(session: Session, user: User) -> list[Announcement]:
-    """Announcements that ask ``user`` to acknowledge and are not yet acknowledged (banners)."""
-    rows = session.scalars(
-        select(Announcement)
-        .where(Announcement.ack_required.is_(True))
-        .order_by(Announcement.id.desc())
-    )
-    out = []
-    for a in rows:
-        # The admin who published it is not asked (``asked``).
-        if a.author_id == user.id or find_ack(session, user, a) is not None:
-            continue
-        if user in audience(session, a):
-            out.append(a)
-    return out
-
-
-def not_acknowledged(session: Session, announcement: Announcement) -> list[User]:
-    """Members asked to acknowledge who have not acknowledged the current version."""
-    done = set(
-        session.scalars(
-            select(Acknowledgement.user_id).where(
-                Acknowledgement.announcement_id == announcement.id,
-                Acknowledgement.version == announcement.version,
-            )
-        )
-    )
-    return [u for u in asked(session, announcement) if u.id not in done]
-
-
-def status(session: Session, announcement: Announcement) -> dict[str, Any]:
-    """Who has acknowledged the current version (how and when, with their words) and who not."""
-    acks = list(
-        session.scalars(
-            select(Acknowledgement)
-            .where(
-                Acknowledgement.announcement_id == announcement.id,
-                Acknowledgement.version == announcement.version,
-            )
-            .order_by(Acknowledgement.created_at, Acknowledgement.id)
-        )
-    )
-    acks = [a for a in acks if asks(announcement, a.user_id)]
-    members = asked(session, announcement)
-    acked_ids = {a.user_id for a in acks}
-    acknowledged = [
-        {
-            "email": a.user.email,
-            "name": a.user.name,
-            "via": door_word(a.via),
-            "when": a.created_at.isoformat(),
-            "words": a.words,
-        }
-        for a in acks
-    ]
-    waiting = mail_waiting(session, announcement, utcnow())
-    pending = [
-        {"email": u.email, "name": u.name, "mail_waiting": u.id in waiting}
-        for u in members
-        if u.id not in acked_ids
-    ]
-    total = len(acknowledged) + len(pending)
-    return {
-        "id": announcement.id,
-        "title": announcement.title,
-        "version": announcement.version,
-        "ack_required": announcement.ack_required,
-        "urgent": announcement.urgent,
-        "published_at": announcement.published_at.isoformat(),
-        "acknowledged": acknowledged,
-        "not_acknowledged": pending,
-        "rate": round(len(acknowledged) / total, 4) if total else 0.0,
-    }
-
-
-def mail_waiting(session: Session, announcement: Announcement, now: datetime) -> set[int]:
-    """The members whose mail about the current version (the announcement itself or a reminder)
-    waits in the outbox to leave after ``now``, for their working hours: a reminder now would
-    reach them together with it."""
-    suffix = f":{announcement.id}:v{announcement.version}"
-    rows = session.scalars(
-        select(OutboxMessage.user_id).where(
-            OutboxMessage.kind.in_(MAIL_KINDS),
-            OutboxMessage.status == "pending",
-            OutboxMessage.not_before > now,
-            OutboxMessage.dedupe_key.endswith(suffix, autoescape=True),
-        )
-    )
-    return {uid for uid in rows if uid is not None}
-
-
-def to_remind(
-    session: Session, announcement: Announcement, now: datetime | None = None
-) -> list[User]:
-    """Who a reminder goes to now: not acknowledged, and no mail about it waiting to leave."""
-    waiting = mail_waiting(session, announcement, now or utcnow())
-    return [u for u in not_acknowledged(session, announcement) if u.id not in waiting]
-
-
-def remind(
-    session: Session,
-    *,
-    announcement: Announcement,
-    actor: User | None,
-    now: datetime | None = None,
-) -> list[User]:
-    """Ask those who have not acknowledged again (event ``announcement_reminder``), but not
-    those whose mail about it still waits in the outbox (they would get both at once)."""
-    _check_admin(actor)
-    announcement.last_reminded_at = now or utcnow()
-    pending = to_remind(session, announcement, announcement.last_reminded_at)
-    if pending:
-        events.emit(
-            session,
-            "announcement_reminder",
-            actor_id=actor.id if actor else None,
-            thread_id=announcement.thread_id,
-            subject_id=announcement.id,
-            version=announcement.version,
-            user_ids=[u.id for u in pending],
-            at=announcement.last_reminded_at.isoformat(),
-        )
-    return pending
-
-
-def send_due_reminders(session: Session, now: datetime) -> int:
-    """The automatic schedule: remind where ``remind_every_days`` have passed since the last
-    reminder (or publication) and someone has still not acknowledged. Returns reminders sent."""
-    sent = 0
-    rows = session.scalars(
-        select(Announcement).where(
-            Announcement.ack_required.is_(True), Announcement.remind_every_days > 0
-        )
-    )
-    for a in list(rows):
-        last = a.last_reminded_at or a.published_at
-        if now - last >= timedelta(days=a.remind_every_days):
-            if remind(session, announcement=a, actor=None, now=now):
-                sent += 1
-    return sent
 
 
 def edit(

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from hub import permissions
 from hub.errors import Forbidden, Reason
 from hub.models import Acknowledgement, Channel, Post, Reaction, Thanks, Thread, User, Via
-from hub.services import announcements, events, governance
+from hub.services import acknowledgements, announcements, events, governance
 from hub.services import thanks as thanks_service
 
 LEFT_BEHIND_DAYS = 30
@@ -69,7 +69,7 @@ def ack_rates(session: Session) -> list[dict[str, Any]]:
     for item in announcements.list_announcements(session):
         if not item.ack_required:
             continue
-        data = announcements.status(session, item)
+        data = acknowledgements.status(session, item)
         done, left = len(data["acknowledged"]), len(data["not_acknowledged"])
         out.append({"id": item.id, "title": item.title, "acknowledged": done,
                     "audience": done + left, "rate": data["rate"]})  # fmt: skip

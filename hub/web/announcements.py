@@ -18,7 +18,7 @@ from hub import permissions
 from hub.db import get_session
 from hub.errors import Forbidden, HubError, Invalid, NotFound, Reason
 from hub.models import Announcement, Channel, User, Via
-from hub.services import announcements
+from hub.services import acknowledgements, announcements
 from hub.text import render_markdown
 from hub.web import signed
 from hub.web.htmx import is_htmx
@@ -54,7 +54,7 @@ def _banners() -> dict[str, Any]:
     if user is None or request.endpoint in ("announcements.link", "announcements.link_ack"):
         return {"pending_announcements": []}
     try:
-        pending = announcements.pending_for(get_session(), user)
+        pending = acknowledgements.pending_for(get_session(), user)
     except Exception:  # noqa: BLE001 - a banner must never break a page (e.g. an error page)
         pending = []
     return {"pending_announcements": pending}
@@ -76,7 +76,7 @@ def admin_index() -> ResponseReturnValue:
 
 def _admin_index_page(form: Any = None, error: HubError | None = None) -> ResponseReturnValue:
     db = get_session()
-    rows = [(a, announcements.status(db, a)) for a in announcements.list_announcements(db)]
+    rows = [(a, acknowledgements.status(db, a)) for a in announcements.list_announcements(db)]
     channels = db.query(Channel).order_by(Channel.name).all()
     page = render_template("announcements/admin_index.html", rows=rows, channels=channels,
                            form=form, error=error)  # fmt: skip
@@ -124,14 +124,14 @@ def admin_show(announcement_id: int) -> ResponseReturnValue:
     require_admin()
     db = get_session()
     item = announcements.get(db, announcement_id)
-    status = announcements.status(db, item)
+    status = acknowledgements.status(db, item)
     # Each acknowledgement with its time as a datetime, which the page shows in the viewer's
     # time zone and language (the status keeps ISO text in UTC, for the CLI's JSON).
     acknowledged = [(r, datetime.fromisoformat(r["when"])) for r in status["acknowledged"]]
     return render_template(
         "announcements/admin_show.html", item=item, status=status, acknowledged=acknowledged,
         body_html=render_markdown(item.body), audience=_audience_names(item),
-        reminded=request.args.get("reminded"), to_remind=announcements.to_remind(db, item),
+        reminded=request.args.get("reminded"), to_remind=acknowledgements.to_remind(db, item),
     )  # fmt: skip
 
 
@@ -146,9 +146,10 @@ def remind(announcement_id: int) -> ResponseReturnValue:
     if not request.form.get("confirmed"):
         return render_template(
             "announcements/remind_confirm.html", item=item,
-            to_remind=announcements.to_remind(db, item), status=announcements.status(db, item),
+            to_remind=acknowledgements.to_remind(db, item),
+            status=acknowledgements.status(db, item),
         )  # fmt: skip
-    pending = announcements.remind(db, announcement=item, actor=g.user)
+    pending = acknowledgements.remind(db, announcement=item, actor=g.user)
     db.commit()
     return redirect(
         url_for("announcements.admin_show", announcement_id=item.id, reminded=len(pending)), 303
@@ -178,7 +179,7 @@ def show(announcement_id: int) -> ResponseReturnValue:
     """An announcement as members see it, with its acknowledge button."""
     db = get_session()
     item = announcements.get_visible(db, announcement_id, viewer=g.user)
-    ack = announcements.find_ack(db, g.user, item)
+    ack = acknowledgements.find_ack(db, g.user, item)
     return render_template(
         "announcements/show.html", item=item, ack=ack, body_html=render_markdown(item.body)
     )
@@ -190,7 +191,7 @@ def ack(announcement_id: int) -> ResponseReturnValue:
     """The acknowledge button (htmx swaps the banner or button in place)."""
     db = get_session()
     item = announcements.get(db, announcement_id)
-    done = announcements.acknowledge(db, user=g.user, announcement=item, via=Via.WEB)
+    done = acknowledgements.acknowledge(db, user=g.user, announcement=item, via=Via.WEB)
     db.commit()
     if is_htmx():
         return render_template("announcements/_acknowledged.html", item=item, ack=done)
@@ -209,7 +210,7 @@ def _from_link(token: str) -> tuple[User, Announcement]:
 def link(token: str) -> ResponseReturnValue:
     """The mail link: a confirm page. A GET never acknowledges (mail scanners open links)."""
     user, item = _from_link(token)
-    ack = announcements.find_ack(get_session(), user, item)
+    ack = acknowledgements.find_ack(get_session(), user, item)
     return render_template(
         "announcements/confirm.html", item=item, member=user, ack=ack, token=token,
         body_html=render_markdown(item.body),
@@ -222,7 +223,7 @@ def link_ack(token: str) -> ResponseReturnValue:
     user, item = _from_link(token)
     db = get_session()
     try:
-        ack = announcements.acknowledge(db, user=user, announcement=item, via=Via.LINK)
+        ack = acknowledgements.acknowledge(db, user=user, announcement=item, via=Via.LINK)
     except HubError:
         abort(404)
     db.commit()

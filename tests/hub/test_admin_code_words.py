@@ -14,7 +14,7 @@ from flask_babel import force_locale
 
 from hub import db
 from hub.models import InboundMessage, Via
-from hub.services import announcements
+from hub.services import acknowledgements, announcements
 from hub.web.announcements import DOORS
 from hub.web.mail_admin import STATUS_LABELS, STATUSES
 from tests.conftest import japanese_app
@@ -39,7 +39,7 @@ def world(ja_app: Flask) -> dict[str, int]:
                                      ack_required=True, urgent=False)  # fmt: skip
         for n, via in enumerate((Via.WEB, Via.EMAIL, Via.LINK)):
             member = make_user(s, email=f"m{n}@corp.example", name=f"社員{n}")
-            announcements.acknowledge(s, user=member, announcement=item, via=via)
+            acknowledgements.acknowledge(s, user=member, announcement=item, via=via)
         s.add(InboundMessage(message_key="<a@x>", raw=b"x", source="cli", sender="a@x",
                              subject="件名", status="posted"))  # fmt: skip
         return {"item": item.id}
@@ -86,5 +86,5 @@ def test_how_an_announcement_was_acknowledged_is_in_words(
         }
     # The status (JSON for the CLI and scripts) keeps the codes.
     with db.transaction(ja_app) as s:
-        status = announcements.status(s, announcements.get(s, world["item"]))
+        status = acknowledgements.status(s, announcements.get(s, world["item"]))
     assert sorted(r["via"] for r in status["acknowledged"]) == ["link", "mail", "web"]

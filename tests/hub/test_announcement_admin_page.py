@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 
 from hub.models import Via
-from hub.services import announcements, rules
+from hub.services import acknowledgements, announcements, rules
 from tests import fixtures_culture
 from tests.factories import make_user, signed_in
 
@@ -34,7 +34,7 @@ def test_acknowledgement_times_are_in_the_viewers_zone(app: Flask, db: Any) -> N
         rules.accept_rules(db, u, Via.WEB)  # past the first-visit rules page
     item = announcements.publish(db, author=None, title="Purpose", body="Read this",
                                  ack_required=True, urgent=False, now=ACKED_AT)  # fmt: skip
-    announcements.acknowledge(db, user=member, announcement=item, via=Via.EMAIL,
+    acknowledgements.acknowledge(db, user=member, announcement=item, via=Via.EMAIL,
                               words="OK", now=ACKED_AT)  # fmt: skip
     db.commit()
 

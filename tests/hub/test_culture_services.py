@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from hub.errors import Forbidden, Invalid, NotFound
 from hub.models import ChannelStatus, Event, ModerationAction, OutboxMessage, Setting, Via
-from hub.services import announcements, channels, governance, moderation, rules
+from hub.services import acknowledgements, announcements, channels, governance, moderation, rules
 from hub.services import thanks as thanks_service
 from mailbridge import fanout
 from mailbridge.culture_mail import is_question
@@ -29,12 +29,12 @@ def test_acknowledge_is_idempotent_and_require_again_asks_again(db: Any) -> None
     member = make_user(db)
     item = announcements.publish(db, author=admin, title="目的", body="本文", ack_required=True,
                                  urgent=True)  # fmt: skip
-    first = announcements.acknowledge(db, user=member, announcement=item, via=Via.WEB)
-    again = announcements.acknowledge(db, user=member, announcement=item, via=Via.EMAIL)
+    first = acknowledgements.acknowledge(db, user=member, announcement=item, via=Via.WEB)
+    again = acknowledgements.acknowledge(db, user=member, announcement=item, via=Via.EMAIL)
     assert first.id == again.id and again.via == Via.WEB
-    assert announcements.pending_for(db, member) == []
+    assert acknowledgements.pending_for(db, member) == []
     announcements.edit(db, announcement=item, actor=admin, body="新しい本文", require_again=True)
-    assert item.version == 2 and announcements.pending_for(db, member) == [item]
+    assert item.version == 2 and acknowledgements.pending_for(db, member) == [item]
     assert kinds(db).count("announcement_published") == 2
     with pytest.raises(Forbidden):
         announcements.publish(db, author=member, title="x", body="y", ack_required=False,
@@ -50,7 +50,7 @@ def test_channel_audience_excludes_others(db: Any) -> None:
                                  urgent=False, channel_ids=[sales.id])  # fmt: skip
     assert announcements.audience(db, item) == [inside]
     with pytest.raises(Forbidden):
-        announcements.acknowledge(db, user=outside, announcement=item, via=Via.WEB)
+        acknowledgements.acknowledge(db, user=outside, announcement=item, via=Via.WEB)
 
 
 @pytest.mark.parametrize(

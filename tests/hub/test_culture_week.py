@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from hub.models import Event, OutboxMessage, Via
-from hub.services import announcements, channels, dashboard, threads
+from hub.services import acknowledgements, announcements, channels, dashboard, threads
 from hub.services import thanks as thanks_service
 from mailbridge import fanout
 from tests import fixtures_culture
@@ -48,24 +48,24 @@ def test_week_announcement_reminders_full_acknowledgement(app: Flask, db: Any) -
         "web1@corp.example",
         "web2@corp.example",
     ]
-    announcements.acknowledge(db, user=admin, announcement=item, via=Via.WEB, now=at(4, 9, 5))
-    announcements.acknowledge(db, user=web1, announcement=item, via=Via.WEB, now=at(4, 10))
+    acknowledgements.acknowledge(db, user=admin, announcement=item, via=Via.WEB, now=at(4, 9, 5))
+    acknowledgements.acknowledge(db, user=web1, announcement=item, via=Via.WEB, now=at(4, 10))
     db.commit()
     fanout.fan_out(app, now=at(4, 9))
-    assert announcements.send_due_reminders(db, at(5, 9)) == 0  # one day: not yet
+    assert acknowledgements.send_due_reminders(db, at(5, 9)) == 0  # one day: not yet
 
-    assert announcements.send_due_reminders(db, at(6, 9)) == 1  # Wednesday: boss, web2
+    assert acknowledgements.send_due_reminders(db, at(6, 9)) == 1  # Wednesday: boss, web2
     db.commit()
     fanout.fan_out(app, now=at(6, 9))
-    announcements.acknowledge(
+    acknowledgements.acknowledge(
         db, user=boss, announcement=item, via=Via.EMAIL, words="了解しました", now=at(6, 11)
     )
-    assert announcements.send_due_reminders(db, at(7, 9)) == 0  # reminded yesterday
-    assert announcements.send_due_reminders(db, at(8, 9)) == 1  # Friday: web2 only
+    assert acknowledgements.send_due_reminders(db, at(7, 9)) == 0  # reminded yesterday
+    assert acknowledgements.send_due_reminders(db, at(8, 9)) == 1  # Friday: web2 only
     db.commit()
     fanout.fan_out(app, now=at(8, 9))
-    announcements.acknowledge(db, user=web2, announcement=item, via=Via.LINK, now=at(8, 14))
-    assert announcements.send_due_reminders(db, at(10, 9)) == 0  # everyone has acknowledged
+    acknowledgements.acknowledge(db, user=web2, announcement=item, via=Via.LINK, now=at(8, 14))
+    assert acknowledgements.send_due_reminders(db, at(10, 9)) == 0  # everyone has acknowledged
 
     # The rest of the week's participation.
     post = threads.start_thread(
@@ -91,7 +91,7 @@ def test_week_announcement_reminders_full_acknowledgement(app: Flask, db: Any) -
     assert sorted(first) == ["admin@corp.example", "boss@corp.example", "web1@corp.example",
                              "web2@corp.example"]  # fmt: skip
 
-    status = announcements.status(db, item)
+    status = acknowledgements.status(db, item)
     assert status["rate"] == 1.0 and status["not_acknowledged"] == []
     # The admin who published it is not among those asked (their own acknowledgement is not
     # counted either): 3 of 3.

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from hub import db
 from hub.models import Announcement, User
-from hub.services import announcements
+from hub.services import acknowledgements, announcements
 from mailbridge import jobs
 from tests.factories import make_user
 from tests.fixtures_mailout import deliver, text_of, to
@@ -64,7 +64,7 @@ def test_the_announcement_and_its_reminder_show_names(
     with db.transaction(app) as s:
         item = s.get(Announcement, published)
         assert item is not None
-        announcements.remind(s, announcement=item, actor=None, now=MON_10)
+        acknowledgements.remind(s, announcement=item, actor=None, now=MON_10)
     deliver(app, MON_10)
     mail, reminder = mails(smtp_sink)
     for msg in (mail, reminder):

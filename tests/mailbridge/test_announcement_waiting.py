@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from hub import db, tokens
 from hub.models import Announcement, OutboxMessage, User
-from hub.services import announcements
+from hub.services import acknowledgements, announcements
 from mailbridge import addresses, delivery, fanout
 from tests.factories import PASSWORD, make_user, signed_in
 from tests.fixtures_mailout import text_of, to
@@ -135,7 +135,7 @@ def test_a_waiting_reminder_does_not_leave_once_acknowledged(
     with db.transaction(app) as s:
         found = s.get(Announcement, item)
         assert found is not None
-        reminded = announcements.remind(s, announcement=found, actor=None, now=FRIDAY_1930)
+        reminded = acknowledgements.remind(s, announcement=found, actor=None, now=FRIDAY_1930)
         assert {u.email for u in reminded} == {NAKAMURA, YAMAMOTO}
     drain(app, FRIDAY_1930)
     ack_by_mail(app, intake, item)

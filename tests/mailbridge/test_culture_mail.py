@@ -25,7 +25,7 @@ from hub.models import (
     User,
     Via,
 )
-from hub.services import announcements
+from hub.services import acknowledgements, announcements
 from hub.services import thanks as thanks_service
 from mailbridge import addresses
 from tests import fixtures_culture
@@ -106,7 +106,7 @@ def test_outlook_iso2022jp_reply_ryokai_acknowledges(app, db, intake, world) -> 
     # A short acknowledgement is not posted as a comment.
     item = announcements.get(db, world["item"])
     assert len(db.scalars(select(Post).where(Post.thread_id == item.thread_id)).all()) == 1
-    st = announcements.status(db, item)
+    st = acknowledgements.status(db, item)
     assert [(r["email"], r["via"]) for r in st["acknowledged"]] == [("boss@corp.example", "mail")]
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import event, select
 
 from hub.db import engine_of, utcnow
 from hub.models import DigestRun, Via
-from hub.services import announcements, rules, threads
+from hub.services import acknowledgements, announcements, rules, threads
 from mailbridge import delivery, digests, jobs, outbound
 from mailbridge.quote_patterns import REPLY_MARKER
 from tests.factories import make_channel, make_thread, make_user, signed_in
@@ -125,7 +125,7 @@ def test_an_announcement_he_acknowledged_is_not_listed_again(app, session, smtp_
     session.commit()
     # He answered two announcement mails with 了解しました; a colleague asks about one.
     for done in (checkup, drill):
-        announcements.acknowledge(session, user=boss, announcement=done, via=Via.EMAIL)
+        acknowledgements.acknowledge(session, user=boss, announcement=done, via=Via.EMAIL)
     comment = "午後でもいいですか？"
     threads.reply(session, author=peer, thread=session.get(threads.Thread, checkup.thread_id),
                   body=comment, via=Via.WEB)  # fmt: skip
@@ -153,7 +153,7 @@ def test_the_job_reads_acknowledgements_once_a_batch(app, session, smtp_sink, of
         member.timezone, member.digest_hour = "UTC", 0
         member.working_days = "mon,tue,wed,thu,fri,sat,sun"
     session.commit()
-    announcements.acknowledge(session, user=office["boss"], announcement=checkup, via=Via.EMAIL)
+    acknowledgements.acknowledge(session, user=office["boss"], announcement=checkup, via=Via.EMAIL)
     make_thread(session, channel=office["work"], author=office["peer"], title="週報", body="x")
     session.commit()
     statements: list[str] = []
