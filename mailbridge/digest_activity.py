@@ -1,32 +1,21 @@
 """What happened in one window (posts, mentions, thanks, announcements), read once for every
-member's digest, and each member's channel access; ``digests.collect_digest`` cuts it per member."""
+member's digest; ``digests.collect_digest`` cuts it per member. A digest's shapes are
+``digest_items``; each member's channels and acknowledgements, ``digest_access``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    CompoundSelect,
-    bindparam,
-    literal_column,
-    or_,
-    select,
-    union_all,
-)
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from hub.models import (
-    Acknowledgement,
     Announcement,
     Attachment,
     Channel,
     ChannelKind,
-    ChannelMute,
     ChannelStatus,
-    Membership,
     Mention,
     Post,
     Thanks,
@@ -37,82 +26,25 @@ from hub.models import (
 from hub.plaintext import excerpt
 from hub.services import announcements
 from hub.text import show_names
+from mailbridge.digest_access import MUTED, Access, Acks, read_access, read_acks
+from mailbridge.digest_items import ChannelSection, Digest, NeedItem, ThanksItem, ThreadItem
 from mailbridge.digest_restored import Restored, restored
 
-
-@dataclass(frozen=True, slots=True)
-class NeedItem:
-    thread_id: int | None
-    title: str
-    channel_name: str
-    why: str  # mention, question, ack
-    author: str = ""
-    snippet: str = ""
-    announcement_id: int | None = None
-    # The post this item shows (a mention, a question, an announcement's first post when it is
-    # in the window): the channel sections do not show it again.
-    post_id: int | None = None
-    # When the member was named (a mention): an answer of theirs in the thread after it
-    # answers it (``digest_needs``).
-    at: datetime | None = None
-    # How many more posts of the thread need the member (one item per thread, the latest).
-    more: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class ThreadItem:
-    thread_id: int
-    title: str
-    is_new: bool
-    count: int
-    author: str
-    snippet: str
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelSection:
-    channel_id: int
-    slug: str
-    name: str
-    purpose: str
-    social: bool
-    items: tuple[ThreadItem, ...]
-    more: int
-
-
-@dataclass(frozen=True, slots=True)
-class ThanksItem:
-    sender: str
-    message: str
-    value: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Digest:
-    user_id: int
-    since: datetime
-    until: datetime
-    needs: tuple[NeedItem, ...]
-    thanks: tuple[ThanksItem, ...]
-    channels: tuple[ChannelSection, ...]
-    # New threads in channels left out of the digest to keep it short.
-    more_threads: int = 0
-    more_channels: int = 0
-
-    @property
-    def thread_count(self) -> int:
-        return len({i["thread_id"] for i in self.items()})
-
-    def items(self) -> list[dict[str, Any]]:
-        """Every thread the digest shows, once, in order (stored on the DigestRun)."""
-        out: dict[int, dict[str, Any]] = {}
-        for n in self.needs:
-            if n.thread_id is not None:
-                out.setdefault(n.thread_id, {"title": n.title, "channel": n.channel_name})
-        for s in self.channels:
-            for t in s.items:
-                out.setdefault(t.thread_id, {"title": t.title, "channel": s.name})
-        return [{"marker": f"#{k}", "thread_id": k, **v} for k, v in out.items()]
+# Its own names, and the digest's shapes and per-member reads that ``digests`` and ``digest_mail``
+# import from here (their homes are ``digest_items`` and ``digest_access``).
+__all__ = [
+    "MUTED",
+    "Access",
+    "Acks",
+    "Activity",
+    "ChannelSection",
+    "Digest",
+    "ThreadItem",
+    "ThreadNews",
+    "load_activity",
+    "read_access",
+    "read_acks",
+]
 
 
 @dataclass
@@ -346,49 +278,3 @@ def _load_older_posts(session: Session, act: Activity, posts: set[tuple[int, int
     if authors:
         found = session.execute(select(User.id, User.name).where(User.id.in_(authors)))
         act.names.update(dict(found.all()))
-
-
-# Members' channels with their delivery override, and the channels they muted from outside
-# (marked MUTED): one round trip for a batch of members.
-MUTED = "muted"
-_ACCESS: CompoundSelect[Any] = union_all(
-    select(Membership.user_id, Membership.channel_id, Membership.delivery).where(
-        Membership.user_id.in_(bindparam("user_ids", expanding=True))
-    ),
-    select(ChannelMute.user_id, ChannelMute.channel_id, literal_column(f"'{MUTED}'")).where(
-        ChannelMute.user_id.in_(bindparam("user_ids", expanding=True))
-    ),
-)
-Access = list[tuple[int, str | None]]
-
-
-def read_access(session: Session, user_ids: list[int]) -> dict[int, Access]:
-    """Each member's (channel id, delivery or MUTED) pairs, read now in ``session``'s
-    transaction (a plain Core query after a flush: the job reads a batch at a time)."""
-    session.flush()
-    found: dict[int, Access] = {uid: [] for uid in user_ids}
-    for uid, cid, delivery in session.connection().execute(_ACCESS, {"user_ids": user_ids}):
-        found[uid].append((cid, delivery))
-    return found
-
-
-# Who acknowledged which version of the announcements a digest asks about: per batch.
-_ACKS = select(
-    Acknowledgement.user_id, Acknowledgement.announcement_id, Acknowledgement.version
-).where(
-    Acknowledgement.user_id.in_(bindparam("user_ids", expanding=True)),
-    Acknowledgement.announcement_id.in_(bindparam("announcement_ids", expanding=True)),
-)
-Acks = set[tuple[int, int]]
-
-
-def read_acks(session: Session, user_ids: list[int], announcement_ids: set[int]) -> dict[int, Acks]:
-    """Each member's acknowledgements (announcement id, version) of these announcements, read
-    in one statement of ``session``'s transaction (none when there are no announcements)."""
-    found: dict[int, Acks] = {uid: set() for uid in user_ids}
-    if announcement_ids and user_ids:
-        session.flush()
-        params = {"user_ids": user_ids, "announcement_ids": sorted(announcement_ids)}
-        for uid, announcement_id, version in session.connection().execute(_ACKS, params):
-            found[uid].add((announcement_id, version))
-    return found

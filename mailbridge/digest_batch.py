@@ -27,7 +27,9 @@ from sqlalchemy.orm import Session
 from hub.db import reading, transaction
 from hub.models import OutboxMessage, User
 from mailbridge import digest_mail, mime, outbound
-from mailbridge.digest_activity import Access, Acks, Activity, Digest, read_access, read_acks
+from mailbridge.digest_access import Access, Acks, read_access, read_acks
+from mailbridge.digest_activity import Activity
+from mailbridge.digest_items import Digest
 from mailbridge.digests import activity_for, claim_runs, collect_digest
 
 log = logging.getLogger(__name__)

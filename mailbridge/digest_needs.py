@@ -16,7 +16,9 @@ from datetime import datetime
 from hub.models import User
 from hub.plaintext import excerpt
 from hub.services import announcements
-from mailbridge.digest_activity import Acks, Activity, NeedItem
+from mailbridge.digest_access import Acks
+from mailbridge.digest_activity import Activity
+from mailbridge.digest_items import NeedItem
 
 
 def shown_by_channel(act: Activity, seen: dict[int, int]) -> dict[int, frozenset[int]]:
