@@ -17,18 +17,18 @@ from sqlalchemy.orm import Session
 
 from hub.db import is_postgres, transaction, utcnow
 from hub.models import Event
-from mailbridge import bounce_notice, culture_out, notifications, quiet, restored
+from mailbridge import bounce_notice, culture_out, post_mail, quiet, restored, signin_mail
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Flask, Session, Event], None]
 
 HANDLERS: dict[str, Handler] = {
-    "thread_created": notifications.on_post,
-    "post_created": notifications.on_post,
-    "member_mentioned": notifications.on_mention,
-    "login_link_requested": notifications.on_login_link,
-    "member_invited": notifications.on_member_invited,
+    "thread_created": post_mail.on_post,
+    "post_created": post_mail.on_post,
+    "member_mentioned": post_mail.on_mention,
+    "login_link_requested": signin_mail.on_login_link,
+    "member_invited": signin_mail.on_member_invited,
     # A hidden post shown again: the mail its hiding held back.
     "post_restored": restored.on_post_restored,
     # A member's mail stopped for bouncing: the admins hear who, why and how to undo it.

@@ -17,13 +17,8 @@ from sqlalchemy.orm import Session
 
 from hub.models import Event, Mention, OutboxMessage, Post, User
 from mailbridge import quiet
-from mailbridge.notifications import (
-    Recipient,
-    mention_recipient,
-    post_key,
-    post_recipients,
-    queue_post_mails,
-)
+from mailbridge.notifications import Recipient, mention_recipient, post_key, post_recipients
+from mailbridge.post_mail import queue_post_mails
 from mailbridge.still_wanted import GONE
 
 

@@ -10,7 +10,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from hub.models import Delivery, Via
 from hub.services import accounts, attachments, channels, threads
-from mailbridge import notifications
+from mailbridge import post_mail
 from tests.factories import make_channel, make_thread, make_user
 from tests.fixtures_mailout import deliver, text_of, to
 
@@ -65,7 +65,7 @@ def test_link_from_an_older_mail_downloads_after_the_key_is_rotated(app, client,
     app.config.update(SECRET_KEY="the-new-key", OLD_SECRET_KEYS=f"an-older-key, {old}")
     assert _get(client, mailed["url"]) == (200, CSV)
     # New links are signed with the new key: the old one alone does not verify them.
-    fresh = notifications.attachment_url(app, mailed["reader"].id, mailed["att_id"], "見積.csv")
+    fresh = post_mail.attachment_url(app, mailed["reader"].id, mailed["att_id"], "見積.csv")
     tok = _path(fresh, app).split("/")[3]
     with pytest.raises(BadSignature):
         URLSafeSerializer(old, salt="hiroba-attachment").loads(tok)
@@ -92,5 +92,5 @@ def test_private_channel_attachment_is_refused_to_a_non_member(app, client, sess
     assert _get(client, _forged(insider.id, att_id, old)) == (200, CSV)
     # A properly signed link (old key or new) names the outsider: not found for him.
     assert _get(client, _forged(outsider.id, att_id, old))[0] == 404
-    link = notifications.attachment_url(app, outsider.id, att_id, "見積.csv")
+    link = post_mail.attachment_url(app, outsider.id, att_id, "見積.csv")
     assert _get(client, _path(link, app))[0] == 404
