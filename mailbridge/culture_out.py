@@ -31,7 +31,7 @@ from hub.plaintext import markdown_text
 from hub.services import acknowledgements, announcements, rules
 from hub.services import thanks as thanks_service
 from hub.text import render_markdown, show_names
-from mailbridge import addresses, quiet
+from mailbridge import addresses, post_mail, quiet
 from mailbridge.mime import format_address
 from mailbridge.outbound import prefs_url, queue_mail
 
@@ -319,11 +319,12 @@ def on_post_hidden(app: Flask, session: Session, event: Event) -> None:
     if post is None or post.author is None:
         return
     data = event.data or {}
+    body = post_mail.body_for(app, post, post.author.id)  # its photos as links that work
     queue_mail(
         app, session, kind="post_hidden", dedupe_key=f"post_hidden:{event.id}", to=post.author,
         template="post_hidden",
-        context={"post": post, "body_text": markdown_text(post.body),
-                 "body_html": render_markdown(post.body),
+        context={"post": post, "body_text": markdown_text(body),
+                 "body_html": render_markdown(body),
                  "by_admin": data.get("action") != "auto_hide",
                  "reviewed": bool(data.get("reviewed")), "flags": int(data.get("flags") or 0),
                  "note": data.get("note") or "", "rules_link": _link(app, "/rules")},

@@ -214,6 +214,20 @@ def queue_post_mails(
     return len(rows)
 
 
+def body_for(app: Flask, post: Post, user_id: int) -> str:
+    """The post's body for a mail to one member: the images it shows in place point at that
+    member's signed links (a mail of its own about the post, e.g. "your post was hidden")."""
+    files = {a.id: a for a in post.attachments}
+
+    def link(m: re.Match[str]) -> str:
+        a = files.get(int(m.group("id")))
+        if a is None:
+            return m.group(0)
+        return f"![{m.group('name')}]({attachment_url(app, user_id, a.id, a.filename)})"
+
+    return attachment_service.SHOWN.sub(link, post.body)
+
+
 def _images_linked(body: str, attachments: list[Any]) -> str:
     """The post's body with the images it shows in place (a mail's inline photo) pointing at
     the member's signed link to the file (``_ATTACH``, filled in per member): a path on the hub

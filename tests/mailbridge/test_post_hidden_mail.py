@@ -16,7 +16,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from hub.models import ModerationAction, User, Via
-from hub.services import rules
+from hub.services import attachments, rules
 from tests import fixtures_culture
 from tests.factories import make_channel, make_thread, make_user, signed_in
 from tests.fixtures_mailout import deliver, text_of, to
@@ -149,3 +149,29 @@ def test_the_authors_text_is_quoted_as_it_reads_not_as_markdown(
     html = mail.get_body(preferencelist=("html",)).get_content()
     assert "<strong>至急</strong>" in html and 'href="https://files.example/q.pdf"' in html
     assert "<li>単価</li>" in html and "**" not in html
+
+
+def test_a_photo_in_the_hidden_post_is_a_link_that_works_in_the_mail(
+    app: Flask, db: Any, smtp_sink
+) -> None:
+    """A photo mailed in place (inline) is a path on the hub in the post; in the author's mail
+    it is their signed link, which a mail client can open."""
+    world(app, db, smtp_sink)
+    author = db.scalar(select(User).where(User.email == AUTHOR))
+    photo = attachments.store(db, uploader=author, filename="IMG_0123.png",
+                              content_type="image/png", data=b"\x89PNG fake",
+                              limits=attachments.Limits.from_config(app.config))  # fmt: skip
+    body = f"現場の写真です。\n\n{attachments.in_body(photo)}\n\n右側の棚です。"
+    post = make_thread(db, channel=make_channel(db, slug="site"), author=author, title="現場",
+                       body=body, attachments=[photo])  # fmt: skip
+    db.commit()
+    deliver(app)
+    res = signed_in(app, "admin@corp.example").post(
+        f"/admin/moderation/{post.id}", data={"action": "hide", "note": ""}
+    )
+    assert res.status_code == 303
+    deliver(app)
+    (mail,) = to(smtp_sink, AUTHOR)
+    assert "IMG_0123.png (http://hub.test/mail/file/" in text_of(mail)
+    html = mail.get_body(preferencelist=("html",)).get_content()
+    assert 'src="http://hub.test/mail/file/' in html and 'src="/attachments/' not in html
