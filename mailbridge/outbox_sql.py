@@ -18,7 +18,7 @@ WINDOW = 200
 T = cast(Table, OutboxMessage.__table__)
 CLAIM_COLUMNS = (
     T.c.id, T.c.user_id, T.c.to_addr, T.c.mail_from, T.c.raw, T.c.subject,
-    T.c.dedupe_key, T.c.attempts, T.c.status,
+    T.c.dedupe_key, T.c.attempts, T.c.status, T.c.kind,
 )  # fmt: skip
 _MARK_VALUES: dict[str, Any] = {
     "attempts": bindparam("b_attempts"),

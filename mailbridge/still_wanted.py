@@ -39,6 +39,7 @@ from hub.models import (
 from hub.services import rules
 from mailbridge.culture_out import RULES_KEY, announcement_of
 from mailbridge.notifications import READABLE
+from mailbridge.outbound import ANSWERS
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +200,12 @@ class StillWanted:
         checked)."""
         if row.user_id is None:
             return None
+        if self.quiet is None:
+            self.quiet = quiet_members(conn)
+        if self.quiet.get(row.user_id) and row.kind not in ANSWERS:
+            # Deactivated, or their mail bounced since it was queued (a digest or an
+            # announcement waiting for their working hours): only the answers they wait for go.
+            return "the member no longer takes mail"
         if row.dedupe_key.startswith(RULES_KEY):
             return rules_why_not(conn, row.user_id, int(row.dedupe_key[len(RULES_KEY) :]))
         announced = announcement_of(row.dedupe_key)
@@ -213,6 +220,4 @@ class StillWanted:
         post_id = int(row.dedupe_key.split(":")[1])
         if post_id not in self.posts:
             self.posts[post_id] = audience_now(conn, post_id)
-        if self.quiet is None:
-            self.quiet = quiet_members(conn)
         return why_not_now(self.posts[post_id], row.user_id, self.quiet)
