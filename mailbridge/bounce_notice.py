@@ -8,11 +8,10 @@ mail again (the members page, ``hiroba user unbounce``) or to deactivate a membe
 from __future__ import annotations
 
 from flask import Flask
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.models import Event, Role, User
-from hub.services import bounces
+from hub.models import Event, User
+from hub.services import accounts, bounces
 from mailbridge import quiet
 from mailbridge.outbound import queue_mail
 
@@ -38,10 +37,7 @@ def on_member_bouncing(app: Flask, session: Session, event: Event) -> None:
         "members_link": f"{base}/admin/members#member-{member.id}",
         "command": f"hiroba user unbounce {member.email}",
     }
-    admins = session.scalars(
-        select(User).where(User.role == Role.ADMIN, User.active.is_(True)).order_by(User.id)
-    )
-    for admin in admins:
+    for admin in accounts.active_admins(session):
         queue_mail(
             app, session, kind="member_bouncing", dedupe_key=f"member_bouncing:{event.id}",
             to=admin, template="member_bouncing", context=context,

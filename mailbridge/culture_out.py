@@ -23,12 +23,11 @@ from hub.models import (
     Event,
     Membership,
     Post,
-    Role,
     Thanks,
     User,
 )
 from hub.plaintext import markdown_text
-from hub.services import acknowledgements, announcements, rules
+from hub.services import accounts, acknowledgements, announcements, rules
 from hub.services import thanks as thanks_service
 from hub.text import render_markdown, show_names
 from mailbridge import addresses, post_mail, quiet
@@ -231,17 +230,12 @@ def on_rules_updated(app: Flask, session: Session, event: Event) -> None:
         )  # fmt: skip
 
 
-def _admins(session: Session) -> list[User]:
-    stmt = select(User).where(User.role == Role.ADMIN, User.active.is_(True))
-    return list(session.scalars(stmt.order_by(User.id)))
-
-
 def on_channel_requested(app: Flask, session: Session, event: Event) -> None:
     """Tell the admins a private channel waits for their decision."""
     channel = session.get(Channel, event.channel_id or 0)
     if channel is None:
         return
-    for admin in _admins(session):
+    for admin in accounts.active_admins(session):
         queue_mail(
             app, session, kind="channel_request", dedupe_key=f"channel_request:{channel.id}",
             to=admin, template="channel_request",

@@ -6,11 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from hub.errors import HubError, Reason
-from hub.models import Role, User
-from hub.services import channels, threads
+from hub.services import accounts, channels, threads
 from mailbridge.context import InboundContext
 
 # Refusals whose fix is to ask someone: the explanation names the admins.
@@ -47,10 +44,4 @@ def admins(ctx: InboundContext, reason: str) -> list[tuple[str, str]]:
     """(name, address) of the admins to ask, when the refusal's fix is to ask one."""
     if reason not in ASK_AN_ADMIN:
         return []
-    rows = ctx.session.execute(
-        select(User.name, User.email)
-        .where(User.role == Role.ADMIN, User.active.is_(True))
-        .order_by(User.id)
-        .limit(NAMED_ADMINS)
-    )
-    return [(name, email) for name, email in rows]
+    return [(a.name, a.email) for a in accounts.active_admins(ctx.session)[:NAMED_ADMINS]]

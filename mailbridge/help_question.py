@@ -7,20 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
-from hub.models import Role, User
+from hub.models import User
+from hub.services import accounts
 from mailbridge import outbound
 from mailbridge.context import InboundContext
-
-
-def admins(ctx: InboundContext) -> list[User]:
-    """The active admins, first ones first (the member's how-to names them)."""
-    return list(
-        ctx.session.scalars(
-            select(User).where(User.role == Role.ADMIN, User.active.is_(True)).order_by(User.id)
-        )
-    )
 
 
 def pass_on(ctx: InboundContext) -> list[User]:
@@ -28,7 +18,7 @@ def pass_on(ctx: InboundContext) -> list[User]:
     none when the member is an admin themself (asking the other admins is then plain mail)."""
     member = ctx.sender
     assert member is not None
-    found = [a for a in admins(ctx) if a.id != member.id]
+    found = [a for a in accounts.active_admins(ctx.session) if a.id != member.id]
     if not found or member.is_admin:
         return []
     context: dict[str, Any] = {

@@ -236,9 +236,9 @@ def _placed(
     found = inline_images.places(msg, _text_of)
     return tuple(
         dataclasses.replace(a, place=found.get(part) or found.get(a.content_id or ""))
-        if todo
+        if to_place
         else a
-        for a, part, todo in zip(attachments, parts, unplaced, strict=True)
+        for a, part, to_place in zip(attachments, parts, unplaced, strict=True)
     )
 
 

@@ -352,6 +352,12 @@ def use_login_link(session: Session, token: str) -> User:
     return link.user
 
 
+def active_admins(session: Session) -> list[User]:
+    """The active admins, first ones first (those who are told, and named to ask)."""
+    stmt = select(User).where(User.role == Role.ADMIN, User.active.is_(True)).order_by(User.id)
+    return list(session.scalars(stmt))
+
+
 def count_admins(session: Session) -> int:
     return (
         session.scalar(
