@@ -1,10 +1,11 @@
 """The mail about a post, one per recipient: threaded under the mails the member already has of
-the thread, rendered once per language and reason, with their own links (preferences, files);
-and the fan-out handlers that queue it (who gets it: ``notifications``)."""
+the thread (``post_threading``), rendered once per language and reason, with their own links
+(preferences, files); and the fan-out handlers that queue it (who gets it: ``notifications``)."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -14,7 +15,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from hub import tokens
-from hub.models import Event, Mention, OutboxMessage, Post, Thread, User, Via
+from hub.models import Event, Mention, OutboxMessage, Post, User
 from hub.plaintext import markdown_text
 from hub.services import attachments as attachment_service
 from hub.text import render_markdown, show_names
@@ -26,6 +27,7 @@ from mailbridge.notifications import (
     post_recipients,
     takes_digest,
 )
+from mailbridge.post_threading import Threading, recipient_message_id
 
 _PREFS = "@@HIROBA-PREFS@@"
 _ATTACH = "@@HIROBA-ATTACHMENT-{}@@"
@@ -52,36 +54,6 @@ def on_mention(app: Flask, session: Session, event: Event) -> None:
     # under its own key, once; a mention in a new post keeps the post's (one mail, not two).
     edit = bool((event.data or {}).get("edit"))
     queue_post_mails(app, session, post, [found], quiet.clock_now(), edit=edit)
-
-
-def anchor_id(session: Session, thread: Thread, domain: str) -> str:
-    """The Message-ID every mail of a thread refers to: the first mail's own id if the thread
-    began by mail, else the id we gave its first post."""
-    if thread.message_id:
-        return thread.message_id
-    first = session.scalar(
-        select(Post).where(Post.thread_id == thread.id).order_by(Post.id).limit(1)
-    )
-    if first is None:
-        return f"thread.{thread.id}@{domain}"
-    if not first.message_id:
-        first.message_id = f"post.{first.id}@{domain}"
-    return first.message_id
-
-
-def _seen_as(post: Any, user_id: int, domain: str) -> str:
-    """The Message-ID under which the member has ``post`` (a row: id, author_id, via,
-    message_id) in their mailbox: their own mail's if they wrote it by mail (it sits in their
-    Sent folder, so a reply threads under it), else our mail's about it to them."""
-    if post.author_id == user_id and post.via == Via.EMAIL and post.message_id:
-        return str(post.message_id)
-    return recipient_message_id(post.id, user_id, domain)
-
-
-def recipient_message_id(post_id: int, user_id: int, domain: str, *, edit: bool = False) -> str:
-    """The Message-ID of the mail about one post to one member (stable, unique per row); the
-    mention an edit added has its own (a client drops a second mail with the first one's)."""
-    return f"p{post_id}.u{user_id}{'.edit' if edit else ''}@{domain}"
 
 
 def _mentioned(session: Session, post: Post) -> list[tuple[str, str]]:
@@ -115,40 +87,119 @@ def queue_post_mails(
     working time a digest member's mail is left to their digest (False: it waits for them)."""
     if not recipients:
         return 0
-    cfg = app.config
-    domain, base = cfg["MAIL_DOMAIN"], cfg["BASE_URL"]
-    thread, channel = post.thread, post.thread.channel
     key = post_key(post.id, edit=edit)
     done = set(
         session.scalars(select(OutboxMessage.to_addr).where(OutboxMessage.dedupe_key == key))
     )
-    if not post.message_id:
-        post.message_id = f"post.{post.id}@{domain}"
-    anchor = anchor_id(session, thread, domain)
-    # The thread's first post and the last few before this one, as each recipient has them.
-    seen = select(Post.id, Post.author_id, Post.via, Post.message_id).where(
-        Post.thread_id == thread.id
-    )
-    first = session.execute(seen.order_by(Post.id).limit(1)).one()
-    first_id = first.id
-    earlier = list(
-        session.execute(seen.where(Post.id < post.id).order_by(Post.id.desc()).limit(8))
-    )[::-1]
+    mail = _PostMail.prepare(app, session, post, edit=edit)
+    rows: list[dict[str, Any]] = []
+    for r in recipients:
+        user = r.user
+        if user.email in done or not user.active or user.bouncing:
+            continue
+        not_before = quiet.release_at(user, now)
+        if leave_to_digest and _left_to_digest(r, not_before, now):
+            # Outside working time: the member's next digest carries it instead.
+            continue
+        rows.append(mail.row_for(r, key, not_before))
+        done.add(user.email)
+    if rows:
+        # One multi-row insert (no ORM object per mail); nothing reads these rows back here.
+        session.execute(insert(OutboxMessage), rows)
+    session.flush()
+    return len(rows)
+
+
+def _left_to_digest(r: Recipient, not_before: datetime, now: datetime) -> bool:
+    """Whether the mail to ``r``, due only at ``not_before``, is left to their next digest."""
+    return not_before > now and takes_digest(r.user, r.channel_delivery) and r.reason != "own"
+
+
+@dataclass(frozen=True, slots=True)
+class _PostMail:
+    """The mail about one post, the same for every recipient but for their links and the
+    mails of the thread they already have; rendered once per language and reason."""
+
+    app: Flask
+    post: Post
+    edit: bool
+    threading: Threading
+    attachments: list[Any]
+    context: dict[str, Any]
+    looks: dict[tuple[str, str], outbound.Rendered] = field(default_factory=dict)
+
+    @classmethod
+    def prepare(cls, app: Flask, session: Session, post: Post, *, edit: bool) -> _PostMail:
+        """Give ``post`` its Message-ID and read what every mail about it shares."""
+        domain = app.config["MAIL_DOMAIN"]
+        if not post.message_id:
+            post.message_id = f"post.{post.id}@{domain}"
+        threading = Threading.read(session, post, domain)
+        attachments = list(post.attachments)
+        context = _template_context(app, session, post, attachments)
+        return cls(app, post, edit, threading, attachments, context)
+
+    def row_for(self, r: Recipient, key: str, not_before: datetime) -> dict[str, Any]:
+        """The outbox row of the mail to one recipient."""
+        app, user, thread = self.app, r.user, self.post.thread
+        domain = app.config["MAIL_DOMAIN"]
+        own_id = recipient_message_id(self.post.id, user.id, domain, edit=self.edit)
+        headers = {
+            "Reply-To": outbound.reply_address(app, user.id, thread.id),
+            **outbound.list_headers(app, user.id, thread.channel),
+        }
+        refs = self.threading.references(user.id, own_id)
+        if refs:
+            headers["In-Reply-To"] = f"<{refs[-1]}>"
+            headers["References"] = " ".join(f"<{x}>" for x in refs)
+        return outbound.mail_values(
+            app,
+            kind="post",
+            dedupe_key=key,
+            user_id=user.id,
+            to_addr=user.email,
+            to_name=user.name,
+            rendered=self.look_for(user, r.reason),
+            from_name=f"{self.context['author_name']} via Hiroba",
+            headers=headers,
+            message_id=own_id,
+            not_before=not_before,
+        )
+
+    def look_for(self, user: User, reason: str) -> outbound.Rendered:
+        """The mail as ``user`` reads it: rendered once per language and reason, their links in."""
+        look = self.looks.get((user.locale, reason))
+        if look is None:
+            look = outbound.render_email(
+                self.app,
+                "post_notification",
+                user.locale,
+                recipient=None,
+                reason=reason,
+                **self.context,
+            )
+            self.looks[(user.locale, reason)] = look
+        return _personal(self.app, look, user, self.attachments)
+
+
+def _template_context(
+    app: Flask, session: Session, post: Post, attachments: list[Any]
+) -> dict[str, Any]:
+    """What the post_notification templates read, with placeholders for per-member links."""
+    domain, base = app.config["MAIL_DOMAIN"], app.config["BASE_URL"]
+    thread, channel = post.thread, post.thread.channel
     mentioned = _mentioned(session, post)
-    attachments = list(post.attachments)
     source = _images_linked(post.body, attachments)
-    body = show_names(source, mentioned)
-    author_name = post.author.name if post.author else "Hiroba"
-    context: dict[str, Any] = {
+    return {
         "post": post,
         "thread": thread,
         "channel": channel,
         "channel_purpose": " ".join(channel.purpose.split()),
-        "author_name": author_name,
+        "author_name": post.author.name if post.author else "Hiroba",
         # The text part reads as text (Markdown written out, as the HTML part renders it);
         # names are put in after, so a name's own * or _ is not taken for Markdown.
         "body_text": show_names(markdown_text(source), mentioned),
-        "body_html": render_markdown(body),
+        "body_html": render_markdown(show_names(source, mentioned)),
         "thread_url": f"{base}/t/{thread.id}#p{post.id}",
         "attachments": [
             {"filename": a.filename, "url": _ATTACH.format(i)} for i, a in enumerate(attachments)
@@ -157,61 +208,6 @@ def queue_post_mails(
         "mail_domain": domain,
         "prefs_url": _PREFS,
     }
-    rendered: dict[tuple[str, str], outbound.Rendered] = {}
-    rows: list[dict[str, Any]] = []
-    for r in recipients:
-        user = r.user
-        if user.email in done or not user.active or user.bouncing:
-            continue
-        not_before = quiet.release_at(user, now)
-        if (
-            leave_to_digest
-            and not_before > now
-            and takes_digest(user, r.channel_delivery)
-            and r.reason != "own"
-        ):
-            # Outside working time: the member's next digest carries it instead.
-            continue
-        look = rendered.get((user.locale, r.reason))
-        if look is None:
-            look = outbound.render_email(
-                app, "post_notification", user.locale, recipient=None, reason=r.reason, **context
-            )
-            rendered[(user.locale, r.reason)] = look
-        look = _personal(app, look, user, attachments)
-        own_id = recipient_message_id(post.id, user.id, domain, edit=edit)
-        refs = [anchor] + [_seen_as(p, user.id, domain) for p in [first, *earlier]]
-        refs = [x for i, x in enumerate(refs) if x and x not in refs[:i] and x != own_id]
-        if post.id == first_id and not thread.message_id:
-            refs = []
-        headers = {
-            "Reply-To": outbound.reply_address(app, user.id, thread.id),
-            **outbound.list_headers(app, user.id, channel),
-        }
-        if refs:
-            headers["In-Reply-To"] = f"<{refs[-1]}>"
-            headers["References"] = " ".join(f"<{x}>" for x in refs)
-        rows.append(
-            outbound.mail_values(
-                app,
-                kind="post",
-                dedupe_key=key,
-                user_id=user.id,
-                to_addr=user.email,
-                to_name=user.name,
-                rendered=look,
-                from_name=f"{author_name} via Hiroba",
-                headers=headers,
-                message_id=own_id,
-                not_before=not_before,
-            )
-        )
-        done.add(user.email)
-    if rows:
-        # One multi-row insert (no ORM object per mail); nothing reads these rows back here.
-        session.execute(insert(OutboxMessage), rows)
-    session.flush()
-    return len(rows)
 
 
 def body_for(app: Flask, post: Post, user_id: int) -> str:
