@@ -33,6 +33,9 @@ class Defaults:
     DIGEST_MEMBERS_PER_PROCESS = 1000
     # smtp://host:25, smtps://user:pass@host:465, smtp+starttls://...; empty = built-in catcher.
     RELAY_URL = ""
+    # PostgreSQL: relay connections one worker keeps sending on at once (each with two mails
+    # in flight). 1 for a relay that takes one connection per client.
+    RELAY_CONNECTIONS = 2
     # After this many days the raw bytes of finished mail (sent outbox rows, inbound messages
     # with a final outcome, caught mail) are dropped; the rows stay. 0 keeps them forever.
     KEEP_MAIL_DAYS = 90

@@ -21,9 +21,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import smtplib
-from collections import deque
 from concurrent import futures
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,7 +37,7 @@ from hub.services import bounces as bounce_service
 from mailbridge import bounces, outbox_sql
 from mailbridge.outbound import return_path
 from mailbridge.outbox_sql import MARK, MARK_RETRY, RELEASE, TAKE, Due, Prepared
-from mailbridge.relay import PermanentFailure, Relay, refusal, send_raw
+from mailbridge.relay import Lanes, PermanentFailure, refusal, send_raw
 from mailbridge.still_wanted import StillWanted
 
 log = logging.getLogger(__name__)
@@ -54,10 +53,11 @@ def drain_outbox(app: Flask, *, limit: int = 200, now: datetime | None = None) -
     leaves it pending for the next one. On SQLite with a relay a row is leased instead (see the
     module docstring): no transaction is open while the relay works.
 
-    One relay connection serves the whole run and rows are read and written with prepared plain
-    statements. With a relay two rows are in flight: while the relay takes one (in a sender
-    thread, in order), the next is claimed (or leased) and the previous one is marked, so the
-    database's work overlaps the relay's instead of adding to it.
+    Relay connections are reused across the whole run and rows are read and written with
+    prepared plain statements. With a relay, two rows on each of RELAY_CONNECTIONS connections
+    (``relay.Lanes``) are in flight while others are claimed (or leased) and marked, so the
+    database's work overlaps the relay's instead of adding to it; each answer is written down
+    as it comes, so a mail the relay holds on to does not hold up the others.
     """
     engine = engine_of(app)
     postgres = engine.dialect.name == "postgresql"
@@ -67,19 +67,19 @@ def drain_outbox(app: Flask, *, limit: int = 200, now: datetime | None = None) -
     claim_row = Prepared(claim, engine.dialect)
     mark = Prepared(MARK, engine.dialect)
     url = str(app.config.get("RELAY_URL") or "")
-    relay = Relay(url) if url else None
     # Rows a dead worker left leased go back first (whatever this run's database and relay).
     with engine.begin() as conn:
         lease = timedelta(seconds=int(app.config["OUTBOX_LEASE_SECONDS"]))
         conn.execute(RELEASE, {"stale": due_at - lease})
-    if not postgres and relay is not None:
-        return _drain_leased(app, relay, claim_row, mark, due, limit, now)
-    return _drain_locked(app, relay, claim_row, mark, due, limit, now)
+    lanes = Lanes(url, int(app.config["RELAY_CONNECTIONS"])) if url else None
+    if not postgres and lanes is not None:
+        return _drain_leased(app, lanes, claim_row, mark, due, limit, now)
+    return _drain_locked(app, lanes, claim_row, mark, due, limit, now)
 
 
 def _drain_locked(
     app: Flask,
-    relay: Relay | None,
+    lanes: Lanes | None,
     claim_row: Prepared,
     mark: Prepared,
     due: Due,
@@ -90,12 +90,12 @@ def _drain_locked(
     claim until its answer is written down (see ``drain_outbox``)."""
     engine = engine_of(app)
     postgres = engine.dialect.name == "postgresql"
-    # On PostgreSQL two rows are in flight; SQLite with the catcher keeps one, in one transaction.
-    depth = 2 if relay is not None else 1
-    sender = ThreadPoolExecutor(1, thread_name_prefix="hiroba-relay") if depth > 1 else None
+    # With a relay, two rows per relay connection are in flight, each in a transaction (and on
+    # a database connection) of its own; the catcher keeps one, in one transaction.
+    depth = 2 * len(lanes) if lanes is not None else 1
     wanted = StillWanted()
     sent = claimed = 0
-    flights: deque[_Flight] = deque()
+    flights: list[_Flight] = []
     with contextlib.ExitStack() as stack:
         free = [stack.enter_context(engine.connect()) for _ in range(depth)]
         if postgres:
@@ -130,25 +130,33 @@ def _drain_locked(
                         continue
                     due.took(row.id)
                     claimed += 1
-                    flights.append(_start(app, conn, tx, row, relay, sender, wanted))
+                    flights.append(_start(app, conn, tx, row, lanes, wanted))
                 if not flights:
                     break
-                flight = flights.popleft()
-                sent += _finish(app, flight, mark, now)
-                free.append(flight.conn)
+                # Write down every answer in (waiting for the first), as the relay gave them.
+                for flight in _answered(flights, wait=True):
+                    flights.remove(flight)
+                    sent += _finish(app, flight, mark, now)
+                    free.append(flight.conn)
         finally:
             # Whatever went wrong, rows already handed to the relay are recorded before leaving.
-            if sender is not None:
-                sender.shutdown(wait=True)
+            if lanes is not None:
+                lanes.close()
             for flight in flights:
                 try:
                     _finish(app, flight, mark, now)
                 except Exception:  # noqa: BLE001 - the first error is the one raised
                     if flight.tx is not None and flight.tx.is_active:
                         flight.tx.rollback()
-            if relay is not None:
-                relay.close()
     return sent
+
+
+def _answered(flights: list[_Flight], *, wait: bool) -> list[_Flight]:
+    """The flights whose answer is in; with ``wait``, once at least one is."""
+    pending = [f.outcome for f in flights if f.outcome is not None and not f.outcome.done()]
+    if wait and pending and len(pending) == len(flights):
+        futures.wait(pending, return_when=futures.FIRST_COMPLETED)
+    return [f for f in flights if f.outcome is None or f.outcome.done()]
 
 
 def _reset_commit(conn: Connection) -> None:
@@ -178,27 +186,21 @@ def _start(
     conn: Connection,
     tx: RootTransaction,
     row: Any,
-    relay: Relay | None,
-    sender: ThreadPoolExecutor | None,
+    lanes: Lanes | None,
     wanted: StillWanted,
 ) -> _Flight:
-    """Hand one claimed row to the relay (in the sender thread when there is one)."""
+    """Hand one claimed row to the relay's connections, or to the catcher at once."""
     mail_from = row.mail_from or return_path(app, row)
     why = wanted.why_not(conn, row)
     if why is not None:
         return _Flight(conn, tx, row, mail_from, None, why)
-    if relay is not None and sender is not None:
-        return _Flight(
-            conn, tx, row, mail_from, sender.submit(relay.send, mail_from, row.to_addr, row.raw)
-        )
+    if lanes is not None:
+        return _Flight(conn, tx, row, mail_from, lanes.submit(mail_from, row.to_addr, row.raw))
     outcome: Future[None] = Future()
     try:
-        if relay is not None:
-            relay.send(mail_from, row.to_addr, row.raw)
-        else:
-            with Session(bind=conn) as session:
-                send_raw(app, session, row, None, mail_from)
-                session.flush()
+        with Session(bind=conn) as session:
+            send_raw(app, session, row, None, mail_from)
+            session.flush()
     except Exception as exc:  # noqa: BLE001 - judged in _finish
         outcome.set_exception(exc)
     else:
@@ -260,7 +262,7 @@ def _record(app: Flask, flight: _Flight, mark: Prepared, now: datetime | None) -
 
 def _drain_leased(
     app: Flask,
-    relay: Relay,
+    lanes: Lanes,
     claim_row: Prepared,
     mark: Prepared,
     due: Due,
@@ -269,31 +271,31 @@ def _drain_leased(
 ) -> int:
     """SQLite with a relay: lease each row instead of holding the write lock while it is sent.
 
-    One short transaction writes down an earlier row's answer and leases the next row (status
+    One short transaction writes down the answers that came in and leases the next row (status
     ``sending``); the relay then takes that row with no transaction open, so the web and the
-    SMTP intake write in between. Two leased rows are in flight: while the relay takes one (in a
-    sender thread, in order), the transaction for the next runs, so the database's work overlaps
-    the relay's instead of adding to it. A row's answer is awaited before its transaction begins
-    (the write lock is never held while a relay answers). A worker that dies mid-send leaves its
-    rows ``sending`` until OUTBOX_LEASE_SECONDS pass (``outbox_sql.RELEASE``).
+    SMTP intake write in between. Two leased rows per relay connection are in flight: while the
+    relay takes them (in a sender thread per connection, in order), the transaction for the
+    next runs, so the database's work overlaps the relay's instead of adding to it. Answers are
+    awaited before a transaction begins (the write lock is never held while a relay answers).
+    A worker that dies mid-send leaves its rows ``sending`` until OUTBOX_LEASE_SECONDS pass
+    (``outbox_sql.RELEASE``).
     """
     engine = engine_of(app)
     take = Prepared(TAKE, engine.dialect)
     wanted = StillWanted()
     sent = claimed = 0
-    flights: deque[_Flight] = deque()
-    sender = ThreadPoolExecutor(1, thread_name_prefix="hiroba-relay")
+    flights: list[_Flight] = []
     with engine.connect() as conn:
         try:
             while True:
-                last = flights.popleft() if len(flights) >= 2 or claimed >= limit else None
-                if last is not None and last.outcome is not None:
-                    futures.wait([last.outcome])
+                full = len(flights) >= 2 * len(lanes) or claimed >= limit
+                answered = _answered(flights, wait=full)
                 row = None
                 with conn.begin():
-                    if last is not None:
+                    for flight in answered:
                         # If writing it down fails, the row stays leased (sent again later).
-                        sent += _record(app, last, mark, now)
+                        sent += _record(app, flight, mark, now)
+                        flights.remove(flight)
                     while row is None and claimed < limit:
                         if due.used_up() and not due.refill(conn):
                             claimed = limit  # nothing more is due
@@ -308,24 +310,19 @@ def _drain_leased(
                 if row is not None:
                     claimed += 1
                     mail_from = row.mail_from or return_path(app, row)
-                    outcome = (
-                        sender.submit(relay.send, mail_from, row.to_addr, row.raw)
-                        if why is None
-                        else None
-                    )
+                    outcome = lanes.submit(mail_from, row.to_addr, row.raw) if why is None else None
                     flights.append(_Flight(conn, None, row, mail_from, outcome, why))
                 elif not flights:
                     return sent
         finally:
             # Whatever went wrong, rows the relay has taken are recorded before leaving.
-            sender.shutdown(wait=True)
+            lanes.close()
             for flight in flights:
                 try:
                     with conn.begin():
                         _record(app, flight, mark, now)
                 except Exception:  # noqa: BLE001 - the first error is the one raised
                     log.exception("outbox row %s stays leased", flight.row.id)
-            relay.close()
 
 
 def drain_due(app: Flask, *, batch: int = 1000) -> int:

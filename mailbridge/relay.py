@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -94,6 +96,39 @@ class Relay:
                 client.quit()
             except (OSError, smtplib.SMTPException):
                 client.close()
+
+
+class Lanes:
+    """Several connections to the relay, each kept by a sender thread of its own: while one
+    waits for the relay's answer, another sends. A mail goes to whichever thread is free first,
+    so one the relay holds on to (a slow receiving server) holds up no other."""
+
+    def __init__(self, url: str, connections: int) -> None:
+        self.url = url
+        self.count = max(1, connections)
+        self.relays: list[Relay] = []
+        self.mine = threading.local()
+        self.threads = ThreadPoolExecutor(self.count, thread_name_prefix="hiroba-relay")
+
+    def __len__(self) -> int:
+        return self.count
+
+    def submit(self, mail_from: str, to_addr: str, raw: bytes) -> Future[None]:
+        """Hand one mail over; the future says how the relay took it."""
+        return self.threads.submit(self._send, mail_from, to_addr, raw)
+
+    def _send(self, mail_from: str, to_addr: str, raw: bytes) -> None:
+        relay: Relay | None = getattr(self.mine, "relay", None)
+        if relay is None:
+            relay = self.mine.relay = Relay(self.url)
+            self.relays.append(relay)
+        relay.send(mail_from, to_addr, raw)
+
+    def close(self) -> None:
+        """Wait for the mails handed over, then close every connection."""
+        self.threads.shutdown(wait=True)
+        for relay in self.relays:
+            relay.close()
 
 
 def send_raw(

@@ -1,12 +1,14 @@
 """The outbox never keeps the database locked while a relay answers, and a half-sent mail comes
 back: on SQLite a row is leased (``sending``) while the relay takes it, and a lease a dead worker
 left behind ends after OUTBOX_LEASE_SECONDS. PostgreSQL locks the row instead (its other writers
-never wait on it), so the same checks hold there too."""
+never wait on it), so the same checks hold there too. Mails go out over several relay
+connections, so one the relay holds on to holds up no other."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -92,3 +94,50 @@ def test_a_lease_a_dead_worker_left_ends_and_the_mail_goes(app, session, smtp_si
     session.expire_all()
     statuses = [session.get(OutboxMessage, r.id).status for r in (stale, fresh)]
     assert statuses == ["sent", "sending"]
+
+
+class TarpitRelay:
+    """Holds the mail to one recipient (a slow receiving server, say) until released; takes
+    every other mail at once."""
+
+    def __init__(self, slow: str) -> None:
+        self.slow = slow
+        self.holding = threading.Event()
+        self.release = threading.Event()
+        self.got: list[str] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.slow in envelope.rcpt_tos:
+            self.holding.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.02)
+        self.got.extend(envelope.rcpt_tos)
+        return "250 OK"
+
+
+def test_a_mail_the_relay_holds_on_to_does_not_hold_up_the_others(app, session):
+    relay = TarpitRelay("slow@corp.example")
+    controller = Controller(relay, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    app.config["RELAY_URL"] = f"smtp://127.0.0.1:{controller.port}"
+    try:
+        rows = [_queue(app, session, make_user(session, email="slow@corp.example"), "t:0")]
+        others = [f"m{i}@corp.example" for i in range(6)]
+        rows += [_queue(app, session, make_user(session, email=a), f"t:{a}") for a in others]
+        session.close()
+        drain = threading.Thread(target=delivery.drain_outbox, args=(app,))
+        drain.start()
+        assert relay.holding.wait(30)
+        # While the relay holds the first mail, everyone else's goes out.
+        deadline = time.monotonic() + 15
+        while sorted(relay.got) != others and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sorted(relay.got) == others
+        relay.release.set()
+        drain.join(30)
+    finally:
+        relay.release.set()
+        controller.stop()
+    assert sorted(relay.got) == sorted([*others, "slow@corp.example"])
+    session.expire_all()
+    assert {session.get(OutboxMessage, r.id).status for r in rows} == {"sent"}
