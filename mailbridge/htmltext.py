@@ -25,6 +25,16 @@ _OUTLOOK_BORDER = re.compile(
 _HEADER_LABEL = re.compile(r"(?:From|Von|De|Da|Van|差出人|送信者|发件人)\s*[:：]", re.I)
 _BLANK_RUN = re.compile(r"\n[ \t]*(?:\n[ \t]*){2,}")
 _DROP = ("style", "script", "head", "title", "meta", "link", "xml", "o:smarttagtype")
+# Outlook desktop (Word) writes each line as a <p class=MsoNormal> with no margins, and a blank
+# line as an empty one (<o:p>&nbsp;</o:p>). Each such paragraph is marked START…END before
+# converting, so that after it the blank line Markdown puts between two paragraphs can go again
+# (control characters no mail text holds: any in the HTML are dropped first).
+_START, _END = "\x02", "\x03"
+_MARK_SPACE = re.compile(r"\x02[ \t\r\n]+|[ \t\r\n]+\x03")
+_EMPTY_WORD_LINE = re.compile(r"\x02\s*\x03")
+# Two Word lines a paragraph break apart (inside a quote the blank line is ">"), unless the
+# second is all "-" or "=", which would make the first a heading in Markdown.
+_WORD_BREAK = re.compile(r"\x03\n[ >]*\n([ >]*)\x02(?![ \t]*(?:-+|=+)[ \t]*\x03)")
 
 
 def _soup(html: str) -> BeautifulSoup:
@@ -49,6 +59,21 @@ def _clean(soup: BeautifulSoup) -> None:
         sig.insert_before(delimiter)
 
 
+def _mark_word_lines(soup: BeautifulSoup) -> None:
+    """Mark where each of Outlook's line paragraphs starts and ends (see ``_WORD_BREAK``)."""
+    for p in soup.select("p.MsoNormal"):
+        p.insert(0, _START)
+        p.append(_END)
+
+
+def _word_lines(text: str) -> str:
+    """Join Outlook's line paragraphs a line apart; an empty one stays as the blank line."""
+    text = _MARK_SPACE.sub(lambda m: m.group().strip(" \t\r\n"), text)
+    text = _WORD_BREAK.sub("\x03\n\\1\x02", text)
+    text = _EMPTY_WORD_LINE.sub("", text)
+    return text.replace(_START, "").replace(_END, "")
+
+
 class _Converter(MarkdownConverter):
     """markdownify with mail-friendly defaults."""
 
@@ -62,12 +87,14 @@ def html_to_text(html: str) -> str:
     """Convert an HTML mail body to Markdown-ish text (quotes as '> ', links as [text](url))."""
     if not html or not html.strip():
         return ""
+    html = html.replace(_START, "").replace(_END, "")
     try:
         soup = _soup(html)
         _clean(soup)
+        _mark_word_lines(soup)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            text = _Converter().convert_soup(soup)
+            text = _word_lines(_Converter().convert_soup(soup))
     except Exception:  # noqa: BLE001 - a converter bug must not lose the message
         soup = _soup(html)
         _clean(soup)
