@@ -26,25 +26,8 @@ from hub.models import (
 from hub.plaintext import excerpt
 from hub.services import announcements
 from hub.text import show_names
-from mailbridge.digest_access import MUTED, Access, Acks, read_access, read_acks
-from mailbridge.digest_items import ChannelSection, Digest, NeedItem, ThanksItem, ThreadItem
+from mailbridge.digest_items import ChannelSection, NeedItem, ThanksItem
 from mailbridge.digest_restored import Restored, restored
-
-# Its own names, and the digest's shapes and per-member reads that ``digests`` and ``digest_mail``
-# import from here (their homes are ``digest_items`` and ``digest_access``).
-__all__ = [
-    "MUTED",
-    "Access",
-    "Acks",
-    "Activity",
-    "ChannelSection",
-    "Digest",
-    "ThreadItem",
-    "ThreadNews",
-    "load_activity",
-    "read_access",
-    "read_acks",
-]
 
 
 @dataclass
@@ -68,6 +51,21 @@ class ThreadNews:
     # Each author's latest post of the window and when it was written: a mention or question
     # put to a member before it is answered (``digest_needs``).
     latest: dict[int | None, tuple[int, datetime]] = field(default_factory=dict)
+
+    def add_post(
+        self, post_id: int, author_id: int | None, at: datetime, body: str, names: set[int] | None
+    ) -> None:
+        """Count one post of the window in the thread's news; ``names``: whom it mentions."""
+        self.total += 1
+        self.authors[author_id] = self.authors.get(author_id, 0) + 1
+        self.posts[post_id] = author_id
+        self.latest[author_id] = (post_id, at)
+        # Kept as the digest shows them: cut once here, not once for every member.
+        text = excerpt(body, 100)
+        self.last = [*self.last[-4:], (post_id, author_id, text)]
+        # A question that names others and not the starter is theirs to answer.
+        if ("?" in body or "？" in body) and (not names or self.author_id in names):
+            self.questions.append((post_id, author_id, text))
 
 
 @dataclass
@@ -129,7 +127,21 @@ def _posts_in(act: Activity, since: datetime, until: datetime) -> ColumnElement[
 def load_activity(session: Session, since: datetime, until: datetime) -> Activity:
     """Read the window's posts once: per thread the count and last posts by author."""
     act = Activity(restored=restored(session, since, until))
-    # Who each post of the window mentions: the digest shows them by name, as mail does.
+    named = _load_mentioned(session, act, since, until)
+    _load_threads(session, act, since, until, named)
+    _index_channels(act)
+    _load_names(session, act)
+    _load_announcements(session, act)
+    _load_readable(session, act)
+    _load_personal(session, act, since, until)
+    return act
+
+
+def _load_mentioned(
+    session: Session, act: Activity, since: datetime, until: datetime
+) -> dict[int, set[int]]:
+    """Who each post of the window mentions (``act.mentioned``, for the digest to show them by
+    name, as mail does); returned: the ids of the members each post names."""
     mentioned: dict[int, list[tuple[str, str]]] = {}
     named: dict[int, set[int]] = {}
     for post_id, user_id, email, name in session.execute(
@@ -141,6 +153,13 @@ def load_activity(session: Session, since: datetime, until: datetime) -> Activit
         mentioned.setdefault(post_id, []).append((email, name))
         named.setdefault(post_id, set()).add(user_id)
     act.mentioned = mentioned
+    return named
+
+
+def _load_threads(
+    session: Session, act: Activity, since: datetime, until: datetime, named: dict[int, set[int]]
+) -> None:
+    """Gather the window's shown posts by thread (``act.threads``, ``act.by_channel``)."""
     rows = session.execute(
         select(
             Post.id, Post.thread_id, Post.author_id, Post.body, Thread.channel_id, Thread.title,
@@ -156,7 +175,7 @@ def load_activity(session: Session, since: datetime, until: datetime) -> Activit
     ).all()  # fmt: skip
     files = _file_names(session, [r[0] for r in rows if not r[3]])
     for post_id, thread_id, author_id, body, channel_id, title, starter, created, at in rows:
-        body = show_names(body, mentioned.get(post_id, ())) or files.get(post_id, "")
+        body = show_names(body, act.mentioned.get(post_id, ())) or files.get(post_id, "")
         t = act.threads.get(thread_id)
         if t is None:
             t = act.threads[thread_id] = ThreadNews(
@@ -164,23 +183,21 @@ def load_activity(session: Session, since: datetime, until: datetime) -> Activit
             )
             t.first_post = post_id if t.is_new else None
             act.by_channel.setdefault(channel_id, []).append(t)
-        t.total += 1
-        t.authors[author_id] = t.authors.get(author_id, 0) + 1
-        t.posts[post_id] = author_id
-        t.latest[author_id] = (post_id, at)
-        # Kept as the digest shows them: cut once here, not once for every member.
-        text = excerpt(body, 100)
-        t.last = [*t.last[-4:], (post_id, author_id, text)]
-        # A question that names others and not the starter is theirs to answer.
-        names = named.get(post_id)
-        if ("?" in body or "？" in body) and (not names or starter in names):
-            t.questions.append((post_id, author_id, text))
+        t.add_post(post_id, author_id, at, body, named.get(post_id))
+
+
+def _index_channels(act: Activity) -> None:
+    """Sort each channel's threads newest first; note who wrote in it and whom it asks."""
     for cid, news in act.by_channel.items():
         news.sort(key=lambda n: -n.thread_id)
         act.writers[cid] = {a for n in news for a in n.authors}
         for n in news:
             if n.questions and n.author_id is not None:
                 act.asked_of.setdefault(n.author_id, []).append((cid, n))
+
+
+def _load_names(session: Session, act: Activity) -> None:
+    """Read the channels with news (slug, name, purpose line, social) and the authors' names."""
     if act.by_channel:
         found = session.scalars(select(Channel).where(Channel.id.in_(act.by_channel)))
         act.channels = {
@@ -192,6 +209,10 @@ def load_activity(session: Session, since: datetime, until: datetime) -> Activit
         act.names = dict(
             session.execute(select(User.id, User.name).where(User.id.in_(authors))).all()
         )
+
+
+def _load_announcements(session: Session, act: Activity) -> None:
+    """Read the announcements that ask for acknowledgement, and their excerpts."""
     act.announcements = list(
         session.scalars(select(Announcement).where(Announcement.ack_required.is_(True)))
     )
@@ -200,14 +221,16 @@ def load_activity(session: Session, since: datetime, until: datetime) -> Activit
     act.announcement_text = {
         a.id: excerpt(show_names(a.body, people), 100) for a in act.announcements
     }
+
+
+def _load_readable(session: Session, act: Activity) -> None:
+    """Sort the channels a digest may show (active or archived) into open and private."""
     for cid, private in session.execute(
         select(Channel.id, Channel.private).where(
             Channel.status.in_([ChannelStatus.ACTIVE, ChannelStatus.ARCHIVED])
         )
     ):
         (act.private_channels if private else act.open_channels).add(cid)
-    _load_personal(session, act, since, until)
-    return act
 
 
 def _load_personal(session: Session, act: Activity, since: datetime, until: datetime) -> None:

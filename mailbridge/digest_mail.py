@@ -16,7 +16,8 @@ from markupsafe import Markup, escape
 from hub import tokens
 from hub.models import User
 from mailbridge import addresses, outbound, quiet
-from mailbridge.digest_activity import Activity, ChannelSection, Digest
+from mailbridge.digest_activity import Activity
+from mailbridge.digest_items import ChannelSection, Digest
 
 _MAILTO = f"@@hiroba-{uuid.uuid4().hex}-mailto-{{}}@@"
 # The digest's first line. It is still the marker a reply is cut at (quote_patterns.REPLY_MARKER

@@ -26,19 +26,9 @@ from hub.models import (
 )
 from hub.services.accounts import effective_delivery
 from mailbridge import digest_mail, digest_needs, outbound, quiet
-from mailbridge.digest_activity import (
-    MUTED,
-    Access,
-    Acks,
-    Activity,
-    ChannelSection,
-    Digest,
-    ThreadItem,
-    ThreadNews,
-    load_activity,
-    read_access,
-    read_acks,
-)
+from mailbridge.digest_access import MUTED, Access, Acks, read_access, read_acks
+from mailbridge.digest_activity import Activity, ThreadNews, load_activity
+from mailbridge.digest_items import ChannelSection, Digest, ThreadItem
 
 # A digest is read in a minute: at most this many threads per channel and in all.
 PER_CHANNEL = 5
