@@ -120,11 +120,8 @@ def publish(
     if remind_every_days < 0:
         raise Invalid(Reason.INVALID_VALUE, "remind_every_days")
     ids = sorted(set(channel_ids or []))
-    for cid in ids:
-        if session.get(Channel, cid) is None:
-            raise NotFound(Reason.NOT_FOUND, f"channel {cid}")
+    channel = _home(session, ids, locale)
     when = now or utcnow()
-    channel = announcement_channel(session, locale)
     thread = Thread(
         channel=channel, title=heading[:MAX_TITLE], author=author, created_at=when,
         last_post_at=when,
@@ -155,6 +152,26 @@ def publish(
         urgent=urgent,
     )
     return announcement
+
+
+def _home(session: Session, ids: list[int], locale: str) -> Channel:
+    """The channel an announcement's thread (its text and the questions about it) lives in: the
+    announcement channel, open to every member, unless the announcement is for a private
+    channel's members: then that channel, so that only they read it, on its pages, in search,
+    digests and mail alike. A thread lives in one channel, so such an announcement is for one
+    channel's members (refused otherwise)."""
+    chosen = []
+    for cid in ids:
+        found = session.get(Channel, cid)
+        if found is None:
+            raise NotFound(Reason.NOT_FOUND, f"channel {cid}")
+        chosen.append(found)
+    private = [c for c in chosen if c.private]
+    if not private:
+        return announcement_channel(session, locale)
+    if len(chosen) > 1:
+        raise Invalid(Reason.INVALID_VALUE, "private_audience")
+    return private[0]
 
 
 def audience(session: Session, announcement: Announcement) -> list[User]:
