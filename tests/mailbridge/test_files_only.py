@@ -95,7 +95,8 @@ def test_a_digest_names_the_file_of_a_post_without_text(app, session, smtp_sink,
     sato.delivery, sato.timezone, sato.digest_hour = "daily", "UTC", 0
     sato.working_days = "mon,tue,wed,thu,fri,sat,sun"
     session.commit()
-    assert jobs.send_digests(app) == 1
+    # Others' digests may be due too (their hour is 09:00 Tokyo): Sato gets exactly one.
+    assert jobs.send_digests(app) >= 1
     deliver(app)
     (digest,) = [m for m in to(smtp_sink, SATO) if "digest" in m["Subject"]]
     assert "Boss Baba: 📎 見積.pdf" in text_of(digest)

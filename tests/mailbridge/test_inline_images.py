@@ -273,7 +273,8 @@ def test_a_member_outside_the_private_channel_cannot_see_the_photo(app, smtp_sin
 
 def test_the_digest_excerpt_names_the_photo_in_place(app, session, smtp_sink, intake, site):
     send(intake, iphone_parts())
-    assert jobs.send_digests(app) == 1
+    # Others' digests may be due too (their hour is 09:00 Tokyo): Suzuki gets exactly one.
+    assert jobs.send_digests(app) >= 1
     deliver(app)
     (digest,) = [m for m in to(smtp_sink, SUZUKI) if "digest" in str(m["Subject"]).lower()]
     text = digest.get_body(preferencelist=("plain",)).get_content()
