@@ -70,12 +70,17 @@ def announcement_of(dedupe_key: str) -> tuple[int, int] | None:
     return int(item), int(version.removeprefix("v"))
 
 
-def _announcement_mail(
-    app: Flask, session: Session, event: Event, users: list[User], *, template: str, key: str
+def announcement_mail(
+    app: Flask,
+    session: Session,
+    item: Announcement,
+    users: list[User],
+    *,
+    template: str,
+    key: str,
 ) -> None:
-    item = session.get(Announcement, event.subject_id or 0)
-    if item is None:
-        return
+    """Queue ``template`` about ``item`` as it reads now for each of ``users``, under
+    ``<key>:<announcement id>:v<version>``, each in their working hours unless it is urgent."""
     domain = app.config["MAIL_DOMAIN"]
     # The text part reads as text: Markdown's **, links and lists written out (the HTML part
     # renders it); @handles show the members' names, put in after the Markdown is read (as
@@ -110,7 +115,7 @@ def on_announcement_published(app: Flask, session: Session, event: Event) -> Non
     if item is None:
         return
     users = announcements.audience(session, item)
-    _announcement_mail(app, session, event, users, template="announcement", key="announcement")
+    announcement_mail(app, session, item, users, template="announcement", key="announcement")
 
 
 def on_announcement_reminder(app: Flask, session: Session, event: Event) -> None:
@@ -123,8 +128,8 @@ def on_announcement_reminder(app: Flask, session: Session, event: Event) -> None
     users = [
         u for u in acknowledgements.to_remind(session, item, quiet.clock_now()) if u.id in wanted
     ]
-    _announcement_mail(
-        app, session, event, users, template="announcement_reminder",
+    announcement_mail(
+        app, session, item, users, template="announcement_reminder",
         key=f"announcement_reminder:{event.id}",
     )  # fmt: skip
 

@@ -17,7 +17,15 @@ from sqlalchemy.orm import Session
 
 from hub.db import is_postgres, transaction, utcnow
 from hub.models import Event
-from mailbridge import bounce_notice, culture_out, post_mail, quiet, restored, signin_mail
+from mailbridge import (
+    announcement_edits,
+    bounce_notice,
+    culture_out,
+    post_mail,
+    quiet,
+    restored,
+    signin_mail,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +39,8 @@ HANDLERS: dict[str, Handler] = {
     "member_invited": signin_mail.on_member_invited,
     # A hidden post shown again: the mail its hiding held back.
     "post_restored": restored.on_post_restored,
+    # An announcement edited: its mail still waiting for working hours, as it reads now.
+    "announcement_edited": announcement_edits.on_announcement_edited,
     # A member's mail stopped for bouncing: the admins hear who, why and how to undo it.
     "member_bouncing": bounce_notice.on_member_bouncing,
     # Culture mail (announcements, thanks, welcome, channel requests, ...): their own table.

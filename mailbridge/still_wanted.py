@@ -12,7 +12,8 @@ still go), a private channel left. A drain run reads each post's audience once
 "The rules were updated, please accept" waiting for the member's working hours is checked too:
 it does not leave once they accepted (``rules_why_not``); so is an announcement or its reminder
 that asks for acknowledgement: it does not leave once they acknowledged that version, nor once
-the admins asked again (``announcement_why_not``).
+the admins asked again (``announcement_why_not``), nor with its old text once an admin edited
+it (``mailbridge.announcement_edits`` writes it anew).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from hub.models import (
     Channel,
     ChannelMute,
     Delivery,
+    Event,
     Membership,
     Mention,
     Post,
@@ -157,6 +159,21 @@ _ACKED = select(Acknowledgement.id).where(
 )
 
 
+# An edit of the announcement whose new text is not yet written into its waiting mail (the
+# fan-out has not run ``announcement_edits`` yet); pending events are few (ix_event_pending).
+_EDIT_WAITING = (
+    select(Event.id)
+    .where(
+        Event.processed_at.is_(None),
+        Event.kind == "announcement_edited",
+        Event.subject_id == bindparam("announcement_id"),
+    )
+    .limit(1)
+)
+# Why a waiting announcement mail with the old text did not leave: the fan-out writes it anew.
+EDITED = "the announcement was edited: its mail is written anew"
+
+
 def announced_now(conn: Connection, announcement_id: int) -> Announced | None:
     """The announcement as it is now (None if it is gone), for all its waiting mails at once."""
     found = conn.execute(_ANNOUNCED, {"announcement_id": announcement_id}).first()
@@ -167,20 +184,23 @@ def announcement_why_not(
     conn: Connection, item: Announced | None, user_id: int, announcement_id: int, version: int
 ) -> str | None:
     """Why a mail about ``version`` of an announcement (itself, or a reminder) must not leave
-    now: the admins asked again since (the newer version's mail asks), or it asks ``user_id``
-    to acknowledge and they did meanwhile (by mail, a link, on the web: read now, for each
-    mail). A mail that asks nothing (no acknowledgement wanted, or the publishing admin's copy)
-    still goes."""
+    now: the admins asked again since (the newer version's mail asks), it asks ``user_id`` to
+    acknowledge and they did meanwhile (by mail, a link, on the web), or an admin edited the
+    text and the fan-out has yet to write it anew (``EDITED``). Both are read now, for each
+    mail: a run-long answer could stop the mail the fan-out wrote anew meanwhile. A mail that
+    asks nothing (no acknowledgement wanted, or the publishing admin's copy) goes unless
+    edited."""
     if item is None:
         return None
     if version < item.version:
         return "the announcement was asked again since"
-    # The admin who published it is not asked (hub.services.announcements.asks).
-    if not item.ack_required or user_id == item.author_id:
-        return None
     params = {"announcement_id": announcement_id, "user_id": user_id, "version": version}
-    if conn.execute(_ACKED, params).first() is not None:
+    # The admin who published it is not asked (hub.services.announcements.asks).
+    asks = item.ack_required and user_id != item.author_id
+    if asks and conn.execute(_ACKED, params).first() is not None:
         return "the member acknowledged the announcement meanwhile"
+    if conn.execute(_EDIT_WAITING, {"announcement_id": announcement_id}).first() is not None:
+        return EDITED
     return None
 
 

@@ -8,6 +8,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -238,8 +239,12 @@ def edit(
     require_again: bool = False,
     remind_every_days: int | None = None,
 ) -> Announcement:
-    """Change an announcement; ``require_again`` asks everyone to acknowledge the new version."""
+    """Change an announcement; ``require_again`` asks everyone to acknowledge the new version.
+
+    Otherwise a changed title or text is written into its mail still waiting to leave (the
+    ``announcement_edited`` event): the members get it as it reads now."""
     _check_admin(actor)
+    before = (announcement.title, announcement.body)
     if title is not None and " ".join(title.split()):
         announcement.title = " ".join(title.split())[:MAX_TITLE]
     if body is not None:
@@ -257,17 +262,26 @@ def edit(
         announcement.ack_required = True
         announcement.last_reminded_at = None
         session.flush()
-        events.emit(
-            session,
-            "announcement_published",
-            actor_id=actor.id if actor else None,
-            thread_id=announcement.thread_id,
-            subject_id=announcement.id,
-            version=announcement.version,
-            urgent=announcement.urgent,
-            again=True,
-        )
+        _emit(session, "announcement_published", announcement, actor, urgent=announcement.urgent,
+              again=True)  # fmt: skip
+    elif (announcement.title, announcement.body) != before:
+        _emit(session, "announcement_edited", announcement, actor)
     return announcement
+
+
+def _emit(
+    session: Session, kind: str, announcement: Announcement, actor: User | None, **data: Any
+) -> None:
+    """Record ``kind`` about this version of ``announcement`` for the mail bridge."""
+    events.emit(
+        session,
+        kind,
+        actor_id=actor.id if actor else None,
+        thread_id=announcement.thread_id,
+        subject_id=announcement.id,
+        version=announcement.version,
+        **data,
+    )
 
 
 def list_announcements(session: Session) -> list[Announcement]:
