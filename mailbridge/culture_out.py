@@ -222,15 +222,21 @@ def on_rules_updated(app: Flask, session: Session, event: Event) -> None:
     # The text part reads as text (the HTML part renders the Markdown).
     text_part = markdown_text(text)
     domain = app.config["MAIL_DOMAIN"]
+    changes: dict[int, list[rules.Change] | None] = {}
     for user in rules.not_accepted(session, version):
         if not user.email_only:
             continue
+        # What changed since the version they accepted (one comparison per version).
+        accepted = user.rules_version if user.rules_accepted_at is not None else 0
+        if accepted not in changes:
+            changes[accepted] = rules.changes_since(session, accepted)
         reply_to = addresses.encode("rules", user.id, version, domain, _keys(app))
         queue_mail(
             app, session, kind="rules_updated", dedupe_key=f"{RULES_KEY}{version}", to=user,
             template="rules_updated",
             context={"user": user, "rules_text": text_part, "rules_html": render_markdown(text),
-                     "rules_link": _link(app, "/rules"), "reply_to": reply_to},
+                     "rules_link": _link(app, "/rules"), "reply_to": reply_to,
+                     "changes": changes[accepted]},
             headers={"Reply-To": reply_to}, not_before=_not_before(user, False),
         )  # fmt: skip
 

@@ -5,11 +5,14 @@ everyone to accept them again), and each member's row says which version they la
 a member has accepted the current rules while that is the current version. Saving the rules
 keeps the version (a typo fix bothers nobody) unless the admin asks everyone again, which
 counts it up and emits ``rules_updated`` (email-only members are mailed; web members are sent
-to the rules page on their next visit).
+to the rules page on their next visit). The text a version had when a newer one replaced it is
+kept, so a member asked again is shown what changed since the version they accepted
+(``changes_since``).
 """
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,10 +23,13 @@ from hub import permissions
 from hub.db import utcnow
 from hub.errors import Forbidden, Reason
 from hub.models import Setting, User, Via
+from hub.plaintext import markdown_text
 from hub.services import events
 
 KEY = "rules_markdown"
 VERSION_KEY = "rules_version"
+# The admin's text of version N as it read when version N+1 replaced it: "rules_markdown@N".
+OLD_TEXT_KEY = "rules_markdown@"
 # Until an admin writes the rules, every member reads this text in the hub's default language
 # (one text for all: the rules are the company's, not a translation per reader).
 DEFAULT_RULES = {
@@ -88,8 +94,11 @@ def set_rules(
     """
     if actor is not None and not permissions.is_admin(actor):
         raise Forbidden(Reason.ADMIN_ONLY)
-    _put(session, KEY, markdown.strip())
     version = current_version(session)
+    before = session.get(Setting, KEY)
+    if ask_again and before is not None and before.value.strip():
+        _put(session, f"{OLD_TEXT_KEY}{version}", before.value)
+    _put(session, KEY, markdown.strip())
     if ask_again:
         version += 1
         _put(session, VERSION_KEY, str(version))
@@ -98,6 +107,39 @@ def set_rules(
     if actor is not None:
         accept_rules(session, actor, via, version=version)
     return version
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """Lines of the rules taken out and the lines put in their place (either may be empty)."""
+
+    removed: tuple[str, ...]
+    added: tuple[str, ...]
+
+
+def changes_since(session: Session, version: int) -> list[Change] | None:
+    """What changed in the rules' text since ``version`` (as it read when a newer version
+    replaced it), in the order of the text, line by line as the rules read (Markdown written
+    out as text); None when that text is not known (the default rules, or a version older than
+    this record) or nothing changed in it."""
+    if version >= current_version(session):
+        return None
+    old = session.get(Setting, f"{OLD_TEXT_KEY}{version}")
+    new = session.get(Setting, KEY)
+    if old is None or new is None:
+        return None
+    before, after = _lines(old.value), _lines(new.value)
+    matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
+    changes = [
+        Change(tuple(before[i1:i2]), tuple(after[j1:j2]))
+        for op, i1, i2, j1, j2 in matcher.get_opcodes()
+        if op != "equal"
+    ]
+    return changes or None
+
+
+def _lines(markdown: str) -> list[str]:
+    return [line.rstrip() for line in markdown_text(markdown).splitlines() if line.strip()]
 
 
 def _put(session: Session, key: str, value: str) -> None:

@@ -62,9 +62,15 @@ def rules() -> ResponseReturnValue:
     this version: the form says which version the member read)."""
     version = rules_service.current_version(_db())
     accepted = current_user.is_authenticated and rules_service.has_accepted(current_user, version)
+    # Asked again: what changed since the version they accepted.
+    changes = (
+        rules_service.changes_since(_db(), current_user.rules_version)
+        if current_user.is_authenticated and current_user.rules_accepted_at and not accepted
+        else None
+    )
     return render_template(
         "culture/rules.html", rules_html=render_markdown(_rules_text()), version=version,
-        accepted=accepted, next=request.args.get("next"),
+        accepted=accepted, changes=changes, next=request.args.get("next"),
     )  # fmt: skip
 
 
