@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask
 
-from hub import config, db
+from hub import config, db, secret_key
 
 ROOT = Path(__file__).resolve().parent
 # templates/ sits beside hub/ in a checkout and in site-packages when installed from a wheel.
@@ -30,12 +30,27 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     else:
         app.config.update(test_config)
     _derive_settings(app)
+    _signing_key(app)
     db.init_app(app)
     # Imported here: the web layer needs the configured app, and models must not import Flask.
     from hub import web
 
     web.init_app(app)
     return app
+
+
+def _signing_key(app: Flask) -> None:
+    """Use HIROBA_SECRET_KEY, else the instance folder's key (made on the first start)."""
+    cfg = app.config
+    if not cfg.get("SECRET_KEY"):
+        key, created = secret_key.instance_key(Path(cfg["INSTANCE_DIR"]))
+        cfg["SECRET_KEY"] = key
+        # `hiroba init` says where the key is, and that it is new.
+        app.extensions["hiroba.secret_key_file"] = (
+            Path(cfg["INSTANCE_DIR"]) / secret_key.FILE_NAME,
+            created,
+        )
+    secret_key.check(str(cfg["SECRET_KEY"]), str(cfg.get("OLD_SECRET_KEYS") or ""))
 
 
 def _derive_settings(app: Flask) -> None:

@@ -49,9 +49,16 @@ def echo_json(data: Any) -> None:
 @click.command("init")
 @with_appcontext
 def init_command() -> None:
-    """Create or upgrade the database schema (Alembic migrations to head)."""
-    migrate.upgrade(db.engine_of(current_app._get_current_object()))  # type: ignore[attr-defined]
+    """Create or upgrade the database schema (Alembic migrations to head); without
+    HIROBA_SECRET_KEY, make the signing key in the instance folder (kept for every later start)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    migrate.upgrade(db.engine_of(app))
     click.echo("database is at the newest schema")
+    key_file = app.extensions.get("hiroba.secret_key_file")
+    if key_file is not None:
+        path, created = key_file
+        made = "made a new signing key in" if created else "signing key in"
+        click.echo(f"{made} {path} (keep it secret; HIROBA_SECRET_KEY would take its place)")
 
 
 user_group = AppGroup(

@@ -10,7 +10,9 @@ class Defaults:
     INSTANCE_DIR = "instance"
     # Empty means SQLite at INSTANCE_DIR/hiroba.db.
     DATABASE_URL = ""
-    SECRET_KEY = "dev-not-secret-change-me"
+    # Signs sessions, reply tokens and mailed links. Empty: a random key made once and kept in
+    # INSTANCE_DIR/secret_key (hub/secret_key.py); there is no shipped key.
+    SECRET_KEY = ""
     # Older keys still accepted for signed tokens and links (comma-separated), newest first.
     OLD_SECRET_KEYS = ""
     MAIL_DOMAIN = "hub.localhost"

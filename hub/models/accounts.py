@@ -42,6 +42,9 @@ class User(Base):
     echo_own_posts: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
     password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
+    # Part of every sign-in's id (get_id): moving it on (a new password, deactivation) ends
+    # the member's sessions and remembered sign-ins everywhere.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
     # When the member last accepted the rules, and which version (hub.services.rules): they
@@ -78,7 +81,8 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """The id a session holds: the member and their session version ("7:2")."""
+        return f"{self.id}:{self.session_version}"
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"

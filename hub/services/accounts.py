@@ -226,6 +226,8 @@ def deactivate(session: Session, user: User, *, actor: User | None = None) -> Us
     """Stop a member: no sign-in, no posting, no mail, by any door."""
     require_admin(actor)
     user.active = False
+    # Its sessions stay ended should the member come back (reactivate): they sign in anew.
+    user.session_version = (user.session_version or 0) + 1
     session.execute(
         delete(LoginLink).where(LoginLink.user_id == user.id, LoginLink.used_at.is_(None))
     )
@@ -242,9 +244,12 @@ def reactivate(session: Session, user: User, *, actor: User | None = None) -> Us
 
 
 def set_password(user: User, password: str) -> None:
+    """Set a new password and end the member's sign-ins everywhere (the web view keeps the
+    browser that changed it signed in)."""
     if len(password) < 8:
         raise Invalid(Reason.INVALID_VALUE, "password: at least 8 characters")
     user.password_hash = _hasher.hash(password)
+    user.session_version = (user.session_version or 0) + 1
 
 
 def check_password(user: User, password: str) -> bool:

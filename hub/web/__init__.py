@@ -43,9 +43,16 @@ def select_timezone() -> str | None:
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
+def load_user(session_id: str) -> User | None:
+    """The active member a session names (User.get_id), if its session version is current;
+    an id without a version (signed in before versions) is version 0."""
+    user_id, _sep, version = session_id.partition(":")
+    if not user_id.isdigit() or not (version or "0").isdigit():
+        return None
     user = get_session().get(User, int(user_id))
-    return user if user is not None and user.active else None
+    if user is None or not user.active or user.session_version != int(version or "0"):
+        return None
+    return user
 
 
 def init_app(app: Flask) -> None:

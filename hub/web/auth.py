@@ -21,6 +21,7 @@ from flask_login import current_user, login_user, logout_user
 
 from hub.db import get_session
 from hub.errors import HubError
+from hub.models import User
 from hub.services import accounts, events
 from hub.web import limiter
 
@@ -142,6 +143,13 @@ def renew_link(token: str) -> ResponseReturnValue:
     events.emit(db, "login_link_requested", subject_id=user.id, token=fresh)
     db.commit()
     return render_template("auth/link_sent.html", renewed=True)
+
+
+def keep_signed_in(user: User) -> None:
+    """Sign this browser in again under the member's new session version, remembered if it
+    was: a new password ends the member's other sessions, not the one that set it."""
+    remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+    login_user(user, remember=remembered in request.cookies)
 
 
 @bp.post("/logout")

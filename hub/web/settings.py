@@ -18,6 +18,7 @@ from hub.db import get_session
 from hub.errors import Invalid, Reason
 from hub.models import Channel, Delivery, Membership, User
 from hub.services import accounts, channels
+from hub.web import auth
 
 bp = Blueprint("settings", __name__)
 
@@ -190,5 +191,6 @@ def password() -> ResponseReturnValue:
     except Invalid:
         return _page(422, password_error=_("Use at least 8 characters."), **hours)
     db.commit()
+    auth.keep_signed_in(user)
     flash(_("Your password is saved."), "success")
     return redirect(url_for("settings.index") + "#password", 303)
