@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,8 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from hub import db, tokens
-from hub.models import InboundMessage, Post
-from hub.services import accounts, channels, threads
+from hub.models import InboundMessage, OutboxMessage, Post
+from hub.services import accounts, channels, mail_answers, threads
 from mailbridge import addresses, ingest
 from mailbridge.context import STATUSES, Outcome
 
@@ -107,9 +108,28 @@ def address_channel(slug: str) -> None:
         click.echo(addresses.channel_address(channel.slug, app.config["MAIL_DOMAIN"]))
 
 
-def log_entry(row: InboundMessage, kept_whole: bool = False) -> dict[str, Any]:
+def answer_entry(mail: OutboxMessage) -> dict[str, Any]:
+    """One mail the hub sent back about an inbound message (a refusal's explanation, a command's
+    answer, "which thread?"), as the admin's page of the message lists it: sent (when), waiting,
+    not sent (why) or could not be sent (the relay's answer)."""
+    return {
+        "id": mail.id,
+        "kind": mail.kind,
+        "to": mail.to_addr,
+        "subject": mail.subject,
+        "status": mail.status,
+        "created_at": mail.created_at.isoformat(),
+        "sent_at": mail.sent_at.isoformat() if mail.sent_at else None,
+        "last_error": mail.last_error,
+    }
+
+
+def log_entry(
+    row: InboundMessage, kept_whole: bool = False, answers: Sequence[OutboxMessage] = ()
+) -> dict[str, Any]:
     """One inbound message as the mail log shows it (``kept_whole``: its post is the whole
-    mail, nothing new having been found above the quotes)."""
+    mail, nothing new having been found above the quotes; ``answers``: what the hub mailed
+    back to its sender, ``mail_answers.answers_to``)."""
     return {
         "id": row.id,
         "received_at": row.received_at.isoformat(),
@@ -128,6 +148,7 @@ def log_entry(row: InboundMessage, kept_whole: bool = False) -> dict[str, Any]:
         "kept_whole": kept_whole,
         "results": [r for r in row.results or [] if "auth" not in r],
         "auth": next((r["auth"] for r in row.results or [] if "auth" in r), None),
+        "answers": [answer_entry(a) for a in answers],
     }
 
 
@@ -157,7 +178,9 @@ def log_command(status: str | None, since: str | None, limit: int, as_json: bool
         rows = list(reversed(list(session.scalars(stmt))))
         posts = [r.post_id for r in rows if r.post_id is not None]
         whole = set(session.scalars(select(Post.id).where(Post.id.in_(posts), Post.kept_whole)))
-        entries = [log_entry(r, r.post_id in whole) for r in rows]
+        entries = [
+            log_entry(r, r.post_id in whole, mail_answers.answers_to(session, r)) for r in rows
+        ]
     if as_json:
         _echo(entries)
         return
@@ -167,6 +190,16 @@ def log_command(status: str | None, since: str | None, limit: int, as_json: bool
             f"#{e['id']} {e['received_at'][:19]} {e['source']:<5} {e['status']}{reason} "
             f"{e['sender']} {e['subject'][:50]!r}"
         )
+        for a in e["answers"]:
+            click.echo(f"    -> {_answer_line(a)}")
+
+
+def _answer_line(answer: dict[str, Any]) -> str:
+    """A mail sent back, on one line under its message: "command sent 2026-11-27T01:00:05
+    'subject'", with the reason it did not go."""
+    when = f" {answer['sent_at'][:19]}" if answer["sent_at"] else ""
+    why = f" ({answer['last_error'][:200]})" if answer["last_error"] else ""
+    return f"{answer['kind']} {answer['status']}{when} {answer['subject'][:50]!r}{why}"
 
 
 @click.command("replay")
