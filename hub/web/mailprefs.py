@@ -7,6 +7,8 @@ client, which has no CSRF token: that one view is exempt, as the RFC requires.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import (
     Blueprint,
     abort,
@@ -27,7 +29,7 @@ from werkzeug.datastructures import MultiDict
 
 from hub import delivery_words, tokens
 from hub.db import get_session
-from hub.errors import HubError
+from hub.errors import HubError, Invalid, Reason
 from hub.models import Channel, Delivery, Membership, User
 from hub.services import accounts, attachments, channels
 from hub.web import csrf, signed
@@ -46,6 +48,54 @@ def _memberships(user: User) -> list[tuple[Membership, Channel]]:
     return [(m, c) for m, c in get_session().execute(stmt)]
 
 
+@dataclass(frozen=True, slots=True)
+class _Shown:
+    """What the preferences form shows: as saved, or as typed when the form was refused."""
+
+    delivery: str
+    digest_hour: str
+    digest_weekday: str
+    echo_own_posts: bool
+    timezone: str
+    working_days: list[str]
+    work_start: str
+    work_end: str
+    # Channel id -> the delivery chosen for it ("" = as above).
+    per_channel: dict[int, str]
+
+    @classmethod
+    def saved(cls, user: User, memberships: list[tuple[Membership, Channel]]) -> _Shown:
+        return cls(
+            delivery=user.delivery or "",
+            digest_hour=str(user.digest_hour),
+            digest_weekday=str(user.digest_weekday),
+            echo_own_posts=user.echo_own_posts,
+            timezone=user.timezone,
+            working_days=user.working_days.split(","),
+            work_start=form_time(user.work_start),
+            work_end=form_time(user.work_end),
+            per_channel={c.id: m.delivery or "" for m, c in memberships},
+        )
+
+    @classmethod
+    def typed(cls, saved: _Shown, form: MultiDict[str, str]) -> _Shown:
+        """Every field as the refused form sent it (a field an older form lacks as saved)."""
+        schedule = "work_start" in form
+        return cls(
+            delivery=form.get("delivery", saved.delivery),
+            digest_hour=form.get("digest_hour", saved.digest_hour),
+            digest_weekday=form.get("digest_weekday", saved.digest_weekday),
+            echo_own_posts=bool(form.get("echo_own_posts")),
+            timezone=form.get("timezone", saved.timezone),
+            working_days=form.getlist("working_days") if schedule else saved.working_days,
+            work_start=form.get("work_start", "") if schedule else saved.work_start,
+            work_end=form.get("work_end", "") if schedule else saved.work_end,
+            per_channel={
+                cid: form.get(f"channel_{cid}", value) for cid, value in saved.per_channel.items()
+            },
+        )
+
+
 @bp.route("/prefs/<token>", methods=["GET", "POST"])
 def preferences(token: str) -> ResponseReturnValue:
     """Show and change how and when the member gets mail (the footer link of every mail)."""
@@ -53,25 +103,43 @@ def preferences(token: str) -> ResponseReturnValue:
     session = get_session()
     posted = request.method == "POST"
     error = _save(session, user, request.form) if posted else None
-    # A refused form shows the days and hours as typed, not as saved before.
-    typed = request.form if error is not None and "work_start" in request.form else None
-    saved_hours = {"work_start": form_time(user.work_start), "work_end": form_time(user.work_end)}
+    memberships = _memberships(user)
+    shown = _Shown.saved(user, memberships)
     return render_template(
         "prefs/preferences.html",
         user=user,
         token=token,
         deliveries=list(Delivery),
-        memberships=_memberships(user),
+        memberships=memberships,
         muted=channels.muted_channels(session, user),
         days=accounts.DAYS,
         zones=zones(),
-        chosen_zone=request.form.get("timezone", user.timezone) if error else user.timezone,
-        chosen_days=typed.getlist("working_days") if typed else user.working_days.split(","),
+        # A refused form shows every field as typed, not as saved before.
+        shown=_Shown.typed(shown, request.form) if error else shown,
         saved=posted and error is None,
         chosen=delivery_words.CHOSEN.get(accounts.effective_delivery(user)),
         error=error,
-        **({k: typed.get(k, "") for k in saved_hours} if typed else saved_hours),
+        field=_field(error),
     ), (422 if error else 200)
+
+
+# What a refusal's detail begins with -> the form field it is about.
+_FIELDS = {
+    "delivery": "delivery",
+    "digest hour": "digest_hour",
+    "digest weekday": "digest_weekday",
+    "time zone": "timezone",
+    "working days": "working_days",
+    "working hours": "work_start",
+}
+
+
+def _field(error: Exception | None) -> str:
+    """The name of the form field a refusal is about ("digest_hour", "channel_3"), or ""."""
+    what, _sep, rest = str(getattr(error, "detail", None) or "").partition(":")
+    if what == "channel":
+        return f"channel_{rest.strip()}"
+    return _FIELDS.get(what, "")
 
 
 def _save(session: Session, user: User, form: MultiDict[str, str]) -> Exception | None:
@@ -80,9 +148,11 @@ def _save(session: Session, user: User, form: MultiDict[str, str]) -> Exception 
         accounts.update_preferences(
             session,
             user,
-            delivery=form.get("delivery") or None,
-            digest_hour=form.get("digest_hour", user.digest_hour),
-            digest_weekday=form.get("digest_weekday", user.digest_weekday),
+            delivery=_delivery(form.get("delivery"), "delivery"),
+            digest_hour=_number(form.get("digest_hour"), user.digest_hour, "digest hour"),
+            digest_weekday=_number(
+                form.get("digest_weekday"), user.digest_weekday, "digest weekday"
+            ),
             echo_own_posts=bool(form.get("echo_own_posts")),
             timezone=form.get("timezone", user.timezone),
             **_schedule(form),
@@ -90,12 +160,30 @@ def _save(session: Session, user: User, form: MultiDict[str, str]) -> Exception 
         for _m, channel in _memberships(user):
             value = form.get(f"channel_{channel.id}")
             if value is not None:
-                channels.set_delivery(session, user=user, channel=channel, delivery=value or None)
+                chosen = _delivery(value, f"channel: {channel.id}")
+                channels.set_delivery(session, user=user, channel=channel, delivery=chosen)
     except (HubError, ValueError) as exc:
         session.rollback()
         return exc
     session.commit()
     return None
+
+
+def _delivery(value: str | None, field: str) -> str | None:
+    """A delivery from a select ("" or None: the default); another value names its field."""
+    if value and value not in set(Delivery):
+        raise Invalid(Reason.INVALID_VALUE, field)
+    return value or None
+
+
+def _number(raw: str | None, saved: int, field: str) -> int:
+    """A number from a select (the saved one if the form has no such field)."""
+    if raw is None:
+        return saved
+    try:
+        return int(raw)
+    except ValueError:
+        raise Invalid(Reason.INVALID_VALUE, field) from None
 
 
 def _schedule(form: MultiDict[str, str]) -> dict[str, str]:
