@@ -112,26 +112,12 @@ def publish(
     """Publish an announcement (admins only; ``author=None`` is the admin CLI). ``locale`` is
     the hub's default language, which names the announcement channel when it is made."""
     _check_admin(author)
-    heading = " ".join(title.split())
-    text = body.replace("\r\n", "\n").strip()
-    if not heading:
-        raise Invalid(Reason.EMPTY_TITLE)
-    if not text:
-        raise Invalid(Reason.EMPTY_BODY)
-    if remind_every_days < 0:
-        raise Invalid(Reason.INVALID_VALUE, "remind_every_days")
+    heading, text = _checked(title, body, remind_every_days)
     ids = sorted(set(channel_ids or []))
-    channel = _home(session, ids, locale)
     when = now or utcnow()
-    thread = Thread(
-        channel=channel, title=heading[:MAX_TITLE], author=author, created_at=when,
-        last_post_at=when,
-    )  # fmt: skip
-    session.add(thread)
-    session.flush()
-    session.add(Post(thread=thread, author=author, body=text, via=Via.WEB, created_at=when))
+    thread = _start_thread(session, _home(session, ids, locale), author, heading, text, when)
     announcement = Announcement(
-        title=heading[:MAX_TITLE],
+        title=heading,
         body=text,
         author=author,
         ack_required=ack_required,
@@ -143,16 +129,36 @@ def publish(
     )
     session.add(announcement)
     session.flush()
-    events.emit(
-        session,
-        "announcement_published",
-        actor_id=author.id if author else None,
-        thread_id=thread.id,
-        subject_id=announcement.id,
-        version=announcement.version,
-        urgent=urgent,
-    )
+    _emit(session, "announcement_published", announcement, author, urgent=urgent)
     return announcement
+
+
+def _checked(title: str, body: str, remind_every_days: int) -> tuple[str, str]:
+    """The title on one line (at most ``MAX_TITLE`` characters) and the text, both required.
+
+    :raises Invalid: the title or the text is empty, or ``remind_every_days`` is negative.
+    """
+    heading = " ".join(title.split())
+    text = body.replace("\r\n", "\n").strip()
+    if not heading:
+        raise Invalid(Reason.EMPTY_TITLE)
+    if not text:
+        raise Invalid(Reason.EMPTY_BODY)
+    if remind_every_days < 0:
+        raise Invalid(Reason.INVALID_VALUE, "remind_every_days")
+    return heading[:MAX_TITLE], text
+
+
+def _start_thread(
+    session: Session, channel: Channel, author: User | None, title: str, text: str, when: datetime
+) -> Thread:
+    """The announcement's thread in ``channel``: its text as the first post, then the questions
+    about it."""
+    thread = Thread(channel=channel, title=title, author=author, created_at=when, last_post_at=when)
+    session.add(thread)
+    session.flush()
+    session.add(Post(thread=thread, author=author, body=text, via=Via.WEB, created_at=when))
+    return thread
 
 
 def _home(session: Session, ids: list[int], locale: str) -> Channel:
