@@ -25,7 +25,7 @@ from hub import permissions
 from hub.db import get_session
 from hub.errors import Forbidden, Invalid, Reason
 from hub.models import Attachment, Post, Thread, Via
-from hub.services import attachments, channels, moderation, threads
+from hub.services import attachments, channels, handles, moderation, threads
 from hub.text import MentionLink, mention_handles, render_markdown
 from hub.web.blueprints import MAX_ID
 from hub.web.htmx import htmx_redirect, is_htmx, page_or_partial
@@ -48,7 +48,7 @@ def _mention_links(text: str) -> dict[str, MentionLink]:
     links: dict[str, MentionLink] = {}
     for handle in mention_handles(text):
         if handle not in cache:
-            found = threads.resolve_handle_span(get_session(), handle)
+            found = handles.resolve_handle_span(get_session(), handle)
             cache[handle] = None
             if found is not None:
                 member, length = found
