@@ -26,3 +26,13 @@ function hirobaHoursNote(form) {
     }
   });
 });
+
+// A form marked data-undo-on-cancel (the role select on the members page submits on change):
+// when the admin answers its hx-confirm with Cancel, the form goes back to what the page
+// showed, so the select does not claim a change that was never made.
+document.addEventListener("htmx:confirm", function (event) {
+  var form = event.detail.elt;
+  if (!event.detail.question || !form.matches || !form.matches("form[data-undo-on-cancel]")) { return; }
+  event.preventDefault();
+  if (window.confirm(event.detail.question)) { event.detail.issueRequest(true); } else { form.reset(); }
+});
