@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask
@@ -21,20 +22,28 @@ from tests.conftest import CATALOG, LiveServer, dispose, free_port, test_setting
 PART = CATALOG.parents[2] / "parts" / "ui_small.po"
 
 
-@contextlib.contextmanager
-def ui_small_app(database_url: str, tmp_path: Path, **overrides: Any) -> Iterator[Flask]:
-    """The app with the Japanese catalog (and this part of it) compiled here."""
-    folder = tmp_path / "translations" / "ja" / "LC_MESSAGES"
-    folder.mkdir(parents=True)
+def merged_catalog() -> Catalog:
+    """The project's Japanese catalog with this part's msgstrs in place of the old ones."""
     with CATALOG.open("rb") as src:
         catalog = read_po(src)
     if PART.exists():
         with PART.open("rb") as src:
             for message in read_po(src):
+                # Catalog[id] = message merges into an existing entry and keeps its msgstr.
+                if message.id and message.id in catalog:
+                    del catalog[message.id]
                 if message.id:
                     catalog[message.id] = message
+    return catalog
+
+
+@contextlib.contextmanager
+def ui_small_app(database_url: str, tmp_path: Path, **overrides: Any) -> Iterator[Flask]:
+    """The app with the Japanese catalog (and this part of it) compiled here."""
+    folder = tmp_path / "translations" / "ja" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
     with (folder / "messages.mo").open("wb") as out:
-        write_mo(out, catalog)
+        write_mo(out, merged_catalog())
     dirs = str(tmp_path / "translations")
     app = create_app(
         test_settings(database_url, tmp_path, BABEL_TRANSLATION_DIRECTORIES=dirs, **overrides)
