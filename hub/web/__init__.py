@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, request, session
+from flask import Flask, g, request, session, url_for
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
+from werkzeug.wrappers import Response
 
 from hub.db import get_session
 from hub.i18n import honorific
 from hub.models import User
 from hub.services.announcements import says_urgent
+from hub.web.htmx import current_page, whole_page_redirect
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -53,6 +55,13 @@ def load_user(session_id: str) -> User | None:
     if user is None or not user.active or user.session_version != int(version or "0"):
         return None
     return user
+
+
+@login_manager.unauthorized_handler
+def sign_in_first() -> Response:
+    """Send a visitor who is not signed in (their session ended) to the sign-in page, and back
+    to the page they were on after it; a poll moves the whole tab there once."""
+    return whole_page_redirect(url_for("auth.login", next=current_page()), 302)
 
 
 def init_app(app: Flask) -> None:

@@ -23,6 +23,13 @@ class RowIdConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)  # type: ignore[arg-type]
 
 
+def error_fragment(exc: HubError) -> Response:
+    """A refusal for htmx, which swaps only what it is given: shown in the page's message area."""
+    response = make_response(render_template("_error.html", error=exc), 200)
+    response.headers.update({"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"})
+    return response
+
+
 def register(app: Flask) -> None:
     """Register the blueprints (a literal list: no discovery) and the HubError handler."""
     app.url_map.converters["int"] = RowIdConverter
@@ -65,10 +72,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(HubError)
     def _hub_error(exc: HubError) -> tuple[str, int] | Response:
         if is_htmx():
-            # htmx swaps only what it is given: show the refusal in the page's message area.
-            response = make_response(render_template("_error.html", error=exc), 200)
-            response.headers.update({"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"})
-            return response
+            return error_fragment(exc)
         return render_template("error.html", error=exc), exc.status
 
     @app.errorhandler(CSRFError)

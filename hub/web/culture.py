@@ -28,6 +28,7 @@ from hub.text import render_markdown
 from hub.web import signed
 from hub.web.announcements import require_admin
 from hub.web.auth import safe_next
+from hub.web.htmx import current_page, whole_page_redirect
 
 bp = Blueprint("culture", __name__)
 
@@ -49,7 +50,9 @@ def _ask_rules_first() -> ResponseReturnValue | None:
         return None
     if not rules_service.must_accept(get_session(), current_user):
         return None
-    return redirect(url_for("culture.rules", next=request.full_path), 303)
+    # A poll or another fragment sends the whole tab there once (not the rules page into the
+    # fragment's place every few seconds), and back to the page it was on.
+    return whole_page_redirect(url_for("culture.rules", next=current_page()), 303)
 
 
 def _db() -> Session:

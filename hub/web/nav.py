@@ -12,6 +12,8 @@ from flask import current_app, request
 from flask_babel import LazyString, get_locale
 from flask_babel import lazy_gettext as _l
 
+from hub.web.htmx import current_page
+
 NAV: list[tuple[str, LazyString]] = [
     ("channels.index", _l("Channels")),
     ("mentions.index", _l("Mentions")),
@@ -65,5 +67,9 @@ def _present(entries: list[tuple[str, LazyString]]) -> list[tuple[str, LazyStrin
 
 
 def context() -> dict[str, Any]:
-    """Template context: ``nav``/``admin_nav`` as (endpoint, label, is_current), get_locale."""
-    return {"nav": _present(NAV), "admin_nav": _present(ADMIN_NAV), "get_locale": get_locale}
+    """Template context: ``nav``/``admin_nav`` as (endpoint, label, is_current), get_locale,
+    current_page (where the language switch comes back to)."""
+    return {
+        "nav": _present(NAV), "admin_nav": _present(ADMIN_NAV), "get_locale": get_locale,
+        "current_page": current_page,
+    }  # fmt: skip

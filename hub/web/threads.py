@@ -23,12 +23,12 @@ from werkzeug.wrappers import Response
 
 from hub import permissions
 from hub.db import get_session
-from hub.errors import Forbidden, Invalid, Reason
+from hub.errors import Forbidden, HubError, Invalid, Reason
 from hub.models import Attachment, Post, Thread, Via
 from hub.services import attachments, channels, handles, moderation, threads
 from hub.text import MentionLink, mention_handles, render_markdown
-from hub.web.blueprints import MAX_ID
-from hub.web.htmx import htmx_redirect, is_htmx, page_or_partial
+from hub.web.blueprints import MAX_ID, error_fragment
+from hub.web.htmx import htmx_redirect, is_htmx, page_or_partial, stop_polling
 
 bp = Blueprint("threads", __name__)
 
@@ -121,18 +121,11 @@ def show(thread_id: int) -> ResponseReturnValue:
 @login_required
 def posts(thread_id: int) -> ResponseReturnValue:
     """htmx fragments: ``after=`` polls for new posts (204 when none), ``before=`` pages back."""
-    thread = _visible_thread(thread_id)
-    db = get_session()
     after, before = _int_arg("after"), _int_arg("before")
     if after is not None:
-        # The cheap answer first: one indexed lookup, nothing rendered when nothing is new.
-        last = threads.latest_post_id(db, thread)
-        if last <= after:
-            return Response(status=204, headers={"Vary": "HX-Request"})
-        new = threads.list_posts(db, thread, after_id=after)
-        return page_or_partial(
-            "threads/show.html", "threads/_new_posts.html", **_thread_context(thread, new=new)
-        )
+        return _poll(thread_id, after)
+    thread = _visible_thread(thread_id)
+    db = get_session()
     if not is_htmx():
         return redirect(url_for("threads.show", thread_id=thread.id, before=before))
     older = threads.list_posts(db, thread, before_id=before)
@@ -142,6 +135,25 @@ def posts(thread_id: int) -> ResponseReturnValue:
         thread=thread,
         posts=older,
         older=_older_than(thread, older),
+    )
+
+
+def _poll(thread_id: int, after: int) -> ResponseReturnValue:
+    """The posts after ``after`` (204 when none). A member who may no longer read the thread
+    (removed from its private channel) is told once, and the poll stops."""
+    try:
+        thread = _visible_thread(thread_id)
+    except HubError as exc:
+        if not is_htmx():
+            raise
+        return stop_polling(error_fragment(exc))
+    db = get_session()
+    # The cheap answer first: one indexed lookup, nothing rendered when nothing is new.
+    if threads.latest_post_id(db, thread) <= after:
+        return Response(status=204, headers={"Vary": "HX-Request"})
+    new = threads.list_posts(db, thread, after_id=after)
+    return page_or_partial(
+        "threads/show.html", "threads/_new_posts.html", **_thread_context(thread, new=new)
     )
 
 
