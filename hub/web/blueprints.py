@@ -45,6 +45,7 @@ def register(app: Flask) -> None:
         mail_admin,
         mailprefs,
         mentions,
+        outbox_admin,
         search,
         settings,
         threads,
@@ -65,6 +66,7 @@ def register(app: Flask) -> None:
         dashboard.bp,
         mailprefs.bp,
         mail_admin.bp,
+        outbox_admin.bp,
     ]
     for bp in blueprints:
         app.register_blueprint(bp)

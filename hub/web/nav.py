@@ -43,6 +43,9 @@ SECTION: dict[str, str] = {
     "culture.moderate": "culture.moderation_queue",
     "culture.channel_requests": "culture.governance_page",
     "culture.suggest": "culture.governance_page",
+    # The outgoing side of the mail log.
+    "outbox_admin.log": "mail_admin.log",
+    "outbox_admin.message": "mail_admin.log",
 }
 
 
