@@ -11,8 +11,19 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -114,7 +125,9 @@ def admin_rules() -> ResponseReturnValue:
         rules_service.set_rules(db, actor=g.user, markdown=request.form.get("markdown", ""),
                                 ask_again=bool(request.form.get("ask_again")))  # fmt: skip
         db.commit()
-        return redirect(url_for("culture.rules"), 303)
+        # Back to this page (its counts of who has accepted), saying it was saved.
+        flash(_("Saved."), "success")
+        return redirect(url_for("culture.admin_rules"), 303)
     # The form starts with exactly what members read now (the default text until saved).
     return render_template("culture/admin_rules.html", markdown=_rules_text(),
                            overview=rules_service.overview(db))  # fmt: skip

@@ -1,5 +1,5 @@
-"""In Chromium: an admin saves the usage rules and goes straight back to editing them (they have
-accepted what they published); a member is still asked to accept."""
+"""In Chromium: an admin saves the usage rules, is told so on the edit page and goes on editing
+them (they have accepted what they published); a member is still asked to accept."""
 
 from __future__ import annotations
 
@@ -30,11 +30,14 @@ def test_the_admin_edits_again_right_after_saving(browser: Browser, live_server)
     admin.goto(f"{base}/admin/rules")
     admin.locator("textarea[name=markdown]").fill("# House rules\n\n- Be kind")
     admin.get_by_role("button", name="Save").click()
-    expect(admin).to_have_url(f"{base}/rules")
+    # Back on the edit page, told it was saved, with the text just saved.
+    expect(admin.locator("#flash")).to_have_text("Saved.")
+    expect(admin).to_have_url(f"{base}/admin/rules")
+    expect(admin.locator("textarea[name=markdown]")).to_have_value("# House rules\n\n- Be kind")
+    admin.goto(f"{base}/rules")
     expect(admin.locator("p.acknowledged")).to_contain_text("You accepted these rules on")
     admin.get_by_role("link", name="Edit the rules").click()
     expect(admin).to_have_url(f"{base}/admin/rules")
-    expect(admin.locator("textarea[name=markdown]")).to_have_value("# House rules\n\n- Be kind")
 
     # A member signing in is sent to accept them first.
     member = browser.new_context(locale="en-US").new_page()

@@ -36,7 +36,7 @@ def test_the_admin_who_saves_the_rules_has_accepted_them(app: Flask) -> None:
     assert r.status_code == 303 and r.location.startswith("/rules?next=/admin/rules")
     assert admin.post("/rules/accept", data={"next": "/admin/rules"}).status_code == 303
     r = admin.post("/admin/rules", data={"markdown": NEW_RULES})
-    assert r.status_code == 303 and r.location == "/rules"
+    assert r.status_code == 303 and r.location == "/admin/rules"
     page = admin.get("/rules").text
     assert "社内ルール" in page and "You accepted these rules on" in page
     assert 'id="accept-rules"' not in page

@@ -143,7 +143,7 @@ def test_saving_with_the_checkbox_sends_members_to_the_rules_again(app: Flask) -
     _team(app)
     admin, taro = signed_in(app, "admin@corp.example"), signed_in(app, "taro@corp.example")
     r = admin.post("/admin/rules", data={"markdown": NEW, "ask_again": "1"})
-    assert r.status_code == 303 and r.location == "/rules"
+    assert r.status_code == 303 and r.location == "/admin/rules"
     # The admin who saved goes on as before.
     assert admin.get("/").status_code == 200
     page = admin.get("/admin/rules").text
