@@ -15,6 +15,8 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
+from hub import search
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -88,6 +90,8 @@ def make_engine(url: str) -> Engine:
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             # Let SQLAlchemy issue BEGIN itself so transactions behave (pysqlite quirk).
             dbapi_conn.isolation_level = None
+            # The search index's triggers and short-term search fold text with it (hub.search).
+            dbapi_conn.create_function(search.SQLITE_FOLD, 1, search.fold, deterministic=True)
             cur = dbapi_conn.cursor()
             # A new file gives pages freed by mail retention back to the file system (the
             # mode must be chosen before WAL and the first table; an older file keeps its own
