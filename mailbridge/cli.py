@@ -15,6 +15,7 @@ from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
 from hub import cli as hub_cli
 from hub import create_app, culture_cli
+from hub.secret_key import SecretKeyError
 from mailbridge import inbound_cli, outbound_cli, retention_cli
 
 mail_group = AppGroup(
@@ -25,7 +26,11 @@ for _cmd in (*inbound_cli.COMMANDS, *outbound_cli.COMMANDS, retention_cli.prune_
 
 
 def _app() -> Flask:
-    return create_app()
+    try:
+        return create_app()
+    except SecretKeyError as exc:
+        # No usable signing key (hub/secret_key.py): say what to set, without a traceback.
+        raise click.ClickException(str(exc)) from None
 
 
 @click.group(

@@ -134,3 +134,16 @@ def test_an_empty_key_file_is_refused(environment):
 def test_the_old_public_key_is_refused_even_when_set(database_url, tmp_path, settings):
     with pytest.raises(secret_key.SecretKeyError, match="public"):
         create_app(test_settings(database_url, tmp_path, **settings))
+
+
+def test_hiroba_says_what_to_set_without_a_traceback(monkeypatch, tmp_path):
+    from mailbridge.cli import main
+
+    monkeypatch.delenv("HIROBA_CONFIG_FILE", raising=False)
+    monkeypatch.setenv("HIROBA_INSTANCE_DIR", str(tmp_path / "instance"))
+    monkeypatch.setenv("HIROBA_DATABASE_URL", f"sqlite:///{tmp_path / 'init.db'}")
+    monkeypatch.setenv("HIROBA_SECRET_KEY", OLD_DEFAULT)
+    refused = CliRunner().invoke(main, ["init"])
+    assert refused.exit_code == 1 and refused.exception is not None
+    assert "Error: HIROBA_SECRET_KEY is the development key" in refused.output
+    assert "Traceback" not in refused.output
