@@ -85,9 +85,10 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     limiter.init_app(app)
 
-    from hub.web import blueprints, nav
+    from hub.web import blueprints, form_pages, nav
 
     blueprints.register(app)
+    form_pages.init_app(app)
     app.context_processor(nav.context)
 
     @app.teardown_request

@@ -89,7 +89,8 @@ def register(app: Flask) -> None:
             return response
         return render_template("error.html", error=exc, csrf=True), 400
 
-    for code in (400, 403, 404, 405, 413, 422, 429):
+    # 405 has a page of its own (hub.web.form_pages).
+    for code in (400, 403, 404, 413, 422, 429):
 
         @app.errorhandler(code)
         def _http_error(exc: HTTPException) -> tuple[str, int]:
