@@ -20,6 +20,7 @@ from hub.models import Via
 from hub.services import (
     accounts,
     bounces,
+    channel_creation,
     channel_settings,
     channels,
     member_import,
@@ -241,7 +242,7 @@ def channel_add(
 ) -> None:
     """Add a channel (open unless --private with a --reason)."""
     with cli_transaction() as session:
-        channel = channels.create_channel(
+        channel = channel_creation.create_channel(
             session,
             slug=slug,
             name=name,

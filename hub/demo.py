@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from hub.db import utcnow
 from hub.models import Channel, Event, Post, User, Via
-from hub.services import accounts, channels, onboarding, rules, threads
+from hub.services import accounts, channel_creation, channels, onboarding, rules, threads
 
 DOMAIN = "hiroba-shoji.example"
 ADMIN_EMAIL = f"sato@{DOMAIN}"
@@ -185,7 +185,7 @@ def load(session: Session, *, password: str | None = None) -> DemoResult:
             rules.accept_rules(session, user, Via.WEB, now=utcnow() - timedelta(days=14))
     made = []
     for slug, name, purpose, kind, reason, members in CHANNELS:
-        channel = channels.create_channel(
+        channel = channel_creation.create_channel(
             session, slug=slug, name=name, purpose=purpose, kind=kind,
             private=reason is not None, reason=reason, creator=people[members[0]],
         )  # fmt: skip

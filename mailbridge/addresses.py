@@ -43,7 +43,7 @@ TOKEN_PREFIXES = {
 FIXED = {"help": "help", "thanks": "thanks", "postmaster": "help"}
 # Where a reply goes when its client (or a mail server) dropped the +token ("reply@",
 # "digest@"), or when it was sent to our From address ("hiroba@"): accepted, then threaded by
-# the mails it answers. Only names no channel may take (hub.services.channels.RESERVED):
+# the mails it answers. Only names no channel may take (hub.services.channel_creation.RESERVED):
 # "welcome@" may be a channel.
 LOST = frozenset({"reply", "digest", "ack", "hiroba"})
 SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from hub.db import utcnow
 from hub.models import Channel, Post, User, Via
-from hub.services import accounts, channels, threads
+from hub.services import accounts, channel_creation, threads
 
 PASSWORD = "correct horse battery"
 _n = itertools.count(1)
@@ -50,7 +50,7 @@ def make_channel(session: Session, **overrides: Any) -> Channel:
         "purpose": "Where the team talks about its work.",
     }
     kw.update(overrides)
-    return channels.create_channel(session, **kw)
+    return channel_creation.create_channel(session, **kw)
 
 
 def make_thread(

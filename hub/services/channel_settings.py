@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from hub.errors import Forbidden, Invalid, Reason
 from hub.models import Channel, ChannelKind, ChannelStatus, User, Via
-from hub.services import announcements, channels, events, members
+from hub.services import announcements, channel_creation, channels, events, members
 
 MAX_NAME = 200  # Channel.name is a String(200)
 # A channel waiting for approval (or declined) is neither opened nor archived: it is not live.
@@ -69,7 +69,7 @@ def update_channel(
         wanted["name"] = name.strip()
         if not wanted["name"] or len(wanted["name"]) > MAX_NAME:
             raise Invalid(Reason.INVALID_VALUE, "name")
-        channels.check_name_free(session, wanted["name"], viewer=actor, channel=channel)
+        channel_creation.check_name_free(session, wanted["name"], viewer=actor, channel=channel)
     if purpose is not None:
         wanted["purpose"] = purpose.strip()
         if not wanted["purpose"]:
@@ -164,11 +164,11 @@ def set_new_members_join(
         approval or declined: ``INVALID_VALUE``), or already so (``ALREADY_DONE``).
     """
     if join:
-        channels.check_new_members_join(actor, private=channel.private)
+        channel_creation.check_new_members_join(actor, private=channel.private)
         if channel.status != ChannelStatus.ACTIVE:
             raise Invalid(Reason.INVALID_VALUE, f"{channel.slug} is {channel.status}")
     else:
-        channels.check_new_members_join(actor, private=False)
+        channel_creation.check_new_members_join(actor, private=False)
     if channel.slug == announcements.ANNOUNCE_SLUG:
         raise Forbidden(Reason.FORBIDDEN, "every new member joins the announcement channel")
     if channel.new_members_join == join:

@@ -12,7 +12,7 @@ from hub import permissions
 from hub.errors import Forbidden, Invalid, Reason
 from hub.models import Channel, ChannelStatus, Post, Setting, Thread, User
 from hub.services import events
-from hub.services.channels import POLICIES, private_policy
+from hub.services.channel_creation import POLICIES, private_policy
 
 POLICY_KEY = "private_channel_policy"
 
@@ -23,7 +23,7 @@ def _admin(actor: User | None) -> None:
 
 
 def get_policy(session: Session) -> str:
-    """anyone, approval or admins (what hub.services.channels enforces)."""
+    """anyone, approval or admins (what hub.services.channel_creation enforces)."""
     return private_policy(session)
 
 

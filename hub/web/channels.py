@@ -17,7 +17,7 @@ from hub.db import get_session
 from hub.errors import Forbidden, Invalid
 from hub.i18n import honorific
 from hub.models import Channel, ChannelKind, Thread, Via
-from hub.services import accounts, channel_settings, channels, threads
+from hub.services import accounts, channel_creation, channel_settings, channels, threads
 from hub.services import members as members_service
 from hub.web.blueprints import MAX_ID
 from hub.web.htmx import htmx_redirect, is_htmx, page_or_partial
@@ -109,7 +109,7 @@ def create() -> ResponseReturnValue:
     form = request.form
     db = get_session()
     try:
-        channel = channels.create_channel(
+        channel = channel_creation.create_channel(
             db,
             slug=form.get("slug", ""),
             name=form.get("name", ""),

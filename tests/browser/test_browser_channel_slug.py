@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from hub import db
-from hub.services import channels
+from hub.services import channel_creation
 from tests.factories import PASSWORD, make_user
 from tests.hub.test_wording import SLUGS_ALLOWED, SLUGS_REFUSED
 
@@ -30,7 +30,7 @@ def test_the_browser_checks_the_address_as_the_hub_does(browser: Browser, live_s
     for slug in (s for s in (*SLUGS_ALLOWED, *SLUGS_REFUSED) if len(s) <= 63 and "\n" not in s):
         field.fill(slug)
         mismatch = field.evaluate("el => el.validity.patternMismatch")
-        assert mismatch == (channels.SLUG.match(slug) is None), slug
+        assert mismatch == (channel_creation.SLUG.match(slug) is None), slug
     # Typing a dot at the end is refused before the form is sent.
     page.locator("input[name=name]").fill("Sales")
     page.locator("textarea[name=purpose]").fill("Sales talk.")

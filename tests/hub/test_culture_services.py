@@ -10,7 +10,15 @@ from sqlalchemy import select
 
 from hub.errors import Forbidden, Invalid, NotFound
 from hub.models import ChannelStatus, Event, ModerationAction, OutboxMessage, Setting, Via
-from hub.services import acknowledgements, announcements, channels, governance, moderation, rules
+from hub.services import (
+    acknowledgements,
+    announcements,
+    channel_creation,
+    channels,
+    governance,
+    moderation,
+    rules,
+)
 from hub.services import thanks as thanks_service
 from mailbridge import fanout
 from mailbridge.culture_mail import is_question
@@ -102,7 +110,7 @@ def test_private_request_policy_approve_decline(app: Flask, db: Any) -> None:
     with pytest.raises(Invalid):
         governance.approve(db, actor=admin, channel=other)
     governance.set_policy(db, actor=admin, policy="admins")
-    assert channels.private_policy(db) == "admins"
+    assert channel_creation.private_policy(db) == "admins"
     with pytest.raises(Forbidden):
         make_channel(db, private=True, reason="x", creator=member)
     db.commit()

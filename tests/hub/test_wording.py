@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from hub import db
 from hub.models import Channel
-from hub.services import channels
+from hub.services import channel_creation
 from hub.web.attachments import filesize
 from mailbridge.cli import main
 from tests.conftest import japanese_app
@@ -132,7 +132,7 @@ def test_the_address_hint_says_what_the_rule_allows(app: Flask) -> None:
     browser_rule = re.compile(pattern.group(1))
     for slug in (*SLUGS_ALLOWED, *SLUGS_REFUSED):
         allowed = bool(browser_rule.fullmatch(slug)) and len(slug) <= 63
-        assert allowed == bool(channels.SLUG.match(slug)) == (slug in SLUGS_ALLOWED), slug
+        assert allowed == bool(channel_creation.SLUG.match(slug)) == (slug in SLUGS_ALLOWED), slug
 
     # What the hint allows is accepted; what it does not is refused in the same words.
     data = {"name": "Tokyo sales", "purpose": "Sales in Tokyo.", "kind": "work"}

@@ -54,7 +54,7 @@ def test_token_kind_must_match_prefix() -> None:
 
 def test_lost_token_addresses_are_reserved_channel_names() -> None:
     """reply@ and hiroba@ take replies whose +token was lost; no channel can be named so."""
-    from hub.services.channels import RESERVED
+    from hub.services.channel_creation import RESERVED
 
     assert addresses.LOST <= RESERVED
     assert addresses.decode("welcome@hub.test", "hub.test", ["k"]).kind == "channel"
