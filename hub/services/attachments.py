@@ -11,7 +11,7 @@ import os
 import re
 import tempfile
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,6 +115,58 @@ def store(
     session.add(attachment)
     session.flush()
     return attachment
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A file picked on a form: its name, the type the browser gave it, its bytes."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+class FilesRefused(Invalid):
+    """Files picked together, some of which cannot be attached (the post is refused whole)."""
+
+    def __init__(self, refused: list[tuple[str, Reason]], others: list[str]) -> None:
+        super().__init__(refused[0][1], ", ".join(name for name, _why in refused))
+        self.refused = refused  # (file name, why), in the order picked
+        self.others = others  # the acceptable files picked with them: to be picked again
+
+    def by_reason(self) -> dict[Reason, list[str]]:
+        """The refused files' names, grouped by why."""
+        grouped: dict[Reason, list[str]] = {}
+        for name, why in self.refused:
+            grouped.setdefault(why, []).append(name)
+        return grouped
+
+
+def store_all(
+    session: Session,
+    *,
+    uploader: User | None,
+    uploads: Sequence[Upload],
+    limits: Limits | None = None,
+) -> list[Attachment]:
+    """Store every upload; when any is refused, say which, why, and which were fine.
+
+    :raises FilesRefused: after trying every file (the caller rolls back, as for any refusal,
+        so the acceptable ones are not kept either).
+    """
+    limits = limits or _current_limits()
+    stored: list[Attachment] = []
+    refused: list[tuple[str, Reason]] = []
+    for up in uploads:
+        try:
+            kept = store(session, uploader=uploader, filename=up.filename,
+                         content_type=up.content_type, data=up.data, limits=limits)  # fmt: skip
+            stored.append(kept)
+        except Invalid as exc:
+            refused.append((clean_filename(up.filename), exc.reason))
+    if refused:
+        raise FilesRefused(refused, [a.filename for a in stored])
+    return stored
 
 
 def path_for(root: Path, digest: str) -> Path:

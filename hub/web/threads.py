@@ -158,20 +158,12 @@ def _poll(thread_id: int, after: int) -> ResponseReturnValue:
 
 
 def _uploads(files: list[FileStorage]) -> list[Attachment]:
-    stored = []
-    for f in files:
-        if not f or not f.filename:
-            continue
-        stored.append(
-            attachments.store(
-                get_session(),
-                uploader=g.user,
-                filename=f.filename,
-                content_type=f.mimetype or "application/octet-stream",
-                data=f.read(),
-            )
-        )
-    return stored
+    picked = [
+        attachments.Upload(f.filename, f.mimetype or "application/octet-stream", f.read())
+        for f in files
+        if f and f.filename
+    ]
+    return attachments.store_all(get_session(), uploader=g.user, uploads=picked)
 
 
 @bp.post("/t/<int:thread_id>/reply")
