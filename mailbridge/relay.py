@@ -6,7 +6,9 @@ from __future__ import annotations
 import smtplib
 import ssl
 import threading
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -101,7 +103,9 @@ class Relay:
 class Lanes:
     """Several connections to the relay, each kept by a sender thread of its own: while one
     waits for the relay's answer, another sends. A mail goes to whichever thread is free first,
-    so one the relay holds on to (a slow receiving server) holds up no other."""
+    so one the relay holds on to (a slow receiving server) holds up no other; but a member's
+    mails leave in the order they were handed over (a reply never overtakes the post it
+    answers): a mail to someone whose earlier mail is still on its way waits for it."""
 
     def __init__(self, url: str, connections: int) -> None:
         self.url = url
@@ -109,13 +113,47 @@ class Lanes:
         self.relays: list[Relay] = []
         self.mine = threading.local()
         self.threads = ThreadPoolExecutor(self.count, thread_name_prefix="hiroba-relay")
+        self.lock = threading.Lock()
+        # Per recipient with a mail on its way: the mails waiting behind it.
+        self.behind: dict[str, deque[_Mail]] = {}
 
     def __len__(self) -> int:
         return self.count
 
     def submit(self, mail_from: str, to_addr: str, raw: bytes) -> Future[None]:
         """Hand one mail over; the future says how the relay took it."""
-        return self.threads.submit(self._send, mail_from, to_addr, raw)
+        mail = _Mail(mail_from, to_addr, raw, Future())
+        with self.lock:
+            waiting = self.behind.get(mail.key)
+            if waiting is not None:
+                waiting.append(mail)
+                return mail.done
+            self.behind[mail.key] = deque()
+        self._go(mail)
+        return mail.done
+
+    def _go(self, mail: _Mail) -> None:
+        try:
+            sending = self.threads.submit(self._send, mail.mail_from, mail.to_addr, mail.raw)
+        except RuntimeError:  # closed meanwhile (the run is ending): not sent, so sent later
+            sending = Future()
+            sending.set_exception(OSError("the relay connections were closed"))
+        sending.add_done_callback(lambda sent: self._next(mail, sent))
+
+    def _next(self, mail: _Mail, sent: Future[None]) -> None:
+        """Pass on how ``mail`` went, then send the recipient's next mail, if one waits."""
+        error = sent.exception()
+        if error is not None:
+            mail.done.set_exception(error)
+        else:
+            mail.done.set_result(None)
+        with self.lock:
+            waiting = self.behind[mail.key]
+            if not waiting:
+                del self.behind[mail.key]
+                return
+            after = waiting.popleft()
+        self._go(after)
 
     def _send(self, mail_from: str, to_addr: str, raw: bytes) -> None:
         relay: Relay | None = getattr(self.mine, "relay", None)
@@ -129,6 +167,19 @@ class Lanes:
         self.threads.shutdown(wait=True)
         for relay in self.relays:
             relay.close()
+
+
+@dataclass(slots=True)
+class _Mail:
+    mail_from: str
+    to_addr: str
+    raw: bytes
+    # How the relay took it.
+    done: Future[None]
+
+    @property
+    def key(self) -> str:
+        return self.to_addr.lower()
 
 
 def send_raw(

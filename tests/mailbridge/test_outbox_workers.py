@@ -84,14 +84,15 @@ def _until_only_the_trap_is_out(relay: CountingRelay, session: Any) -> None:
     while time.monotonic() < deadline:
         with relay.lock:
             taken = {mid for mid, _ in relay.count}
-        session.rollback()
         sent = select(OutboxMessage.message_id).where(OutboxMessage.status == "sent")
         recorded = taken <= set(session.scalars(sent))
+        # On SQLite even a read holds the write lock (BEGIN IMMEDIATE): let the worker write.
+        session.rollback()
         if recorded and taken == settled:
             return
         settled = taken if recorded else None
         time.sleep(0.1)
-    raise AssertionError("the worker did not settle while the relay held one mail")
+    raise AssertionError(f"the worker did not settle while the relay held one mail: {taken}")
 
 
 def _start(settings: dict[str, Any]) -> subprocess.Popen[bytes]:
