@@ -57,6 +57,21 @@ def record_mentions(
     return found
 
 
+def unreadable_mentions(session: Session, post: Post) -> list[tuple[str, User]]:
+    """The members ``post`` names who cannot read its channel, so were not told (see
+    ``record_mentions``): each with the handle as far as it names them (``田中`` of
+    ``@田中さん``), for telling the author."""
+    found: dict[int, tuple[str, User]] = {}
+    for handle in mention_handles(post.body):
+        span = resolve_handle_span(session, handle)
+        if span is None or span[0].id in found:
+            continue
+        user, length = span
+        if not permissions.can_read(session, user, post.thread.channel):
+            found[user.id] = (handle[:length], user)
+    return list(found.values())
+
+
 def resolve_handle(session: Session, handle: str) -> User | None:
     """Find the one active member an @handle names (None when unknown or ambiguous): a whole
     address, an address's local part, or else a name (see ``_by_name``)."""

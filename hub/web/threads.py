@@ -8,6 +8,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    flash,
     g,
     make_response,
     redirect,
@@ -16,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import login_required
 from markupsafe import Markup
 from werkzeug.datastructures import FileStorage
@@ -24,7 +26,7 @@ from werkzeug.wrappers import Response
 from hub import permissions
 from hub.db import get_session
 from hub.errors import Forbidden, HubError, Invalid, Reason
-from hub.models import Attachment, Post, Thread, Via
+from hub.models import Attachment, Channel, Post, Thread, User, Via
 from hub.services import attachments, channels, handles, moderation, threads
 from hub.text import MentionLink, mention_handles, render_markdown
 from hub.web.blueprints import MAX_ID, error_fragment
@@ -36,15 +38,17 @@ EMOJI = ("👍", "🙏", "🎉", "😄", "✅")
 
 
 @bp.app_template_filter("markdown")
-def _markdown(text: str) -> Markup:
-    return Markup(render_markdown(text, _mention_links(text)))
+def _markdown(text: str, channel: Channel | None = None) -> Markup:
+    return Markup(render_markdown(text, _mention_links(text, channel)))
 
 
-def _mention_links(text: str) -> dict[str, MentionLink]:
+def _mention_links(text: str, channel: Channel | None) -> dict[str, MentionLink]:
     """The members of the hub the @handles in ``text`` name, as the mention parser resolves
-    them (once per handle and request: a thread page names the same people again and again)."""
+    them (once per handle and request: a thread page names the same people again and again);
+    in a post, only those who may read its ``channel`` (the others were not told of it)."""
     cache: dict[str, MentionLink | None] = request.environ.setdefault("hiroba.mentions", {})
     has_page = "culture.member_thanks" in current_app.view_functions
+    readers: dict[str, User] = request.environ.setdefault("hiroba.mentioned", {})
     links: dict[str, MentionLink] = {}
     for handle in mention_handles(text):
         if handle not in cache:
@@ -54,10 +58,29 @@ def _mention_links(text: str) -> dict[str, MentionLink]:
                 member, length = found
                 href = url_for("culture.member_thanks", user_id=member.id) if has_page else None
                 cache[handle] = MentionLink(length=length, name=member.name, href=href)
+                readers[handle] = member
         link = cache[handle]
-        if link is not None:
+        if link is not None and (channel is None or _reads(readers[handle], channel)):
             links[handle] = link
     return links
+
+
+def _reads(member: User, channel: Channel) -> bool:
+    """Whether ``member`` may read ``channel`` (once per request)."""
+    seen: dict[tuple[int, int], bool] = request.environ.setdefault("hiroba.readers", {})
+    key = (member.id, channel.id)
+    if key not in seen:
+        seen[key] = permissions.can_read(get_session(), member, channel)
+    return seen[key]
+
+
+def _not_told(post: Post) -> list[str]:
+    """The author is told which members their post names but did not reach: those who cannot
+    read its channel (a notice, for the page or the reply form)."""
+    return [
+        _("@%(handle)s cannot read this channel, so they were not notified.", handle=handle)
+        for handle, _member in handles.unreadable_mentions(get_session(), post)
+    ]
 
 
 @bp.app_context_processor
@@ -181,11 +204,14 @@ def reply(thread_id: int) -> ResponseReturnValue:
         db.rollback()
         return _reply_refused(thread, body, exc)
     db.commit()
+    not_told = _not_told(post)
     if not is_htmx():
+        for note in not_told:
+            flash(note, "warn")
         return redirect(url_for("threads.show", thread_id=thread.id) + f"#post-{post.id}", 303)
     after = _int_arg("after") or post.id - 1
     new = threads.list_posts(db, thread, after_id=after)
-    context = _thread_context(thread, new=new, fresh_form=True)
+    context = _thread_context(thread, new=new, fresh_form=True, not_told=not_told)
     return page_or_partial("threads/show.html", "threads/_new_posts.html", **context)
 
 
@@ -222,6 +248,8 @@ def create(slug: str) -> ResponseReturnValue:
         db.rollback()
         return render_template("threads/new.html", channel=channel, form=form, error=exc), 422
     db.commit()
+    for note in _not_told(post):
+        flash(note, "warn")
     return htmx_redirect(url_for("threads.show", thread_id=post.thread_id))
 
 
