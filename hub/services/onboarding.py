@@ -19,7 +19,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from hub.models import Channel, ChannelStatus, User
-from hub.services import accounts, announcements, channels, events
+from hub.services import accounts, announcements, channels, events, login_links
 
 INVITE_LINK_DAYS = 7
 
@@ -88,6 +88,6 @@ def invite(session: Session, user: User, *, actor: User | None, days: int) -> No
         events.emit(session, "member_welcome", actor_id=actor.id if actor else None,
                     subject_id=user.id)  # fmt: skip
         return
-    token = accounts.create_login_link(session, user, minutes=days * 24 * 60)
+    token = login_links.create_login_link(session, user, minutes=days * 24 * 60)
     events.emit(session, "member_invited", actor_id=actor.id if actor else None,
                 subject_id=user.id, token=token, days=days)  # fmt: skip

@@ -22,7 +22,7 @@ from flask_login import current_user, login_user, logout_user
 from hub.db import get_session
 from hub.errors import HubError
 from hub.models import User
-from hub.services import accounts, events
+from hub.services import accounts, events, login_links
 from hub.web import limiter
 
 bp = Blueprint("auth", __name__)
@@ -89,7 +89,7 @@ def request_link() -> ResponseReturnValue:
     user = accounts.find_user_by_email(db, email) if email else None
     if user is not None and user.active:
         minutes = int(current_app.config["MAGIC_LINK_MINUTES"])
-        token = accounts.create_login_link(db, user, minutes=minutes)
+        token = login_links.create_login_link(db, user, minutes=minutes)
         # The mail bridge turns this event into the mail (template mail/login_link).
         events.emit(db, "login_link_requested", subject_id=user.id, token=token)
         db.commit()
@@ -99,7 +99,7 @@ def request_link() -> ResponseReturnValue:
 def _link_failed(token: str, status: int) -> ResponseReturnValue:
     """The page of a link that no longer works: it offers to mail a fresh one (to the member
     it was made for), or for a link nobody knows the address form."""
-    link = accounts.find_login_link(get_session(), token)
+    link = login_links.find_login_link(get_session(), token)
     renewable = link is not None and link.user.active
     page = render_template("auth/confirm_link.html", token=token, failed=True, renewable=renewable)
     return page, status
@@ -109,7 +109,7 @@ def _link_failed(token: str, status: int) -> ResponseReturnValue:
 def confirm_link(token: str) -> ResponseReturnValue:
     """Show a button: opening the link (mail scanners do) never signs anybody in. A link that
     no longer works (an invitation opened after its days) says so at once."""
-    if not accounts.link_works(accounts.find_login_link(get_session(), token)):
+    if not login_links.link_works(login_links.find_login_link(get_session(), token)):
         return _link_failed(token, 200)
     return render_template("auth/confirm_link.html", token=token)
 
@@ -120,7 +120,7 @@ def use_link(token: str) -> ResponseReturnValue:
     """Spend the link and sign in."""
     db = get_session()
     try:
-        user = accounts.use_login_link(db, token)
+        user = login_links.use_login_link(db, token)
     except HubError:
         db.rollback()
         return _link_failed(token, 422)
@@ -136,7 +136,7 @@ def renew_link(token: str) -> ResponseReturnValue:
     answer names no address (whoever holds the old link learns nothing new)."""
     db = get_session()
     minutes = int(current_app.config["MAGIC_LINK_MINUTES"])
-    renewed = accounts.renew_login_link(db, token, minutes=minutes)
+    renewed = login_links.renew_login_link(db, token, minutes=minutes)
     if renewed is None:
         return _link_failed(token, 422)
     user, fresh = renewed

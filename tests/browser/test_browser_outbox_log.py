@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, expect
 
 from hub import db, demo
 from hub.demo import DOMAIN
-from hub.services import accounts, events
+from hub.services import accounts, events, login_links
 from mailbridge import delivery, fanout
 from tests.browser.conftest import ROOT, sign_in
 from tests.conftest import LiveServer
@@ -35,7 +35,7 @@ def test_admin_filters_the_outgoing_mail(browser: Browser, ja_hub: LiveServer) -
         for local in ("tanaka", "suzuki", "emily"):
             user = accounts.find_user_by_email(session, f"{local}@{DOMAIN}")
             assert user is not None
-            token = accounts.create_login_link(session, user, minutes=15)
+            token = login_links.create_login_link(session, user, minutes=15)
             events.emit(session, "login_link_requested", subject_id=user.id, token=token)
         accounts.create_user(
             session, email=f"kobayashi@{DOMAIN}", name="小林 部長", email_only=True,

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from hub import create_app, db
 from hub.models import Event, LoginLink
-from hub.services import accounts
+from hub.services import accounts, login_links
 from hub.web import limiter
 from tests.conftest import test_settings
 from tests.factories import make_user
@@ -70,7 +70,7 @@ def test_magic_link_is_single_use_and_needs_a_post(client, session):
 
 def test_magic_link_expires(client, session):
     user = make_user(session, email="kachou@corp.example", email_only=True)
-    token = accounts.create_login_link(session, user, minutes=15)
+    token = login_links.create_login_link(session, user, minutes=15)
     link = session.scalars(select(LoginLink)).one()
     link.expires_at = link.expires_at - timedelta(minutes=16)
     session.commit()
@@ -81,7 +81,7 @@ def test_magic_link_expires(client, session):
 def test_deactivated_member_cannot_sign_in_by_any_door(client, session, auth):
     admin = make_user(session, admin=True)
     user = make_user(session, email="gone@corp.example")
-    token = accounts.create_login_link(session, user)
+    token = login_links.create_login_link(session, user)
     session.commit()
     assert auth.login("gone@corp.example").status_code == 303  # a live session ...
     accounts.deactivate(session, user, actor=admin)
