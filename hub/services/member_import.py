@@ -11,16 +11,9 @@ from sqlalchemy.orm import Session
 
 from hub.errors import Invalid, Reason
 from hub.models import User
-from hub.services.accounts import (
-    LOCALES,
-    check_timezone,
-    find_user_by_email,
-    normalize_email,
-    parse_working_days,
-    parse_working_hours,
-    require_admin,
-)
+from hub.services.accounts import LOCALES, find_user_by_email, normalize_email, require_admin
 from hub.services.onboarding import Start, add_member
+from hub.services.working_time import check_timezone, parse_working_days, parse_working_hours
 
 
 @dataclass

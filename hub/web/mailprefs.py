@@ -31,7 +31,7 @@ from hub import delivery_words, tokens
 from hub.db import get_session
 from hub.errors import HubError, Invalid, Reason
 from hub.models import Channel, Delivery, Membership, User
-from hub.services import accounts, attachments, channels
+from hub.services import accounts, attachments, channels, working_time
 from hub.web import csrf, signed
 from hub.web.settings import form_time, typed_hours, zones
 
@@ -112,7 +112,7 @@ def preferences(token: str) -> ResponseReturnValue:
         deliveries=list(Delivery),
         memberships=memberships,
         muted=channels.muted_channels(session, user),
-        days=accounts.DAYS,
+        days=working_time.DAYS,
         zones=zones(),
         # A refused form shows every field as typed, not as saved before.
         shown=_Shown.typed(shown, request.form) if error else shown,

@@ -17,7 +17,7 @@ from hub import delivery_words
 from hub.db import get_session
 from hub.errors import Invalid, Reason
 from hub.models import Channel, Delivery, Membership, User
-from hub.services import accounts, channels
+from hub.services import accounts, channels, working_time
 from hub.web import auth
 
 bp = Blueprint("settings", __name__)
@@ -67,7 +67,7 @@ def _page(
         zones=zones(),
         deliveries=list(Delivery),
         email_only=user.email_only,
-        days=accounts.DAYS,
+        days=working_time.DAYS,
         chosen_days=shown.working_days.split(","),
         memberships=_memberships(),
         muted=channels.muted_channels(get_session(), user),
@@ -82,7 +82,7 @@ def form_time(minutes: int) -> str:
 
 
 def typed_hours(form: MultiDict[str, str]) -> str:
-    """The working hours the form's two times give, as ``accounts.parse_working_hours`` reads
+    """The working hours the form's two times give, as ``working_time.parse_working_hours`` reads
     them: an end of 00:00 is midnight (00:00 to 00:00 is all day, 00:00-24:00); an end before
     the start is the next morning (a night shift)."""
     start, end = form.get("work_start", ""), form.get("work_end", "")

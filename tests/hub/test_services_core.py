@@ -6,7 +6,7 @@ import pytest
 
 from hub.errors import Forbidden, Invalid, NotFound, Reason
 from hub.models import Event, Via
-from hub.services import accounts, channels, threads
+from hub.services import accounts, channels, threads, working_time
 from tests.factories import make_channel, make_thread, make_user
 
 
@@ -83,11 +83,11 @@ def test_edit_keeps_history_and_delete_is_soft(session):
 
 
 def test_working_days_and_hours_parse():
-    assert accounts.parse_working_days("月-金") == "mon,tue,wed,thu,fri"
+    assert working_time.parse_working_days("月-金") == "mon,tue,wed,thu,fri"
     # A night shift runs into the next morning; equal start and end mean nothing.
-    assert accounts.parse_working_hours("18:00-09:00") == (1080, 540)
+    assert working_time.parse_working_hours("18:00-09:00") == (1080, 540)
     with pytest.raises(Invalid):
-        accounts.parse_working_hours("09:00-09:00")
+        working_time.parse_working_hours("09:00-09:00")
 
 
 def test_join_and_leave_open_channel(session):

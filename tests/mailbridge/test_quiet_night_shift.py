@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from hub.errors import Invalid
 from hub.models import Delivery, OutboxMessage, Via
-from hub.services import accounts, channels, threads
+from hub.services import accounts, channels, threads, working_time
 from mailbridge import delivery, fanout, quiet
 from tests.factories import make_channel, make_thread, make_user
 from tests.fixtures_mailout import to
@@ -32,9 +32,12 @@ def at(zone: ZoneInfo, *fields: int) -> datetime:
 
 
 def shift(tz: str, hours: str = "22:00-06:00", days: str = "mon-fri") -> Any:
-    start, end = accounts.parse_working_hours(hours)
+    start, end = working_time.parse_working_hours(hours)
     return SimpleNamespace(
-        timezone=tz, working_days=accounts.parse_working_days(days), work_start=start, work_end=end
+        timezone=tz,
+        working_days=working_time.parse_working_days(days),
+        work_start=start,
+        work_end=end,
     )
 
 
@@ -124,7 +127,7 @@ def test_all_day_and_day_hours_keep_their_meaning() -> None:
     ],
 )
 def test_hours_that_cross_midnight_are_accepted(text: str, minutes: tuple[int, int]) -> None:
-    assert accounts.parse_working_hours(text) == minutes
+    assert working_time.parse_working_hours(text) == minutes
 
 
 @pytest.mark.parametrize(
@@ -132,7 +135,7 @@ def test_hours_that_cross_midnight_are_accepted(text: str, minutes: tuple[int, i
 )
 def test_equal_or_impossible_hours_are_still_refused(text: str) -> None:
     with pytest.raises(Invalid):
-        accounts.parse_working_hours(text)
+        working_time.parse_working_hours(text)
 
 
 def night_worker(session: Any, email: str, tz: str, **kw: Any) -> Any:
