@@ -13,13 +13,10 @@ from sqlalchemy import func, select
 
 from hub import db
 from hub.models import Attachment, Post, Thread
-from tests import fixtures_ui_small
 from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
 
-# The demo hub in Japanese with this work's part of the catalog merged.
-ja_hub = fixtures_ui_small.ja_hub
 
 PDF = {"name": "給与表.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n%%EOF\n"}
 SVG = {"name": "evil.svg", "mimeType": "image/svg+xml", "buffer": b"<svg onload=alert(1)>"}

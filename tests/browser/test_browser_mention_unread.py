@@ -12,13 +12,10 @@ from sqlalchemy import select
 
 from hub import db
 from hub.models import Channel, Mention, Post, Thread, User
-from tests import fixtures_ui_small
 from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
 
-# The demo hub in Japanese with this work's part of the catalog merged.
-ja_hub = fixtures_ui_small.ja_hub
 
 NOT_TOLD = "@田中 さんはこのチャンネルを読めないため、通知されていません。"
 

@@ -13,13 +13,9 @@ from sqlalchemy import select
 
 from hub import db, demo
 from hub.models import User
-from tests import fixtures_ui_small
 from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
-
-# The demo hub in Japanese with this work's part of the catalog merged.
-ja_hub = fixtures_ui_small.ja_hub
 
 
 def _role(hub: Any, local: str) -> str:

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from babel.messages.pofile import read_po
 from flask import Flask
 
 from hub import db
+from tests.conftest import CATALOG, japanese_app
 from tests.factories import make_user, signed_in
 from tests.fixtures_mailout import text_of, to
-from tests.fixtures_ui_small import merged_catalog, ui_small_app
 from tests.hub.test_onboarding import send_all
 
 NEW = "shinjin@corp.example"
@@ -22,7 +23,7 @@ NEW = "shinjin@corp.example"
 @pytest.fixture
 def ja_app(database_url: str, tmp_path: Path, smtp_sink: Any) -> Iterator[Flask]:
     """The app in Japanese (the catalog with this work's part), mail relayed to the sink."""
-    with ui_small_app(database_url, tmp_path, RELAY_URL=smtp_sink.url) as app:
+    with japanese_app(database_url, tmp_path, RELAY_URL=smtp_sink.url) as app:
         yield app
 
 
@@ -57,6 +58,7 @@ def test_the_invitation_and_the_link_mail_say_login(ja_app: Flask, smtp_sink: An
 
 
 def test_no_japanese_string_says_signin() -> None:
-    catalog = merged_catalog()
+    with CATALOG.open("rb") as src:
+        catalog = read_po(src)
     said = [m.id for m in catalog if m.id and "サインイン" in str(m.string)]
     assert said == []
