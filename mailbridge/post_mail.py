@@ -200,7 +200,7 @@ def _template_context(
         # names are put in after, so a name's own * or _ is not taken for Markdown.
         "body_text": show_names(markdown_text(source), mentioned),
         "body_html": render_markdown(show_names(source, mentioned)),
-        "thread_url": f"{base}/t/{thread.id}#p{post.id}",
+        "thread_url": f"{base}/t/{thread.id}#post-{post.id}",
         "attachments": [
             {"filename": a.filename, "url": _ATTACH.format(i)} for i, a in enumerate(attachments)
         ],

@@ -232,7 +232,7 @@ def _tell_placed(
     from mailbridge import outbound
 
     post_id = result.get("post_id")
-    url = f"{ctx.app.config['BASE_URL']}/t/{thread.id}" + (f"#p{post_id}" if post_id else "")
+    url = f"{ctx.app.config['BASE_URL']}/t/{thread.id}" + (f"#post-{post_id}" if post_id else "")
     headers = {"Reply-To": outbound.reply_address(ctx.app, user.id, thread.id)}
     if ctx.incoming.message_id:
         headers["In-Reply-To"] = headers["References"] = f"<{ctx.incoming.message_id}>"

@@ -36,3 +36,18 @@ document.addEventListener("htmx:confirm", function (event) {
   event.preventDefault();
   if (window.confirm(event.detail.question)) { event.detail.issueRequest(true); } else { form.reset(); }
 });
+
+// A link to a post that is not on this thread page (/t/N#post-M from a mail or a bookmark, the
+// post since pushed back to an older page) opens the page that holds it (/p/M). A page of older
+// posts (?before=) is where /p/M leads: it never goes on from there.
+function hirobaFindPost() {
+  var match = /^#post-(\d+)$/.exec(location.hash);
+  var posts = document.getElementById("posts");
+  if (!match || !posts || !posts.dataset.permalink || /[?&]before=/.test(location.search)) { return; }
+  if (!document.getElementById("post-" + match[1])) {
+    location.replace(posts.dataset.permalink.replace(/0$/, match[1]));
+  }
+}
+document.addEventListener("DOMContentLoaded", hirobaFindPost);
+document.addEventListener("htmx:afterSettle", hirobaFindPost);
+document.addEventListener("htmx:historyRestore", hirobaFindPost);

@@ -70,6 +70,18 @@ def whole_page_redirect(location: str, status: int = 303) -> Response:
     return response
 
 
+def open_page(location: str) -> Response:
+    """Open ``location`` as a whole page, its ``#fragment`` included: htmx follows a redirect
+    without it (XHR drops it), so a boosted link gets ``HX-Redirect`` and a browser a 302."""
+    if from_htmx():
+        response: Response = make_response("", 200)
+        response.headers["HX-Redirect"] = location
+    else:
+        response = redirect(location)
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
 def stop_polling(response: Response) -> Response:
     """Make an answer to a poll its last: htmx stops an ``every`` trigger on status 286."""
     response.status_code = 286

@@ -30,7 +30,8 @@ from hub.models import Attachment, Channel, Post, Thread, User, Via
 from hub.services import attachments, channels, handles, moderation, threads
 from hub.text import MentionLink, mention_handles, render_markdown
 from hub.web.blueprints import MAX_ID, error_fragment
-from hub.web.htmx import htmx_redirect, is_htmx, page_or_partial, stop_polling
+from hub.web.htmx import htmx_redirect, is_htmx, open_page, page_or_partial, stop_polling
+from hub.web.post_links import newer_url, post_url
 
 bp = Blueprint("threads", __name__)
 
@@ -120,12 +121,14 @@ def _older_than(thread: Thread, posts: list[Post]) -> int | None:
 
 def _thread_context(thread: Thread, **extra: object) -> dict[str, Any]:
     db = get_session()
-    posts = threads.list_posts(db, thread, before_id=_int_arg("before"))
+    before = _int_arg("before")
+    posts = threads.list_posts(db, thread, before_id=before)
     return {
         "thread": thread,
         "channel": thread.channel,
         "posts": posts,
         "older": _older_than(thread, posts),
+        "newer": newer_url(thread, before),
         "last_id": threads.latest_post_id(db, thread),
         "can_post": permissions.can_post(db, g.user, thread.channel),
         **extra,
@@ -256,13 +259,12 @@ def create(slug: str) -> ResponseReturnValue:
 @bp.get("/p/<int:post_id>")
 @login_required
 def permalink(post_id: int) -> ResponseReturnValue:
-    """A post's address: its thread, scrolled to it; htmx gets the post alone (edit's Cancel)."""
+    """A post's address: the page of its thread that holds it, scrolled to it; htmx gets the
+    post alone (edit's Cancel)."""
     post = threads.get_visible_post(get_session(), post_id, viewer=g.user)
     if is_htmx():
         return page_or_partial("threads/show.html", "threads/_post.html", post=post)
-    response = redirect(url_for("threads.show", thread_id=post.thread_id) + f"#post-{post.id}")
-    response.headers["Vary"] = "HX-Request"
-    return response
+    return open_page(post_url(post))
 
 
 def _editable_post(post_id: int) -> Post:
@@ -292,7 +294,7 @@ def edit(post_id: int) -> ResponseReturnValue:
     db.commit()
     if is_htmx():
         return page_or_partial("threads/show.html", "threads/_post.html", post=post)
-    return redirect(url_for("threads.show", thread_id=post.thread_id) + f"#post-{post.id}", 303)
+    return redirect(post_url(post), 303)
 
 
 def _edit_form(post: Post, body: str, status: int = 200, **extra: object) -> Response:
@@ -312,7 +314,7 @@ def delete(post_id: int) -> ResponseReturnValue:
     db.commit()
     if is_htmx():
         return page_or_partial("threads/show.html", "threads/_post.html", post=post)
-    return redirect(url_for("threads.show", thread_id=post.thread_id) + f"#post-{post.id}", 303)
+    return redirect(post_url(post), 303)
 
 
 @bp.post("/p/<int:post_id>/react")
@@ -326,4 +328,4 @@ def react(post_id: int) -> ResponseReturnValue:
     db.expire(post, ["reactions"])
     if is_htmx():
         return page_or_partial("threads/show.html", "threads/_reactions.html", post=post)
-    return redirect(url_for("threads.show", thread_id=post.thread_id) + f"#post-{post.id}", 303)
+    return redirect(post_url(post), 303)

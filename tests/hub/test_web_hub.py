@@ -198,7 +198,8 @@ def test_search_page_lists_each_thread_once(client, session, hub):
     for headers in ({}, HX):
         page = client.get("/search?q=A社", headers=headers).get_data(as_text=True)
         assert page.count('class="result"') == 1
-        assert f'href="/t/{thread.id}#post-{first.id}"' in page
+        # The post's permalink: it opens the thread's page holding it, however old it is.
+        assert f'href="/p/{first.id}"' in page
         # The private channel's matching reply stays out for alice.
         page = client.get("/search?q=見積", headers=headers).get_data(as_text=True)
         assert page.count('class="result"') == 1 and "評価" not in page

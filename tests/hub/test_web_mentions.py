@@ -59,7 +59,7 @@ def test_mentions_are_listed_newest_first_with_where_who_and_what(app, hub) -> N
     newest, older = shown
     assert "人事" in newest and "評価面談" in newest and "面談の日程" in newest
     assert "Sales" in older and "Q3 plan" in older and "Aoki Ken" in older
-    assert f'href="/t/{hub["open"].thread_id}#post-{hub["open"].id}"' in older
+    assert f'href="/p/{hub["open"].id}"' in older  # the page of its thread holding it
     assert 'href="/c/sales"' in older
     # The snippet is the post's text on one line, as it reads: no Markdown marks, no HTML.
     assert "@bob could you check the numbers?" in older
@@ -118,7 +118,7 @@ def test_reading_changes_nothing_and_a_post_records_the_visit(app, hub) -> None:
         assert aoki is not None
         later = make_thread(s, channel=channels.get_channel(s, "sales"), author=aoki,
                             title="Later", body="@bob one more")  # fmt: skip
-        later_thread = later.thread_id
+        later_post = later.id
     r = bob.post("/mentions/seen", data={"up_to": newest.group(1)}, headers=HX)
     assert r.status_code == 200
     # htmx gets the navigation's count back, out of band.
@@ -126,7 +126,7 @@ def test_reading_changes_nothing_and_a_post_records_the_visit(app, hub) -> None:
     assert ">1</span>" in r.text
     after = bob.get("/mentions").text
     marked = [item for item in items(after) if 'class="badge new"' in item]
-    assert len(marked) == 1 and f"/t/{later_thread}#" in marked[0]
+    assert len(marked) == 1 and f'href="/p/{later_post}"' in marked[0]
 
     # Without JavaScript: the button posts, and the member comes back to the page.
     up_to = re.search(r'name="up_to" value="(\d+)"', after)

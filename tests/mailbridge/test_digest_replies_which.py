@@ -144,6 +144,10 @@ def test_the_member_is_told_where_the_answer_went(
     assert line in str(told["Subject"]) and line in text_of(told) and line in _html_of(told)
     assert re.search(r"投稿しました|Posted", text_of(told))
     assert f"/t/{marker}" in text_of(told) and f"/t/{marker}" in _html_of(told)
+    # The link's anchor is the post's element on the thread page (id="post-N"), not "#pN".
+    posted = max(p.id for p in session.get(Thread, marker).posts)
+    session.commit()  # end the read: SQLite's writer (the intake) must not wait for us
+    assert f"/t/{marker}#post-{posted}" in text_of(told)
     assert told["In-Reply-To"] == "<answer.1@corp.example>"
     assert told["Auto-Submitted"] == "auto-generated"
     joined = re.compile(r"営業.{0,20}(?:メンバー|member)|(?:member|メンバー).{0,20}営業")
