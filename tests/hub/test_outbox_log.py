@@ -28,7 +28,7 @@ from hub.models import BounceRecord, OutboxMessage, User, Via
 from hub.services import members
 from hub.web.outbox_admin import CANCEL_LABELS, KIND_LABELS
 from mailbridge import delivery, digests, fanout
-from tests.conftest import CATALOG, dispose, test_settings
+from tests.conftest import dispose, japanese_app, test_settings
 from tests.factories import make_channel, make_thread, make_user, signed_in
 from tests.fixtures_mailout import parse, text_of
 
@@ -391,35 +391,9 @@ def test_every_reason_a_waiting_mail_is_cancelled_for_is_worded():
 
 @pytest.fixture
 def ja_app(database_url: str, tmp_path: Path, smtp_sink: Any) -> Iterator[Flask]:
-    """The app with the project's Japanese catalog and this page's part of it (until the lead
-    merges hub/translations/parts/outbox_log.po into it), compiled here."""
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-
-    from hub.web import babel
-
-    with CATALOG.open("rb") as f:
-        catalog = read_po(f)
-    with (ROOT / "hub/translations/parts/outbox_log.po").open("rb") as f:
-        for message in read_po(f):
-            if message.id and not (catalog.get(message.id) and catalog.get(message.id).string):
-                catalog[message.id] = message
-    folder = tmp_path / "translations" / "ja" / "LC_MESSAGES"
-    folder.mkdir(parents=True)
-    with (folder / "messages.mo").open("wb") as out:
-        write_mo(out, catalog)
-    dirs = str(tmp_path / "translations")
-    app = create_app(
-        test_settings(
-            database_url, tmp_path, BABEL_TRANSLATION_DIRECTORIES=dirs, RELAY_URL=smtp_sink.url
-        )
-    )
-    with app.app_context():
-        babel.domain_instance.cache.clear()
-    yield app
-    with app.app_context():
-        babel.domain_instance.cache.clear()
-    dispose(app)
+    """The app with the project's Japanese catalog."""
+    with japanese_app(database_url, tmp_path, RELAY_URL=smtp_sink.url) as app:
+        yield app
 
 
 def test_in_japanese(ja_app):

@@ -4,50 +4,16 @@ happened, in English and Japanese, with a link to the page holding the form."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from flask import Flask
 
-from hub import create_app, db
-from hub.web import babel
-from tests.conftest import CATALOG, dispose, test_settings
+from hub import db
+from tests.conftest import japanese_app
 from tests.factories import make_user, signed_in
 
-# The Japanese of this area, until the lead merges it into the catalog.
-PART = CATALOG.parents[2] / "parts" / "web_nav.po"
 BOOSTED = {"HX-Request": "true", "HX-Boosted": "true"}
-
-
-@contextlib.contextmanager
-def _ja_app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    """The app with the Japanese catalog (and this area's part of it) compiled here."""
-    with CATALOG.open("rb") as src:
-        catalog = read_po(src)
-    if PART.exists():
-        with PART.open("rb") as src:
-            for message in read_po(src):
-                if message.id:
-                    catalog[message.id] = message
-    folder = tmp_path / "translations" / "ja" / "LC_MESSAGES"
-    folder.mkdir(parents=True)
-    with (folder / "messages.mo").open("wb") as out:
-        write_mo(out, catalog)
-    dirs = str(tmp_path / "translations")
-    app = create_app(test_settings(database_url, tmp_path, BABEL_TRANSLATION_DIRECTORIES=dirs))
-    with app.app_context():
-        babel.domain_instance.cache.clear()
-    try:
-        yield app
-    finally:
-        with app.app_context():
-            babel.domain_instance.cache.clear()
-        dispose(app)
 
 
 @pytest.fixture
@@ -87,7 +53,7 @@ def test_an_address_that_only_takes_forms_says_what_to_do(client, member) -> Non
 
 
 def test_the_405_page_in_japanese(database_url, tmp_path) -> None:
-    with _ja_app(database_url, tmp_path) as app:
+    with japanese_app(database_url, tmp_path) as app:
         client = app.test_client()
         r = client.get("/login/link", headers={"Accept-Language": "ja"})
         page = r.get_data(as_text=True)
