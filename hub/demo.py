@@ -17,7 +17,15 @@ from sqlalchemy.orm import Session
 
 from hub.db import utcnow
 from hub.models import Channel, Event, Post, User, Via
-from hub.services import accounts, channel_creation, channels, onboarding, rules, threads
+from hub.services import (
+    accounts,
+    channel_creation,
+    channels,
+    onboarding,
+    rules,
+    thread_pages,
+    threads,
+)
 
 DOMAIN = "hiroba-shoji.example"
 ADMIN_EMAIL = f"sato@{DOMAIN}"
@@ -202,7 +210,7 @@ def load(session: Session, *, password: str | None = None) -> DemoResult:
     for slug, title, posts, reactions in THREADS:
         _thread(session, by_slug[slug], title, posts, reactions, people)
     for channel in made:
-        latest = [t.last_post_at for t in threads.list_threads(session, channel, limit=1)]
+        latest = [t.last_post_at for t in thread_pages.list_threads(session, channel, limit=1)]
         channel.last_activity_at = latest[0] if latest else channel.created_at
     # The demo's history is already "seen": it must not turn into a flood of mail.
     session.execute(update(Event).values(processed_at=utcnow()))

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from hub.errors import HubError, Invalid, NotFound, Reason
 from hub.models import Attachment, OutboxMessage, Post, Thread, Via
 from hub.services import attachments as attachment_service
-from hub.services import channels, threads
+from hub.services import channels, thread_pages, threads
 from mailbridge import (
     commands,
     culture_mail,
@@ -204,7 +204,7 @@ def replied_post(ctx: InboundContext, thread: Thread) -> Post:
             post = ctx.session.get(Post, int(m.group(1))) if m else None
         if post is not None and post.thread_id == thread.id:
             return post
-    latest = threads.latest_post_id(ctx.session, thread)
+    latest = thread_pages.latest_post_id(ctx.session, thread)
     post = ctx.session.get(Post, latest)
     if post is None:
         raise NotFound(Reason.NOT_FOUND, f"thread {thread.id} has no posts")

@@ -17,7 +17,7 @@ from hub.db import get_session
 from hub.errors import Forbidden, Invalid
 from hub.i18n import honorific
 from hub.models import Channel, ChannelKind, Thread, Via
-from hub.services import accounts, channel_creation, channel_settings, channels, threads
+from hub.services import accounts, channel_creation, channel_settings, channels, thread_pages
 from hub.services import members as members_service
 from hub.web.blueprints import MAX_ID
 from hub.web.htmx import htmx_redirect, is_htmx, page_or_partial
@@ -63,7 +63,7 @@ def _parse_before(raw: str | None) -> tuple[str, int] | None:
 
 def _thread_page(channel: Channel, before: tuple[str, int] | None) -> dict[str, object]:
     db = get_session()
-    page = threads.list_threads(db, channel, before=before, limit=THREADS_PER_PAGE + 1)
+    page = thread_pages.list_threads(db, channel, before=before, limit=THREADS_PER_PAGE + 1)
     more = len(page) > THREADS_PER_PAGE
     page = page[:THREADS_PER_PAGE]
     older = None
@@ -72,7 +72,7 @@ def _thread_page(channel: Channel, before: tuple[str, int] | None) -> dict[str, 
         older = url_for(
             "channels.show", slug=channel.slug, before=f"{last.last_post_at.isoformat()},{last.id}"
         )
-    counts = threads.post_counts(db, [t.id for t in page])
+    counts = thread_pages.post_counts(db, [t.id for t in page])
     return {"threads": page, "older": older, "counts": counts}
 
 

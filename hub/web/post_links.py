@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from hub.db import get_session
 from hub.models import Post, Thread
-from hub.services.threads import PAGE_SIZE
+from hub.services.thread_pages import PAGE_SIZE
 
 
 def _ids_from(thread_id: int, first_id: int) -> list[int]:

@@ -27,7 +27,7 @@ from hub import permissions
 from hub.db import get_session
 from hub.errors import Forbidden, HubError, Invalid, Reason
 from hub.models import Attachment, Channel, Post, Thread, User, Via
-from hub.services import attachments, channels, handles, moderation, threads
+from hub.services import attachments, channels, handles, moderation, thread_pages, threads
 from hub.text import MentionLink, mention_handles, render_markdown
 from hub.web.blueprints import MAX_ID, error_fragment
 from hub.web.htmx import htmx_redirect, is_htmx, open_page, page_or_partial, stop_polling
@@ -114,7 +114,7 @@ def _int_arg(name: str) -> int | None:
 
 def _older_than(thread: Thread, posts: list[Post]) -> int | None:
     """The id to page back from, when there are older posts than ``posts``."""
-    if posts and threads.list_posts(get_session(), thread, before_id=posts[0].id, limit=1):
+    if posts and thread_pages.list_posts(get_session(), thread, before_id=posts[0].id, limit=1):
         return posts[0].id
     return None
 
@@ -122,14 +122,14 @@ def _older_than(thread: Thread, posts: list[Post]) -> int | None:
 def _thread_context(thread: Thread, **extra: object) -> dict[str, Any]:
     db = get_session()
     before = _int_arg("before")
-    posts = threads.list_posts(db, thread, before_id=before)
+    posts = thread_pages.list_posts(db, thread, before_id=before)
     return {
         "thread": thread,
         "channel": thread.channel,
         "posts": posts,
         "older": _older_than(thread, posts),
         "newer": newer_url(thread, before),
-        "last_id": threads.latest_post_id(db, thread),
+        "last_id": thread_pages.latest_post_id(db, thread),
         "can_post": permissions.can_post(db, g.user, thread.channel),
         **extra,
     }
@@ -154,7 +154,7 @@ def posts(thread_id: int) -> ResponseReturnValue:
     db = get_session()
     if not is_htmx():
         return redirect(url_for("threads.show", thread_id=thread.id, before=before))
-    older = threads.list_posts(db, thread, before_id=before)
+    older = thread_pages.list_posts(db, thread, before_id=before)
     return page_or_partial(
         "threads/show.html",
         "threads/_older_posts.html",
@@ -175,9 +175,9 @@ def _poll(thread_id: int, after: int) -> ResponseReturnValue:
         return stop_polling(error_fragment(exc))
     db = get_session()
     # The cheap answer first: one indexed lookup, nothing rendered when nothing is new.
-    if threads.latest_post_id(db, thread) <= after:
+    if thread_pages.latest_post_id(db, thread) <= after:
         return Response(status=204, headers={"Vary": "HX-Request"})
-    new = threads.list_posts(db, thread, after_id=after)
+    new = thread_pages.list_posts(db, thread, after_id=after)
     return page_or_partial(
         "threads/show.html", "threads/_new_posts.html", **_thread_context(thread, new=new)
     )
@@ -213,7 +213,7 @@ def reply(thread_id: int) -> ResponseReturnValue:
             flash(note, "warn")
         return redirect(url_for("threads.show", thread_id=thread.id) + f"#post-{post.id}", 303)
     after = _int_arg("after") or post.id - 1
-    new = threads.list_posts(db, thread, after_id=after)
+    new = thread_pages.list_posts(db, thread, after_id=after)
     context = _thread_context(thread, new=new, fresh_form=True, not_told=not_told)
     return page_or_partial("threads/show.html", "threads/_new_posts.html", **context)
 

@@ -16,7 +16,15 @@ from sqlalchemy import select
 from hub import db, permissions
 from hub.errors import Forbidden, Invalid, Reason
 from hub.models import ChannelStatus, Event, Via
-from hub.services import accounts, announcements, channel_settings, channels, search, threads
+from hub.services import (
+    accounts,
+    announcements,
+    channel_settings,
+    channels,
+    search,
+    thread_pages,
+    threads,
+)
 from mailbridge.cli import main
 from tests.factories import make_channel, make_thread, make_user
 
@@ -207,7 +215,7 @@ def test_an_archived_channel_stays_readable_and_takes_no_posts_until_unarchived(
         assert sales.status == ChannelStatus.ARCHIVED
         assert permissions.can_read(s, outsider, sales) and permissions.can_read(s, carol, sales)
         assert [h.thread_title for h in search.search(s, outsider, "見積")] == ["見積"]
-        thread = threads.list_threads(s, sales)[0]
+        thread = thread_pages.list_threads(s, sales)[0]
         with pytest.raises(Forbidden) as refused:
             threads.reply(s, author=carol, thread=thread, body="まだ書けますか", via=Via.WEB)
         assert refused.value.reason == Reason.CHANNEL_ARCHIVED

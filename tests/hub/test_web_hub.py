@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from hub.services import channels, threads
+from hub.services import channels, thread_pages, threads
 from tests.factories import make_channel, make_thread, make_user
 
 HX = {"HX-Request": "true"}
@@ -60,7 +60,7 @@ def test_join_and_leave_partial_with_htmx_and_redirect_without(client, hub):
 
 def test_reply_with_htmx_returns_the_new_post_and_fresh_form(client, session, hub):
     thread = hub["thread"]
-    last = threads.latest_post_id(session, thread)
+    last = thread_pages.latest_post_id(session, thread)
     session.commit()  # ends the read without expiring objects
     r = client.post(f"/t/{thread.id}/reply", data={"body": "了解です", "after": last}, headers=HX)
     body = r.get_data(as_text=True)
@@ -86,7 +86,7 @@ def test_refused_reply_shows_the_error_in_the_form(client, hub):
 
 def test_polling_answers_204_when_nothing_is_new(client, session, hub):
     thread = hub["thread"]
-    last = threads.latest_post_id(session, thread)
+    last = thread_pages.latest_post_id(session, thread)
     session.commit()  # ends the read without expiring objects
     r = client.get(f"/t/{thread.id}/posts?after={last}", headers=HX)
     assert r.status_code == 204 and r.data == b""
