@@ -17,7 +17,7 @@ from tests.browser.conftest import sign_in
 pytestmark = pytest.mark.browser
 
 
-NOT_TOLD = "@田中 さんはこのチャンネルを読めないため、通知されていません。"
+NOT_TOLD = "@田中 はこのチャンネルを読めないため、通知されていません。"
 
 
 def thread_in(hub: Any, slug: str) -> int:
