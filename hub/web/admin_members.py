@@ -6,23 +6,18 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_login import login_required
 
-from hub import permissions
 from hub.db import get_session
 from hub.errors import Forbidden, Invalid, Reason
 from hub.i18n import honorific
 from hub.models import User
 from hub.services import accounts, bounces, member_import, onboarding
+from hub.web.admin_only import admins_only
 
 bp = Blueprint("admin_members", __name__, url_prefix="/admin/members")
 
 
-@bp.before_request
-@login_required
-def _admins_only() -> None:
-    if not permissions.is_admin(g.user):
-        raise Forbidden(Reason.ADMIN_ONLY)
+admins_only(bp)
 
 
 def _list_page(status: int = 200, **extra: object) -> ResponseReturnValue:

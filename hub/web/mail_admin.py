@@ -24,7 +24,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -34,14 +33,13 @@ from flask.typing import ResponseReturnValue
 from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import login_required
 from sqlalchemy import select
 
-from hub import permissions
 from hub.db import get_session, utcnow
-from hub.errors import Forbidden, Reason
+from hub.errors import Reason
 from hub.models import CaughtMail, InboundMessage, Post
 from hub.services import mail_answers
+from hub.web.admin_only import admins_only
 
 bp = Blueprint("mail_admin", __name__, url_prefix="/admin/mail")
 
@@ -146,11 +144,7 @@ def _labels() -> dict[str, Any]:
     }
 
 
-@bp.before_request
-@login_required
-def _admins_only() -> None:
-    if not permissions.is_admin(g.user):
-        raise Forbidden(Reason.ADMIN_ONLY)
+admins_only(bp)
 
 
 @bp.get("")

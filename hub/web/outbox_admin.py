@@ -31,12 +31,10 @@ from flask.typing import ResponseReturnValue
 from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import login_required
 
-from hub import permissions
 from hub.db import get_session, utcnow
-from hub.errors import Forbidden, Reason
 from hub.services import bounces, outbox_log
+from hub.web.admin_only import admins_only
 from hub.web.mail_secrets import hider
 
 bp = Blueprint("outbox_admin", __name__, url_prefix="/admin/mail/outgoing")
@@ -122,11 +120,7 @@ def _labels() -> dict[str, Any]:
     }
 
 
-@bp.before_request
-@login_required
-def _admins_only() -> None:
-    if not permissions.is_admin(g.user):
-        raise Forbidden(Reason.ADMIN_ONLY)
+admins_only(bp)
 
 
 @bp.get("")
