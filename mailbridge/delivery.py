@@ -1,5 +1,5 @@
-"""Deliver the outbox: through the relay in RELAY_URL (one SMTP connection reused across rows),
-or into the built-in catcher (CaughtMail rows) when no relay is configured.
+"""Deliver the outbox: through the relay in RELAY_URL (RELAY_CONNECTIONS SMTP connections, each
+reused across rows), or into the built-in catcher (CaughtMail rows) when no relay is configured.
 
 Delivery guarantees. On PostgreSQL a row is claimed with ``FOR UPDATE SKIP LOCKED`` and stays
 locked while it is handed to the relay; it is marked sent in that same transaction, so a worker

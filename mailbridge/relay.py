@@ -1,5 +1,5 @@
-"""The relay in RELAY_URL: one SMTP connection reused across messages (or, with no relay
-configured, the built-in catcher)."""
+"""The relay in RELAY_URL: an SMTP connection reused across messages, and ``Lanes``, several of
+them sending at once (or, with no relay configured, the built-in catcher)."""
 
 from __future__ import annotations
 
